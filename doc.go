@@ -1,0 +1,2 @@
+// Package dumpmap is the root of the dumpmap module: see packages minidump and analysis.
+package dumpmap

@@ -1,0 +1,3 @@
+module github.com/dumpmap/dumpmap
+
+go 1.26.8
