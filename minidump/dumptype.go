@@ -12,32 +12,32 @@ type DumpType uint64
 
 // MINIDUMP_TYPE flags.
 const (
-	DumpNormal                          DumpType = 0
-	DumpWithDataSegs                    DumpType = 0x00000001
-	DumpWithFullMemory                  DumpType = 0x00000002
-	DumpWithHandleData                  DumpType = 0x00000004
-	DumpFilterMemory                    DumpType = 0x00000008
-	DumpScanMemory                      DumpType = 0x00000010
-	DumpWithUnloadedModules             DumpType = 0x00000020
-	DumpWithIndirectlyReferencedMemory  DumpType = 0x00000040
-	DumpFilterModulePaths               DumpType = 0x00000080
-	DumpWithProcessThreadData           DumpType = 0x00000100
-	DumpWithPrivateReadWriteMemory      DumpType = 0x00000200
-	DumpWithoutOptionalData             DumpType = 0x00000400
-	DumpWithFullMemoryInfo              DumpType = 0x00000800
-	DumpWithThreadInfo                  DumpType = 0x00001000
-	DumpWithCodeSegs                    DumpType = 0x00002000
-	DumpWithoutAuxiliaryState           DumpType = 0x00004000
-	DumpWithFullAuxiliaryState          DumpType = 0x00008000
-	DumpWithPrivateWriteCopyMemory      DumpType = 0x00010000
-	DumpIgnoreInaccessibleMemory        DumpType = 0x00020000
-	DumpWithTokenInformation            DumpType = 0x00040000
-	DumpWithModuleHeaders               DumpType = 0x00080000
-	DumpFilterTriage                    DumpType = 0x00100000
-	DumpWithAvxXStateContext            DumpType = 0x00200000
-	DumpWithIptTrace                    DumpType = 0x00400000
-	DumpScanInaccessiblePartialPages    DumpType = 0x00800000
-	DumpFilterWriteCombinedMemory       DumpType = 0x01000000
+	DumpNormal                         DumpType = 0
+	DumpWithDataSegs                   DumpType = 0x00000001
+	DumpWithFullMemory                 DumpType = 0x00000002
+	DumpWithHandleData                 DumpType = 0x00000004
+	DumpFilterMemory                   DumpType = 0x00000008
+	DumpScanMemory                     DumpType = 0x00000010
+	DumpWithUnloadedModules            DumpType = 0x00000020
+	DumpWithIndirectlyReferencedMemory DumpType = 0x00000040
+	DumpFilterModulePaths              DumpType = 0x00000080
+	DumpWithProcessThreadData          DumpType = 0x00000100
+	DumpWithPrivateReadWriteMemory     DumpType = 0x00000200
+	DumpWithoutOptionalData            DumpType = 0x00000400
+	DumpWithFullMemoryInfo             DumpType = 0x00000800
+	DumpWithThreadInfo                 DumpType = 0x00001000
+	DumpWithCodeSegs                   DumpType = 0x00002000
+	DumpWithoutAuxiliaryState          DumpType = 0x00004000
+	DumpWithFullAuxiliaryState         DumpType = 0x00008000
+	DumpWithPrivateWriteCopyMemory     DumpType = 0x00010000
+	DumpIgnoreInaccessibleMemory       DumpType = 0x00020000
+	DumpWithTokenInformation           DumpType = 0x00040000
+	DumpWithModuleHeaders              DumpType = 0x00080000
+	DumpFilterTriage                   DumpType = 0x00100000
+	DumpWithAvxXStateContext           DumpType = 0x00200000
+	DumpWithIptTrace                   DumpType = 0x00400000
+	DumpScanInaccessiblePartialPages   DumpType = 0x00800000
+	DumpFilterWriteCombinedMemory      DumpType = 0x01000000
 )
 
 var dumpTypeNames = []struct {

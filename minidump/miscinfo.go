@@ -40,8 +40,8 @@ type MiscInfo struct {
 	ProcessKernelTime time.Duration
 	HasProcessTimes   bool
 
-	ProcessorMaxMhz, ProcessorCurrentMhz, ProcessorMhzLimit     uint32
-	ProcessorMaxIdleState, ProcessorCurrentIdleState            uint32
+	ProcessorMaxMhz, ProcessorCurrentMhz, ProcessorMhzLimit      uint32
+	ProcessorMaxIdleState, ProcessorCurrentIdleState             uint32
 	ProcessIntegrityLevel, ProcessExecuteFlags, ProtectedProcess uint32
 	TimeZoneID                                                   uint32
 	TimeZoneBias                                                 int32 // minutes, UTC = local + bias
