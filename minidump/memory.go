@@ -261,12 +261,14 @@ func mergeRanges(rs []AddrRange) []AddrRange {
 // captured, those bytes of p are zeroed and the error is a *MissingMemoryError that
 // lists exactly which addresses are missing; a file read error is returned as is.
 func (m *Memory) ReadAt(p []byte, va uint64) (n int, err error) {
+	clear(p)
 	end := va + uint64(len(p))
 	if end < va {
+		// Addresses past the top of the address space do not exist: the bytes
+		// for them stay zero and count as missing.
 		end = ^uint64(0)
 		p = p[:end-va]
 	}
-	clear(p)
 	for i := m.find(va); i < len(m.ranges) && m.ranges[i].Start < end; i++ {
 		r := m.ranges[i]
 		lo := max(va, r.Start)
