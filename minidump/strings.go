@@ -39,6 +39,9 @@ func (f *File) readUTF8String(rva int64, where string) (string, error) {
 	if n > maxStringBytes {
 		return "", formatErr(where, rva, "string length %d exceeds the %d-byte limit", n, maxStringBytes)
 	}
+	if err := f.checkRange(rva+4, n, where); err != nil {
+		return "", err
+	}
 	buf := make([]byte, n)
 	if err := f.readAt(buf, rva+4, where); err != nil {
 		return "", err
