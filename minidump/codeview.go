@@ -37,14 +37,16 @@ func (c *CodeView) PDBName() string {
 	return path.Base(p)
 }
 
-// Identifier returns the symbol-store key component: GUID in hex followed by the age in
-// hex (RSDS), time stamp and age (NB10), or the build id (BpEL).
+// Identifier returns the symbol-store key component: the GUID in upper-case hex
+// followed by the age in lower-case hex (RSDS), or the time stamp and age (NB10), as
+// Microsoft's symbol server, Breakpad's debug_identifier and the debugid crate write
+// them; or the build id (BpEL).
 func (c *CodeView) Identifier() string {
 	switch c.Signature {
 	case "RSDS":
-		return fmt.Sprintf("%s%X", c.GUID.Hex(), c.Age)
+		return fmt.Sprintf("%s%x", c.GUID.Hex(), c.Age)
 	case "NB10":
-		return fmt.Sprintf("%08X%X", c.Timestamp, c.Age)
+		return fmt.Sprintf("%08X%x", c.Timestamp, c.Age)
 	case "BpEL":
 		return fmt.Sprintf("%X", c.BuildID)
 	}
