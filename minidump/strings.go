@@ -26,6 +26,10 @@ func (f *File) readString(rva int64, where string) (string, error) {
 	if err := f.readAt(buf, rva+4, where); err != nil {
 		return "", err
 	}
+	if n%2 != 0 {
+		// UTF-16 text cannot have an odd length: keep the whole units, say so.
+		return decodeUTF16(buf), formatErr(where, rva, "string length %d is odd; the last byte is dropped", n)
+	}
 	return decodeUTF16(buf), nil
 }
 
