@@ -192,7 +192,9 @@ func (f *File) readDirectory() error {
 		entryOff := dirOff + int64(i)*directorySize
 		switch {
 		case s.Type == StreamUnused:
-			// Writers pad the directory with unused entries; they carry no data.
+			// Writers pad the directory with unused entries; they carry no data and
+			// no warning, but Available still counts only bytes in the file.
+			s.Available = max(0, min(s.Size, f.size-s.Offset))
 		case s.Offset > f.size:
 			s.Available = 0
 			s.Damage = formatErr(fmt.Sprintf("%v stream (directory entry %d)", s.Type, i), entryOff,
