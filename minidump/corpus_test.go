@@ -102,6 +102,11 @@ func checkCorpusFile(t *testing.T, rel, path string) {
 		t.Fatalf("Open: %v", err)
 	}
 	defer f.Close()
+	for _, s := range f.Streams {
+		if s.Available < 0 || s.Available > s.Size || s.Offset+s.Available > f.Size() && s.Available > 0 {
+			t.Errorf("stream %d (%v): %d of %d bytes available at %#x in a %d-byte file", s.Index, s.Type, s.Available, s.Size, s.Offset, f.Size())
+		}
+	}
 	wantFail, isMalformed := malformed[rel]
 	if q, ok := quirks[rel]; ok {
 		wantFail = q

@@ -433,3 +433,26 @@ func TestHostileSizesAllocateLittle(t *testing.T) {
 }
 
 const maxCVRecord = 64 << 10
+
+// TestUnusedEntryPastEOF: an unused directory entry (type 0) with a huge size is no
+// damage worth a warning, but its Available must still count only bytes that exist:
+// StreamData on it must not allocate the declared 3 GB. (Found by FuzzMemoryRead
+// seeded with radare2-testbins/npe_w_bin_mdmp.c-111_1.mdmp.)
+func TestUnusedEntryPastEOF(t *testing.T) {
+	data := mdt.New().Stream(minidump.StreamUnused, nil).SystemInfo(mdt.Windows10x64()).Bytes()
+	patch32(data, 32+4, 0xb8400041) // size
+	patch32(data, 32+8, 0x40)       // rva
+	f := parse(t, data)
+	s := f.Streams[0]
+	if s.Type != minidump.StreamUnused || s.Damage != nil || len(f.Warnings) != 0 || s.Available != int64(len(data))-0x40 {
+		t.Fatalf("entry %+v, warnings %v", s, f.Warnings)
+	}
+	got, err := f.StreamData(minidump.StreamUnused, 0)
+	if len(got) != len(data)-0x40 || err != nil {
+		t.Errorf("StreamData = %d bytes, %v", len(got), err)
+	}
+	patch32(data, 32+8, 0xffffff00)
+	if s := parse(t, data).Streams[0]; s.Available != 0 {
+		t.Errorf("entry past EOF: Available %d", s.Available)
+	}
+}
