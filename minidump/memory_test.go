@@ -233,3 +233,21 @@ func (f *failingReader) ReadAt(p []byte, off int64) (int, error) {
 	}
 	return f.r.ReadAt(p, off)
 }
+
+// A read that runs past 2^64 cannot be complete: the bytes past the top are missing
+// even when every address below it was captured.
+func TestMemoryReadAtPastTopIsShort(t *testing.T) {
+	data := mdt.New().Memory64(math.MaxUint64-16, fill('z', 16)).Bytes()
+	mem, err := parse(t, data).Memory()
+	if err != nil || len(mem.Ranges()) != 1 {
+		t.Fatalf("ranges %+v, %v", mem.Ranges(), err)
+	}
+	p := fill(0xcc, 8)
+	n, err := mem.ReadAt(p, math.MaxUint64-4)
+	if n != 4 || err == nil || !bytes.Equal(p, append(fill('z', 4), 0, 0, 0, 0)) {
+		t.Errorf("ReadAt across 2^64 = %d, %v, %x; want 4 bytes and an error", n, err, p)
+	}
+	if want := "minidump: memory 0xfffffffffffffffb+0x8: the read runs past the top of the address space"; err == nil || err.Error() != want {
+		t.Errorf("message %q, want %q", err, want)
+	}
+}
