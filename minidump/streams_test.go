@@ -2,6 +2,7 @@ package minidump_test
 
 import (
 	"errors"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -98,8 +99,26 @@ func TestHeaderAndDirectory(t *testing.T) {
 	if _, err := f.StreamData(minidump.StreamHandleData, 0); !errors.Is(err, minidump.ErrNoStream) {
 		t.Errorf("StreamData(absent) = %v", err)
 	}
-	if len(f.Warnings) != 0 || f.Size() != int64(len(data)) {
+	if len(f.Warnings) != 0 || f.Size() != int64(len(data)) || f.ReaderAt() == nil || f.Close() != nil {
 		t.Errorf("warnings %v, size %d", f.Warnings, f.Size())
+	}
+	// Open reads the same from a file, and Close closes it once.
+	p := filepath.Join(t.TempDir(), "x.dmp")
+	if err := b.WriteFile(p); err != nil {
+		t.Fatal(err)
+	}
+	of, err := minidump.Open(p)
+	if err != nil || of.Header != f.Header || len(of.Streams) != len(f.Streams) {
+		t.Fatalf("Open = %+v, %v", of, err)
+	}
+	if got, err := of.StreamData(minidump.StreamLinuxMaps, 0); err != nil || string(got) != "maps" {
+		t.Errorf("StreamData via Open = %q, %v", got, err)
+	}
+	if err := of.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if err := of.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
 	}
 }
 
