@@ -56,21 +56,22 @@ func (f *File) Modules() ([]Module, error) {
 	}
 	errs := newErrList(err)
 	mods := make([]Module, n)
+	refs := f.newRefs()
 	for i := range mods {
 		e := entries[i*moduleSize:]
 		m := &mods[i]
 		decodeModule(e, m)
 		nameRVA := binary.LittleEndian.Uint32(e[20:])
 		where := fmt.Sprintf("ModuleList entry %d", i)
-		name, nerr := f.readString(int64(nameRVA), where+" name")
+		name, nerr := refs.str(int64(nameRVA), where+" name")
 		m.Name = name
 		errs.add(nerr)
 		if m.CvRecord.Size > 0 {
-			m.CodeView, nerr = f.readCodeView(m.CvRecord, where+" CodeView record")
+			m.CodeView, nerr = f.readCodeView(m.CvRecord, where+" CodeView record", refs)
 			errs.add(nerr)
 		}
 		if m.MiscRecord.Size > 0 {
-			m.Misc, nerr = f.readMisc(m.MiscRecord, where+" misc record")
+			m.Misc, nerr = f.readMisc(m.MiscRecord, where+" misc record", refs)
 			errs.add(nerr)
 		}
 	}
@@ -97,11 +98,14 @@ func decodeModule(e []byte, m *Module) {
 	m.MiscRecord = Location{Size: le.Uint32(e[84:]), RVA: le.Uint32(e[88:])}
 }
 
-func (f *File) readCodeView(loc Location, where string) (*CodeView, error) {
+func (f *File) readCodeView(loc Location, where string, r *refs) (*CodeView, error) {
 	if loc.Size > maxCVRecord {
 		return nil, formatErr(where, int64(loc.RVA), "record is %d bytes, more than the %d accepted", loc.Size, maxCVRecord)
 	}
 	if err := f.checkRange(int64(loc.RVA), int64(loc.Size), where); err != nil {
+		return nil, err
+	}
+	if err := r.take(int64(loc.Size), int64(loc.RVA), where); err != nil {
 		return nil, err
 	}
 	b := make([]byte, loc.Size)
@@ -115,7 +119,7 @@ func (f *File) readCodeView(loc Location, where string) (*CodeView, error) {
 	return cv, nil
 }
 
-func (f *File) readMisc(loc Location, where string) (*MiscRecord, error) {
+func (f *File) readMisc(loc Location, where string, r *refs) (*MiscRecord, error) {
 	if loc.Size > maxCVRecord {
 		return nil, formatErr(where, int64(loc.RVA), "record is %d bytes, more than the %d accepted", loc.Size, maxCVRecord)
 	}
@@ -123,6 +127,9 @@ func (f *File) readMisc(loc Location, where string) (*MiscRecord, error) {
 		return nil, formatErr(where, int64(loc.RVA), "record is %d bytes, need at least 12", loc.Size)
 	}
 	if err := f.checkRange(int64(loc.RVA), int64(loc.Size), where); err != nil {
+		return nil, err
+	}
+	if err := r.take(int64(loc.Size), int64(loc.RVA), where); err != nil {
 		return nil, err
 	}
 	b := make([]byte, loc.Size)
@@ -160,11 +167,12 @@ func (f *File) UnloadedModules() ([]UnloadedModule, error) {
 	errs := newErrList(err)
 	out := make([]UnloadedModule, n)
 	le := binary.LittleEndian
+	refs := f.newRefs()
 	for i := range out {
 		e := data[hs+i*es:]
 		u := &out[i]
 		u.Base, u.Size, u.Checksum, u.TimeDateStamp = le.Uint64(e), le.Uint32(e[8:]), le.Uint32(e[12:]), le.Uint32(e[16:])
-		name, nerr := f.readString(int64(le.Uint32(e[20:])), fmt.Sprintf("UnloadedModuleList entry %d name", i))
+		name, nerr := refs.str(int64(le.Uint32(e[20:])), fmt.Sprintf("UnloadedModuleList entry %d name", i))
 		u.Name = name
 		errs.add(nerr)
 	}
