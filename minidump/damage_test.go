@@ -599,3 +599,35 @@ func shrinkFirstStream(size uint32, data []byte) []byte {
 	patch32(data, int64(dir)+4, size)
 	return data
 }
+
+// TestManyDamagedEntriesFewWarnings: a directory of thousands of damaged or repeated
+// entries gives a bounded list of warnings, the last one counting the rest, while
+// each entry keeps its own Damage. (FuzzNew: 17,574 entries in 210 KB gave 28,652
+// warnings and 9 MB of allocations.)
+func TestManyDamagedEntriesFewWarnings(t *testing.T) {
+	const n = 10000
+	data := make([]byte, 32+12*n)
+	copy(data, "MDMP\x93\xa7\x00\x00")
+	patch32(data, 8, n)
+	patch32(data, 12, 32)
+	for i := range n {
+		patch32(data, int64(32+12*i), uint32(minidump.StreamModuleList)+uint32(i%2)) // repeats
+		patch32(data, int64(32+12*i+4), 100)
+		patch32(data, int64(32+12*i+8), 0xfffffff0) // past EOF
+	}
+	f := parse(t, data)
+	if len(f.Streams) != n || len(f.Warnings) != 65 {
+		t.Fatalf("%d streams, %d warnings", len(f.Streams), len(f.Warnings))
+	}
+	if last := f.Warnings[64].Error(); !strings.Contains(last, "more warnings like these are not listed") {
+		t.Errorf("last warning %q", last)
+	}
+	for _, s := range f.Streams {
+		if s.Damage == nil {
+			t.Fatalf("entry %d has no Damage", s.Index)
+		}
+	}
+	if b := allocated(func() { minidump.New(bytes.NewReader(data), int64(len(data))) }); b > 32*uint64(len(data)) {
+		t.Errorf("New allocated %d bytes for %d", b, len(data))
+	}
+}
