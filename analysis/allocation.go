@@ -60,7 +60,7 @@ func (m *Map) Allocations() []Allocation {
 // stack, heap, TEB, PEB) wins over plain private or mapped memory.
 func dominantUsage(rs []Region) (Usage, string) {
 	best := rs[0].Usage
-	detail := rs[0].Detail
+	detail := rs[0].Detail()
 	rank := func(u Usage) int {
 		switch u {
 		case UsageImage, UsageStack, UsageHeap:
@@ -74,7 +74,7 @@ func dominantUsage(rs []Region) (Usage, string) {
 	}
 	for _, r := range rs[1:] {
 		if rank(r.Usage) > rank(best) {
-			best, detail = r.Usage, r.Detail
+			best, detail = r.Usage, r.Detail()
 		}
 	}
 	return best, detail

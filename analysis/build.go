@@ -63,6 +63,7 @@ func NewMap(f *minidump.File, opt Options) (*Map, error) {
 	case len(d.regions) > 0:
 		m.Source = SourceMemoryInfoList
 		m.fromMemoryInfo(d.regions)
+		d.regions = nil
 	case f.HasStream(minidump.StreamLinuxMaps):
 		text, err := f.Text(minidump.StreamLinuxMaps)
 		note(err)
@@ -82,7 +83,9 @@ func NewMap(f *minidump.File, opt Options) (*Map, error) {
 			return nil, err
 		}
 	}
-	m.splitFree()
+	if m.Source != SourceMemoryInfoList {
+		m.splitFree()
+	}
 	dumpPtr := 8
 	if d.si != nil && d.si.Arch.PointerSize() == 4 {
 		dumpPtr = 4
@@ -106,28 +109,52 @@ func normalizeModules(m *Map, mods []minidump.Module) []minidump.Module {
 	return out
 }
 
-// fromMemoryInfo lays the MemoryInfoList entries out over [0, End): sorted, clipped,
-// with gaps shown as Unknown.
+// fromMemoryInfo lays the MemoryInfoList entries out over [0, End) in one pass:
+// sorted, clipped, gaps shown as Unknown, and free runs split into their Unusable and
+// Free parts. It may reorder list.
 func (m *Map) fromMemoryInfo(list []minidump.MemoryInfo) {
 	end := m.Space.End
-	rs := make([]Region, 0, len(list)+8)
+	narrow := m.Space.PointerSize == 4 && !m.Space.WOW64
 	signExtended, outside := 0, 0
-	for _, e := range list {
-		base, abase := e.BaseAddress, e.AllocationBase
-		if m.Space.PointerSize == 4 && !m.Space.WOW64 {
-			// 32-bit dbghelp sign-extends addresses above 2 GB into 64 bits.
-			if base>>32 == 0xffffffff {
-				base &= 0xffffffff
-				signExtended++
-			}
-			if abase>>32 == 0xffffffff {
-				abase &= 0xffffffff
-			}
+	// 32-bit dbghelp sign-extends addresses above 2 GB into 64 bits.
+	fix := func(a uint64) uint64 {
+		if narrow && a>>32 == 0xffffffff {
+			return a & 0xffffffff
 		}
-		if e.RegionSize == 0 {
+		return a
+	}
+	sorted := true
+	for i := range list {
+		e := &list[i]
+		if narrow && e.BaseAddress>>32 == 0xffffffff {
+			signExtended++
+		}
+		e.BaseAddress, e.AllocationBase = fix(e.BaseAddress), fix(e.AllocationBase)
+		if i > 0 && e.BaseAddress < list[i-1].BaseAddress {
+			sorted = false
+		}
+	}
+	if !sorted {
+		sort.SliceStable(list, func(i, j int) bool { return list[i].BaseAddress < list[j].BaseAddress })
+		m.Notes = append(m.Notes, "MemoryInfoList entries were not in address order")
+	}
+	out := make([]Region, 0, len(list)+len(list)/2+8)
+	cur := uint64(0)
+	overlaps, gaps, merged := 0, 0, 0
+	var freeLo, freeHi uint64 // the pending free run
+	inFree := false
+	flush := func() {
+		if inFree {
+			out = m.appendFree(out, freeLo, freeHi)
+			inFree = false
+		}
+	}
+	for i := range list {
+		e := &list[i]
+		base, size := e.BaseAddress, e.RegionSize
+		if size == 0 {
 			continue
 		}
-		size := e.RegionSize
 		if base+size < base { // wraps past 2^64
 			size = -base
 		}
@@ -138,14 +165,38 @@ func (m *Map) fromMemoryInfo(list []minidump.MemoryInfo) {
 		if base+size > end || base+size == 0 {
 			size = end - base
 		}
-		r := Region{Base: base, Size: size, State: e.State, Type: e.Type, Protect: e.Protect,
-			AllocationBase: abase, AllocationProtect: e.AllocationProtect, Usage: usageOfType(e.Type)}
-		if r.State == minidump.MemFree {
-			// Free regions have no allocation; splitFree sets their usage. Their
-			// protection (PAGE_NOACCESS) is kept as VirtualQuery reported it.
-			r.Type, r.AllocationBase, r.AllocationProtect = 0, 0, 0
+		if base < cur {
+			overlaps++
+			if base+size <= cur {
+				continue
+			}
+			size -= cur - base
+			base = cur
 		}
-		rs = append(rs, r)
+		if base > cur {
+			flush()
+			gaps++
+			out = append(out, unknownRegion(cur, base, "not described by the MemoryInfoList"))
+		}
+		cur = base + size
+		if e.State == minidump.MemFree {
+			if inFree {
+				// VirtualQuery coalesces free space; adjacent free entries are one run.
+				freeHi = cur
+				merged++
+			} else {
+				freeLo, freeHi, inFree = base, cur, true
+			}
+			continue
+		}
+		flush()
+		out = append(out, Region{Base: base, Size: size, State: e.State, Type: e.Type, Protect: e.Protect,
+			AllocationBase: e.AllocationBase, AllocationProtect: e.AllocationProtect, Usage: usageOfType(e.Type)})
+	}
+	flush()
+	if cur < end {
+		gaps++
+		out = append(out, unknownRegion(cur, end, "not described by the MemoryInfoList"))
 	}
 	if signExtended > 0 {
 		m.Notes = append(m.Notes, fmt.Sprintf("%d region addresses were sign-extended by a 32-bit writer and have been truncated to 32 bits", signExtended))
@@ -157,40 +208,6 @@ func (m *Map) fromMemoryInfo(list []minidump.MemoryInfo) {
 		}
 		m.Notes = append(m.Notes, fmt.Sprintf("%d regions %s", outside, what))
 	}
-	if !sort.SliceIsSorted(rs, func(i, j int) bool { return rs[i].Base < rs[j].Base }) {
-		sort.SliceStable(rs, func(i, j int) bool { return rs[i].Base < rs[j].Base })
-		m.Notes = append(m.Notes, "MemoryInfoList entries were not in address order")
-	}
-	out := make([]Region, 0, len(rs)+8)
-	cur := uint64(0)
-	overlaps, gaps, merged := 0, 0, 0
-	for _, r := range rs {
-		if r.Base < cur {
-			if r.End() <= cur {
-				overlaps++
-				continue
-			}
-			overlaps++
-			r.Size -= cur - r.Base
-			r.Base = cur
-		}
-		if r.Base > cur {
-			gaps++
-			out = append(out, unknownRegion(cur, r.Base, "not described by the MemoryInfoList"))
-		}
-		if n := len(out); n > 0 && r.State == minidump.MemFree && out[n-1].State == minidump.MemFree && out[n-1].End() == r.Base {
-			// VirtualQuery coalesces free space; two adjacent free entries are one run.
-			out[n-1].Size += r.Size
-			merged++
-		} else {
-			out = append(out, r)
-		}
-		cur = r.End()
-	}
-	if cur < end {
-		gaps++
-		out = append(out, unknownRegion(cur, end, "not described by the MemoryInfoList"))
-	}
 	if overlaps > 0 {
 		m.Notes = append(m.Notes, fmt.Sprintf("%d MemoryInfoList entries overlapped earlier ones and were trimmed", overlaps))
 	}
@@ -201,6 +218,26 @@ func (m *Map) fromMemoryInfo(list []minidump.MemoryInfo) {
 		m.Notes = append(m.Notes, fmt.Sprintf("%d gaps in the MemoryInfoList are shown as Unknown", gaps))
 	}
 	m.Regions = out
+}
+
+// appendFree appends the free run [lo, hi) split at the allocation-granularity
+// boundaries and the allocatable range: the parts no reservation can use are
+// Unusable. Free regions keep VirtualQuery's PAGE_NOACCESS protection.
+func (m *Map) appendFree(out []Region, lo, hi uint64) []Region {
+	s := &m.Space
+	ulo := max(alignUp(lo, s.Granularity), alignUp(s.MinAddress, s.Granularity))
+	uhi := alignDown(min(hi, s.End), s.Granularity)
+	if ulo >= uhi {
+		return append(out, Region{Base: lo, Size: hi - lo, State: minidump.MemFree, Protect: minidump.PageNoAccess, Usage: UsageUnusable})
+	}
+	if lo < ulo {
+		out = append(out, Region{Base: lo, Size: ulo - lo, State: minidump.MemFree, Protect: minidump.PageNoAccess, Usage: UsageUnusable})
+	}
+	out = append(out, Region{Base: ulo, Size: uhi - ulo, State: minidump.MemFree, Protect: minidump.PageNoAccess, Usage: UsageFree})
+	if uhi < hi {
+		out = append(out, Region{Base: uhi, Size: hi - uhi, State: minidump.MemFree, Protect: minidump.PageNoAccess, Usage: UsageUnusable})
+	}
+	return out
 }
 
 // usageOfType is the usage of a busy region before anything more is known.
@@ -217,47 +254,18 @@ func usageOfType(t minidump.MemType) Usage {
 }
 
 func unknownRegion(from, to uint64, why string) Region {
-	return Region{Base: from, Size: to - from, Usage: UsageUnknown, Detail: why}
+	return Region{Base: from, Size: to - from, Usage: UsageUnknown, Info: &RegionInfo{Detail: why}}
 }
 
-// splitFree splits each free region at the allocation-granularity boundaries and the
-// allocatable range: the parts no reservation can use become Unusable.
+// splitFree splits the free regions of maps not built by fromMemoryInfo.
 func (m *Map) splitFree() {
-	s := &m.Space
-	out := make([]Region, 0, len(m.Regions)+len(m.Regions)/4)
+	out := make([]Region, 0, len(m.Regions)+8)
 	for _, r := range m.Regions {
-		if r.State != minidump.MemFree {
-			out = append(out, r)
+		if r.State == minidump.MemFree && r.Usage == UsageFree {
+			out = m.appendFree(out, r.Base, r.End())
 			continue
 		}
-		lo := max(alignUp(r.Base, s.Granularity), alignUp(s.MinAddress, s.Granularity))
-		hi := alignDown(min(r.End(), s.MaxAddress+1), s.Granularity)
-		if s.MaxAddress+1 == 0 {
-			hi = alignDown(r.End(), s.Granularity)
-		}
-		if lo >= hi {
-			r.Usage = UsageUnusable
-			r.Detail = m.unusableWhy(r.Base, r.End())
-			out = append(out, r)
-			continue
-		}
-		if r.Base < lo {
-			u := r
-			u.Size = lo - r.Base
-			u.Usage = UsageUnusable
-			u.Detail = m.unusableWhy(u.Base, u.End())
-			out = append(out, u)
-		}
-		f := r
-		f.Base, f.Size, f.Usage = lo, hi-lo, UsageFree
-		out = append(out, f)
-		if hi < r.End() {
-			u := r
-			u.Base, u.Size = hi, r.End()-hi
-			u.Usage = UsageUnusable
-			u.Detail = m.unusableWhy(u.Base, u.End())
-			out = append(out, u)
-		}
+		out = append(out, r)
 	}
 	m.Regions = out
 }
@@ -271,6 +279,8 @@ func (m *Map) unusableWhy(from, to uint64) string {
 		return fmt.Sprintf("above the highest allocatable address %#x", s.MaxAddress)
 	case from%s.Granularity != 0:
 		return fmt.Sprintf("%s below the next %s boundary", humanize.IBytes(to-from), humanize.IBytes(s.Granularity))
+	case to > s.MaxAddress:
+		return fmt.Sprintf("at the top of the address space, above %#x", alignDown(s.MaxAddress+1, s.Granularity))
 	}
 	return fmt.Sprintf("less than one %s block", humanize.IBytes(s.Granularity))
 }

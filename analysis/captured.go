@@ -109,8 +109,11 @@ func layOut(spans []span, end uint64, gap func(lo, hi uint64) Region) []Region {
 			r = gap(lo, hi)
 		} else {
 			s := spans[best]
-			r = Region{Base: lo, Size: hi - lo, State: s.state, Type: s.typ, Protect: s.protect, Usage: s.usage, Detail: s.detail,
-				Module: s.module, ThreadID: s.thread, Captured: s.captured}
+			r = Region{Base: lo, Size: hi - lo, State: s.state, Type: s.typ, Protect: s.protect, Usage: s.usage,
+				ThreadID: s.thread, Captured: s.captured}
+			if s.detail != "" || s.module != "" {
+				r.Info = &RegionInfo{Detail: s.detail, Module: s.module}
+			}
 		}
 		// Merge with the previous piece when it describes the same thing.
 		if n := len(out); n > 0 && out[n-1].End() == r.Base && sameKind(&out[n-1], &r) {
@@ -123,8 +126,8 @@ func layOut(spans []span, end uint64, gap func(lo, hi uint64) Region) []Region {
 }
 
 func sameKind(a, b *Region) bool {
-	return a.Usage == b.Usage && a.State == b.State && a.Type == b.Type && a.Detail == b.Detail &&
-		a.Module == b.Module && a.ThreadID == b.ThreadID && a.Captured == b.Captured && a.Protect == b.Protect
+	return a.Usage == b.Usage && a.State == b.State && a.Type == b.Type && a.Detail() == b.Detail() &&
+		a.Module() == b.Module() && a.ThreadID == b.ThreadID && a.Captured == b.Captured && a.Protect == b.Protect
 }
 
 func compactU64(s []uint64) []uint64 {

@@ -13,15 +13,21 @@ import (
 // the TEB's pointer to it, mapped views and other private memory by their type.
 func (m *Map) classify(mods []minidump.Module, unloaded []minidump.UnloadedModule, threads []minidump.Thread, mem *minidump.Memory, dumpPtr int, wow64 bool) {
 	sort.SliceStable(mods, func(i, j int) bool { return mods[i].Base < mods[j].Base })
-	// Images: name them by the module (or unloaded module) that covers them.
+	// Images: name them by the module (or unloaded module) that covers them. Regions
+	// of one module share one RegionInfo.
+	infos := map[uint64]*RegionInfo{}
 	for i := range m.Regions {
 		r := &m.Regions[i]
 		if r.Usage != UsageImage {
 			continue
 		}
 		if mod := findModule(mods, r.Base); mod != nil {
-			r.Module = mod.BaseName()
-			r.Detail = mod.Name
+			in := infos[mod.Base]
+			if in == nil {
+				in = &RegionInfo{Detail: mod.Name, Module: mod.BaseName()}
+				infos[mod.Base] = in
+			}
+			r.Info = in
 			continue
 		}
 		for _, u := range unloaded {
@@ -30,13 +36,13 @@ func (m *Map) classify(mods []minidump.Module, unloaded []minidump.UnloadedModul
 				base &= 0xffffffff
 			}
 			if r.Base >= base && r.Base < base+uint64(u.Size) {
-				r.Module, r.Unloaded = baseName(u.Name), true
-				r.Detail = u.Name + " (unloaded)"
+				r.Unloaded = true
+				r.Info = &RegionInfo{Detail: u.Name + " (unloaded)", Module: baseName(u.Name)}
 				break
 			}
 		}
-		if r.Module == "" && r.Detail == "" {
-			r.Detail = "image not in the module list"
+		if r.Info == nil {
+			r.setDetail("image not in the module list")
 		}
 	}
 
@@ -82,11 +88,12 @@ func (m *Map) classify(mods []minidump.Module, unloaded []minidump.UnloadedModul
 		if i := m.Find(p); i >= 0 {
 			r := &m.Regions[i]
 			if r.Type == minidump.MemPrivate || r.Type == 0 && !r.IsFree() {
-				if r.Usage != UsageTEB {
-					r.Detail = ""
+				prev := ""
+				if r.Usage == UsageTEB {
+					prev = r.Detail()
 				}
 				r.Usage = UsagePEB
-				r.Detail = joinDetail("process environment block", r.Detail)
+				r.setDetail(joinDetail("process environment block", prev))
 			}
 		}
 	}
@@ -130,10 +137,11 @@ func (m *Map) markTEB(teb uint64, tid uint32, wow32 bool) {
 		what = fmt.Sprintf("32-bit TEB of thread %d (%#x)", tid, tid)
 	}
 	if r.Usage == UsageTEB || r.Usage == UsagePEB {
-		r.Detail = joinDetail(r.Detail, what)
+		r.setDetail(joinDetail(r.Detail(), what))
 		return
 	}
-	r.Usage, r.ThreadID, r.Detail = UsageTEB, tid, what
+	r.Usage, r.ThreadID = UsageTEB, tid
+	r.setDetail(what)
 }
 
 // markStack labels every region of the allocation that holds address a as the stack of
@@ -166,11 +174,11 @@ func (m *Map) markStack(a uint64, tid uint32) {
 		s.Guard = s.Protect.Guard()
 		switch {
 		case s.Guard:
-			s.Detail = fmt.Sprintf("thread %d (%#x), guard page", tid, tid)
+			s.setDetail(fmt.Sprintf("thread %d (%#x), guard page", tid, tid))
 		case s.State == minidump.MemReserve:
-			s.Detail = fmt.Sprintf("thread %d (%#x), reserved", tid, tid)
+			s.setDetail(fmt.Sprintf("thread %d (%#x), reserved", tid, tid))
 		default:
-			s.Detail = fmt.Sprintf("thread %d (%#x)", tid, tid)
+			s.setDetail(fmt.Sprintf("thread %d (%#x)", tid, tid))
 		}
 	}
 }

@@ -60,7 +60,7 @@ func (m *Map) fromLinuxMaps(text string) error {
 		return fmt.Errorf("no mappings")
 	}
 	m.Regions = layOut(spans, end, func(lo, hi uint64) Region {
-		return Region{Base: lo, Size: hi - lo, State: minidump.MemFree}
+		return Region{Base: lo, Size: hi - lo, State: minidump.MemFree, Usage: UsageFree}
 	})
 	return nil
 }

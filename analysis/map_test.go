@@ -78,10 +78,10 @@ func TestSeedLikeFragmentation(t *testing.T) {
 	}
 	// Every tail is one Unusable region with its reason.
 	r := m.Region(0x10000 + 4*K)
-	if r == nil || r.Usage != analysis.UsageUnusable || !strings.Contains(r.Detail, "60 KiB below the next 64 KiB boundary") {
+	if r == nil || r.Usage != analysis.UsageUnusable || !strings.Contains(m.Describe(r), "60 KiB below the next 64 KiB boundary") {
 		t.Errorf("tail region = %+v", r)
 	}
-	if r := m.Region(0); r.Usage != analysis.UsageUnusable || !strings.Contains(r.Detail, "below the lowest allocatable") {
+	if r := m.Region(0); r.Usage != analysis.UsageUnusable || !strings.Contains(m.Describe(r), "below the lowest allocatable") {
 		t.Errorf("region at 0 = %+v", r)
 	}
 }
@@ -199,7 +199,7 @@ func TestStackAndGuard(t *testing.T) {
 			t.Errorf("region at %#x = %+v, want stack of thread 0x99", a, r)
 		}
 	}
-	if r := m.Region(0x1fd000); !r.Guard || !strings.Contains(r.Detail, "guard page") {
+	if r := m.Region(0x1fd000); !r.Guard || !strings.Contains(r.Detail(), "guard page") {
 		t.Errorf("guard region = %+v", r)
 	}
 	if r := m.Region(0x7ffdf000); r.Usage != analysis.UsageTEB {
@@ -267,7 +267,7 @@ func TestWOW64View(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := native.Region(0x7ff000000000); r == nil || r.Module != "wow64.dll" {
+	if r := native.Region(0x7ff000000000); r == nil || r.Module() != "wow64.dll" {
 		t.Errorf("native view region = %+v", r)
 	}
 	checkCover(t, native)

@@ -10,29 +10,69 @@ import (
 // type and protection (what VirtualQuery returns), classified by usage. Free space is
 // further split at 64 KB boundaries into its Unusable and Free parts, as VMMap shows
 // it.
+//
+// Region is kept small (a map can hold millions): what only some regions have lives
+// in Info.
 type Region struct {
-	Base, Size uint64
+	Base, Size     uint64
+	AllocationBase uint64
 	// State, Type and Protect are as VirtualQuery reports them; State is 0 when the
 	// dump does not say (a partial map built without a MemoryInfoList).
 	State             minidump.MemState
 	Type              minidump.MemType
 	Protect           minidump.Protect
-	AllocationBase    uint64
 	AllocationProtect minidump.Protect
-
-	Usage Usage
-	// Detail says more about the usage: the module name, the thread, "guard page",
-	// "60 KB below the next 64 KB boundary", ...
-	Detail string
-
-	Module   string // Image: the module's file name
-	Unloaded bool   // Image: the module is in the unloaded-module list only
-	ThreadID uint32 // Stack, TEB: the thread
-	Guard    bool   // the region has PAGE_GUARD (a stack's guard page)
-	Heap     uint64 // Heap: the heap's handle
+	ThreadID          uint32 // Stack, TEB: the thread
+	Usage             Usage
+	Guard             bool // the region has PAGE_GUARD (a stack's guard page)
+	Unloaded          bool // Image: the module is in the unloaded-module list only
 	// Captured is set in partial maps for regions whose bytes are in the dump.
 	Captured bool
+	// Info holds the details of images, stacks, heaps and the like; nil for plain
+	// regions.
+	Info *RegionInfo
 }
+
+// RegionInfo is what a classified region carries besides its usage.
+type RegionInfo struct {
+	// Detail says more about the usage: the module path, the thread, "guard page", ...
+	Detail string
+	Module string // Image: the module's file name
+	Heap   uint64 // Heap: the heap's handle
+}
+
+// Detail returns the classifier's description of the region, or "".
+func (r *Region) Detail() string {
+	if r.Info == nil {
+		return ""
+	}
+	return r.Info.Detail
+}
+
+// Module returns the file name of the module an Image region belongs to, or "".
+func (r *Region) Module() string {
+	if r.Info == nil {
+		return ""
+	}
+	return r.Info.Module
+}
+
+// Heap returns the handle of the heap a Heap region belongs to, or 0.
+func (r *Region) Heap() uint64 {
+	if r.Info == nil {
+		return 0
+	}
+	return r.Info.Heap
+}
+
+func (r *Region) info() *RegionInfo {
+	if r.Info == nil {
+		r.Info = &RegionInfo{}
+	}
+	return r.Info
+}
+
+func (r *Region) setDetail(d string) { r.info().Detail = d }
 
 // End returns the first address past the region.
 func (r *Region) End() uint64 { return r.Base + r.Size }
@@ -90,6 +130,18 @@ func (m *Map) Find(a uint64) int {
 		return i
 	}
 	return -1
+}
+
+// Describe returns the region's description: the classifier's detail, or for
+// Unusable space why no reservation can use it.
+func (m *Map) Describe(r *Region) string {
+	if d := r.Detail(); d != "" {
+		return d
+	}
+	if r.Usage == UsageUnusable {
+		return m.unusableWhy(r.Base, r.End())
+	}
+	return ""
 }
 
 // Region returns the region that contains a, or nil.

@@ -3,7 +3,7 @@ package analysis
 import "fmt"
 
 // Usage says what a region is used for, in the terms of WinDbg's !address and VMMap.
-type Usage int
+type Usage uint8
 
 // Usages. The order is the order of the summary tables.
 const (
@@ -23,7 +23,7 @@ const (
 var usageNames = [...]string{"Free", "Unusable", "Image", "Stack", "TEB", "PEB", "Heap", "MappedFile", "Private", "Unknown"}
 
 func (u Usage) String() string {
-	if u >= 0 && u < numUsages {
+	if u < numUsages {
 		return usageNames[u]
 	}
 	return fmt.Sprintf("Usage(%d)", int(u))
