@@ -15,5 +15,6 @@ for arch in x86 x64; do
 		/pdbaltpath:fixture-$arch.pdb /pdb:fixture-$arch.pdb /out:fixture-$arch.dll /def:fixture.def fixture-$arch.obj
 	rm -f fixture-$arch.obj fixture-$arch.lib fixture-$arch.exp
 	llvm-readobj --file-headers --sections --coff-exports --coff-debug-directory fixture-$arch.dll >fixture-$arch.dll.llvm-readobj.txt
+	llvm-objdump -p fixture-$arch.dll | sed 1,2d >fixture-$arch.dll.llvm-objdump.txt
 	llvm-pdbutil dump -summary -publics -globals -section-headers fixture-$arch.pdb >fixture-$arch.pdb.llvm-pdbutil.txt
 done
