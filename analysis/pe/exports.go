@@ -109,13 +109,10 @@ func (f *File) Exports() (*ExportDirectory, error) {
 	return d, nil
 }
 
-// rvaLimit is the largest span of RVAs an array can cover: the image size
-// when mapped, and also the file size on disk (data must come from the file).
+// rvaLimit bounds the bytes an array can span: the image size when mapped,
+// the file size on disk (the array's bytes must come from the file).
 func (f *File) rvaLimit() uint64 {
-	if f.Layout == LayoutMapped {
-		return uint64(f.size)
-	}
-	return uint64(max(f.size, 0))
+	return uint64(f.size)
 }
 
 func (f *File) readU32s(rva, n uint32) ([]uint32, error) {

@@ -177,6 +177,11 @@ func (c *cabinet) extract(i int, w io.Writer, limit int64) error {
 	if int64(f.size) > limit {
 		return fmt.Errorf("cabinet file %q is %d bytes, over the %d-byte limit", f.name, f.size, limit)
 	}
+	// Data before the file is inflated too: bound it the same way, so the
+	// work is at most twice the limit whatever the headers say.
+	if int64(f.offset) > limit {
+		return fmt.Errorf("cabinet file %q starts %d bytes into its folder, over the %d-byte limit", f.name, f.offset, limit)
+	}
 	if int(f.folder) >= len(c.folders) {
 		return cabErr(-1, "file %q is in folder %d of %d", f.name, f.folder, len(c.folders))
 	}

@@ -407,6 +407,10 @@ func (l *lookup) writeAtomically(final string, fill func(io.Writer) error, what 
 		if !ok {
 			tmp.Close()
 			os.Remove(tmp.Name())
+			// Leave no empty key folders behind a failed attempt; Remove
+			// only removes empty folders.
+			os.Remove(dir)
+			os.Remove(filepath.Dir(dir))
 		}
 	}()
 	if err := fill(tmp); err != nil {

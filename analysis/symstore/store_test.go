@@ -347,6 +347,9 @@ func TestDownload(t *testing.T) {
 			if fs := files(t, cache); len(fs) != 0 {
 				t.Errorf("failed download left files in the cache: %q", fs)
 			}
+			if ents, _ := os.ReadDir(cache); len(ents) != 0 {
+				t.Errorf("failed download left folders in the cache: %v", ents)
+			}
 		})
 	}
 }
