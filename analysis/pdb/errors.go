@@ -10,6 +10,7 @@ type FormatError struct {
 	Msg    string
 }
 
+// Error formats the message with the stream and file offset when known.
 func (e *FormatError) Error() string {
 	switch {
 	case e.Stream >= 0 && e.Off >= 0:

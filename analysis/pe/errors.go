@@ -10,6 +10,7 @@ type FormatError struct {
 	Msg string
 }
 
+// Error formats the message with the offset when known.
 func (e *FormatError) Error() string {
 	if e.Off < 0 {
 		return "pe: " + e.Msg

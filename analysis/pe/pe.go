@@ -18,6 +18,7 @@ const (
 	LayoutMapped
 )
 
+// String returns "file" or "mapped".
 func (l Layout) String() string {
 	if l == LayoutMapped {
 		return "mapped"

@@ -20,6 +20,7 @@ const (
 	Server
 )
 
+// String returns the keyword of the kind: "folder", "cache" or "srv".
 func (k ElementKind) String() string {
 	switch k {
 	case Cache:
@@ -45,6 +46,7 @@ type Element struct {
 	URL string
 }
 
+// String formats e in symbol path syntax.
 func (e Element) String() string {
 	switch e.Kind {
 	case Cache:

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -136,28 +137,35 @@ func (s *Store) FindPDB(ctx context.Context, name string, guid codeview.GUID, ag
 				return p, l.tried, nil
 			}
 		case Server:
-			stores := append(append([]string{}, caches...), e.Stores...)
-			if e.URL != "" && len(e.Stores) == 0 && len(caches) == 0 {
+			// The downstream store receives downloads: the element's first
+			// store, else the first cache* folder, else the default cache.
+			downstream := ""
+			switch {
+			case len(e.Stores) > 0:
+				downstream = e.Stores[0]
+			case len(caches) > 0:
+				downstream = caches[0]
+			case e.URL != "":
 				d, err := l.defaultCache()
 				if err != nil {
 					l.note(e.URL, "not tried: "+err.Error())
 					continue
 				}
-				stores = append(stores, d)
+				downstream = d
 			}
 			// Only a server's downstream store is written to; CABs in
 			// purely local stores expand into the cache, never in place.
 			expand := l.expandTarget(caches)
 			if e.URL != "" {
-				expand = stores[0]
+				expand = downstream
 			}
-			for _, st := range stores {
+			for _, st := range slices.Concat(caches, e.Stores, []string{downstream}) {
 				if p, ok := l.searchStore(st, expand); ok {
 					return p, l.tried, nil
 				}
 			}
 			if e.URL != "" {
-				if p, ok := l.download(e.URL, stores[0]); ok {
+				if p, ok := l.download(e.URL, downstream); ok {
 					return p, l.tried, nil
 				}
 				if err := ctx.Err(); err != nil {

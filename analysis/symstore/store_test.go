@@ -354,29 +354,27 @@ func TestDownload(t *testing.T) {
 	}
 }
 
-// TestDefaultCache: srv*URL downloads into Options.Cache, and cache*DIR
-// overrides it for the elements after it.
+// TestDefaultCache: srv*URL downloads into Options.Cache, cache*DIR
+// overrides it for the elements after it, and a server's own store wins.
 func TestDefaultCache(t *testing.T) {
 	srv, ts := newSymServer(t)
 	srv.files["/"+x64Name+"/"+x64Key+"/"+x64Name] = mustRead(t, x64PDB)
-	for _, tt := range []struct{ name, path string }{
-		{"srv*URL", "srv*" + ts.URL},
-		{"cache*DIR;srv*URL", "cache*CACHE;srv*" + ts.URL},
+	for _, tt := range []struct{ name, path, want string }{
+		{"srv*URL", "srv*" + ts.URL, "OPT"},
+		{"cache*DIR;srv*URL", "cache*CACHE;srv*" + ts.URL, "CACHE"},
+		{"cache*DIR;srv*STORE*URL", "cache*CACHE;srv*STORE*" + ts.URL, "STORE"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			optCache, cacheDir := t.TempDir(), t.TempDir()
-			p, err := Parse(strings.ReplaceAll(tt.path, "CACHE", cacheDir))
+			dirs := map[string]string{"OPT": t.TempDir(), "CACHE": t.TempDir(), "STORE": t.TempDir()}
+			p, err := Parse(strings.NewReplacer("CACHE", dirs["CACHE"], "STORE", dirs["STORE"]).Replace(tt.path))
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, tried, err := New(p, Options{Cache: optCache}).FindPDB(context.Background(), x64Name, x64GUID, 1)
+			got, tried, err := New(p, Options{Cache: dirs["OPT"]}).FindPDB(context.Background(), x64Name, x64GUID, 1)
 			if err != nil {
 				t.Fatalf("%v\n%s", err, strings.Join(tried, "\n"))
 			}
-			wantRoot := optCache
-			if strings.HasPrefix(tt.path, "cache*") {
-				wantRoot = cacheDir
-			}
+			wantRoot := dirs[tt.want]
 			if got != filepath.Join(wantRoot, x64Name, x64Key, x64Name) {
 				t.Errorf("downloaded to %q, want under %q", got, wantRoot)
 			}
