@@ -12,7 +12,9 @@ import (
 )
 
 // File is an open PDB. Its header fields are read by New; the symbol record
-// stream is read on the first call that needs it.
+// stream is read once, on the first call that needs it, so opening stays
+// cheap for callers that only check GUID and age. Its methods are safe for
+// concurrent use.
 type File struct {
 	// Version is the PDB info stream version (20000404 for VC 7.0 and later).
 	Version uint32
