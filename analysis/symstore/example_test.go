@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/dumpmap/dumpmap/analysis/codeview"
+	"github.com/dumpmap/dumpmap/minidump/codeview"
 	"github.com/dumpmap/dumpmap/analysis/symstore"
 )
 

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dumpmap/dumpmap/analysis/codeview"
+	"github.com/dumpmap/dumpmap/minidump/codeview"
 	"github.com/dumpmap/dumpmap/analysis/internal/sharedtest"
 )
 
