@@ -12,7 +12,7 @@ import (
 const (
 	CVSignatureRSDS = 0x53445352 // "RSDS": PDB 7.0
 	CVSignatureNB10 = 0x3031424e // "NB10": PDB 2.0
-	CVSignatureBpEL = 0x4c457042 // "BpEL": Breakpad's ELF build id
+	CVSignatureBpEL = 0x4270454c // Breakpad's ELF build id: the multi-character constant 'BpEL', bytes "LEpB" in the file
 )
 
 // maxCVRecord bounds a CodeView record: a signature, a GUID or build id and a path.
