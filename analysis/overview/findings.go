@@ -13,7 +13,8 @@ func findings(o *Overview, f *minidump.File, p minidump.Platform) []Finding {
 	add := func(id, level, format string, args ...any) {
 		out = append(out, Finding{ID: id, Level: level, Text: fmt.Sprintf(format, args...)})
 	}
-	windows := p.IsWindows()
+	// Without SystemInfo the platform is unknown: say nothing Windows-specific.
+	windows := p.IsWindows() && o.System != nil
 	c, n := o.Capture, o.Counts
 
 	if o.System == nil {

@@ -28,21 +28,27 @@ func NewModuleIndex(loaded []minidump.Module, unloaded []minidump.UnloadedModule
 	return x
 }
 
-// Loaded returns the loaded module whose image holds addr, or nil.
+// Loaded returns the loaded module whose image holds addr, or nil. When damaged
+// module lists overlap, the innermost module is preferred, and of modules with the
+// same base one whose name could be read.
 func (x *ModuleIndex) Loaded(addr uint64) *minidump.Module {
 	if x == nil {
 		return nil
 	}
 	i := sort.Search(len(x.loaded), func(i int) bool { return x.loaded[i].Base > addr }) - 1
-	// Images do not overlap in a sane dump, but a damaged one may list a huge module
-	// that swallows others: look back a little for the innermost match.
-	for k := i; k >= 0 && k > i-4; k-- {
+	var found *minidump.Module
+	// Images do not overlap in a sane dump, so the answer is at i; look back a
+	// little in case a damaged list holds duplicates or a module that swallows others.
+	for k := i; k >= 0 && k > i-8; k-- {
 		m := &x.loaded[k]
-		if addr >= m.Base && addr-m.Base < uint64(m.Size) {
-			return m
+		if addr < m.Base || addr-m.Base >= uint64(m.Size) {
+			continue
+		}
+		if found == nil || (found.Name == "" && m.Name != "" && m.Base == found.Base) {
+			found = m
 		}
 	}
-	return nil
+	return found
 }
 
 // Unloaded returns the most recently listed unloaded module whose former image holds
@@ -69,12 +75,21 @@ func (x *ModuleIndex) Unloaded(addr uint64) *minidump.UnloadedModule {
 // and "" when no module holds it.
 func (x *ModuleIndex) Name(addr uint64) string {
 	if m := x.Loaded(addr); m != nil {
-		return fmt.Sprintf("%s+%#x", BaseName(m.Name), addr-m.Base)
+		return fmt.Sprintf("%s+%#x", nameOr(m.Name, m.Base), addr-m.Base)
 	}
 	if u := x.Unloaded(addr); u != nil {
-		return fmt.Sprintf("<Unloaded_%s>+%#x", BaseName(u.Name), addr-u.Base)
+		return fmt.Sprintf("<Unloaded_%s>+%#x", nameOr(u.Name, u.Base), addr-u.Base)
 	}
 	return ""
+}
+
+// nameOr returns the file name of a module path, or "<module 0x400000>" for a module
+// whose name could not be read.
+func nameOr(p string, base uint64) string {
+	if n := BaseName(p); n != "" {
+		return n
+	}
+	return fmt.Sprintf("<module %#x>", base)
 }
 
 // BaseName returns the file-name part of a module path written with either separator.

@@ -331,6 +331,10 @@ func systemOf(si *minidump.SystemInfo) *System {
 func cpuString(si *minidump.SystemInfo) string {
 	switch si.Arch {
 	case minidump.ArchX86, minidump.ArchAMD64, minidump.ArchX86Win64:
+		vendor := si.CPUVendor
+		if si.CPUVersion == 0 && si.ProcessorLevel == 0 && si.ProcessorRevision == 0 {
+			return vendor // nothing recorded about the model
+		}
 		var family, model, stepping uint32
 		if v := si.CPUVersion; v != 0 {
 			family = (v >> 8) & 0xf
@@ -347,7 +351,6 @@ func cpuString(si *minidump.SystemInfo) string {
 			model = uint32(si.ProcessorRevision >> 8)
 			stepping = uint32(si.ProcessorRevision & 0xff)
 		}
-		vendor := si.CPUVendor
 		if vendor == "" {
 			vendor = si.Arch.String()
 		}
