@@ -64,7 +64,7 @@ func printInfo(w io.Writer, path string, o *overview.Overview) {
 	}
 	af := newAddrFmt(bits)
 	line := func(label, format string, args ...any) {
-		fmt.Fprintf(w, "%-13s%s\n", label, fmt.Sprintf(format, args...))
+		fmt.Fprintf(w, "%-13s%s\n", label, clean(fmt.Sprintf(format, args...)))
 	}
 	more := func(format string, args ...any) { line("", format, args...) }
 
@@ -195,7 +195,7 @@ func printInfo(w io.Writer, path string, o *overview.Overview) {
 	if len(o.Findings) > 0 {
 		fmt.Fprintln(w, "Findings:")
 		for _, f := range o.Findings {
-			fmt.Fprintf(w, "  - %s\n", f.Text)
+			fmt.Fprintf(w, "  - %s\n", clean(f.Text))
 		}
 	}
 }

@@ -206,9 +206,9 @@ func printModulesLong(w io.Writer, list []moduleJSON, af addrFmt) {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
-		fmt.Fprintf(w, "%s  %s-%s  %s (%#x bytes)\n", orDash(m.FileName), af.f(uint64(m.Base)), af.f(uint64(m.End)), size(m.Size), m.Size)
+		fmt.Fprintf(w, "%s  %s-%s  %s (%#x bytes)\n", clean(orDash(m.FileName)), af.f(uint64(m.Base)), af.f(uint64(m.End)), size(m.Size), m.Size)
 		field := func(label, format string, args ...any) {
-			fmt.Fprintf(w, "    %-17s %s\n", label+":", fmt.Sprintf(format, args...))
+			fmt.Fprintf(w, "    %-17s %s\n", label+":", clean(fmt.Sprintf(format, args...)))
 		}
 		field("path", "%s", orDash(m.Name))
 		field("timestamp", "%#x (%s)", m.Timestamp, stamp(m.Timestamp))

@@ -250,9 +250,9 @@ func printThreadsLong(w io.Writer, list []threadJSON, af addrFmt) {
 		if len(roles) > 0 {
 			title += ": " + strings.Join(roles, ", ")
 		}
-		fmt.Fprintln(w, title)
+		fmt.Fprintln(w, clean(title))
 		field := func(label, format string, args ...any) {
-			fmt.Fprintf(w, "    %-15s %s\n", label+":", fmt.Sprintf(format, args...))
+			fmt.Fprintf(w, "    %-15s %s\n", label+":", clean(fmt.Sprintf(format, args...)))
 		}
 		field("TEB", "%s", af.f(uint64(t.TEB)))
 		field("stack", "%s-%s (%s captured, file offset %#x)", af.f(uint64(t.Stack.Start)), af.f(uint64(t.Stack.End)), size(t.Stack.Size), t.Stack.Offset)

@@ -69,7 +69,7 @@ func (d *dumpFile) warnings() []string {
 // flush prints the warnings to stderr as "dumpmap: FILE: warning: ...".
 func (d *dumpFile) flush(e *env) {
 	for _, w := range d.warns {
-		fmt.Fprintf(e.stderr, "dumpmap: %s: warning: %s\n", d.path, w)
+		fmt.Fprintf(e.stderr, "dumpmap: %s: warning: %s\n", clean(d.path), clean(w))
 	}
 }
 

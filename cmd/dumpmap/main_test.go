@@ -111,6 +111,7 @@ func syntheticX64() *minidumptest.Builder {
 			minidump.MemoryInfo{BaseAddress: 0x7ff6a0000000, AllocationBase: 0x7ff6a0000000, AllocationProtect: minidump.PageExecuteWriteCopy,
 				RegionSize: 0x25000, State: minidump.MemCommit, Protect: minidump.PageReadOnly, Type: minidump.MemImage}).
 		Memory(0x7ff6a0000000, []byte("MZ\x90\x00\x03\x00\x00\x00 synthetic image header")).
+		Memory(0x3f6d8ffc0, stack). // writers put stacks in the MemoryList too
 		Exception(4242, minidump.ExceptionAccessViolation, 0x7ff6a0001234, 1, 0x10)
 	b.Flags = minidump.DumpWithFullMemoryInfo | minidump.DumpWithThreadInfo
 	return b
@@ -428,3 +429,99 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestHostileNamesAreEscaped checks that control characters in names from a dump
+// (a terminal escape sequence in a module name) never reach the terminal raw, and
+// stay exact in JSON.
+func TestHostileNamesAreEscaped(t *testing.T) {
+	name := "C:\\evil\\\x1b]0;pwned\x07\x1b[2Jx.dll"
+	p := writeDump(t, "evil.dmp", minidumptest.New().SystemInfo(minidumptest.Windows10x64()).
+		Module(minidumptest.Module{Base: 0x10000000, Size: 0x1000, Name: name}).
+		Exception(1, minidump.ExceptionAccessViolation, 0x10000010).Bytes())
+	for _, args := range [][]string{{"modules", p}, {"modules", "-l", p}, {"info", p}, {"memory", p}} {
+		out, errOut, _ := runCLI(args...)
+		if strings.ContainsAny(out+errOut, "\x1b\x07") {
+			t.Errorf("%v: raw control characters in the output:\n%q", args, out)
+		}
+	}
+	out, _, _ := runCLI("modules", p)
+	if !strings.Contains(out, `\x1b]0;pwned\x07\x1b[2Jx.dll`) {
+		t.Errorf("escaped name missing:\n%s", out)
+	}
+	var got struct {
+		Modules []moduleJSON `json:"modules"`
+	}
+	runJSON(t, &got, "modules", "--json", p)
+	if len(got.Modules) != 1 || got.Modules[0].Name != name {
+		t.Errorf("JSON name = %+v", got.Modules)
+	}
+}
+
+// TestSyntheticTruth checks the JSON of the synthetic dump against what the builder
+// was told to write (syntheticX64), field by field: for builder dumps, that is the
+// independent truth behind the goldens.
+func TestSyntheticTruth(t *testing.T) {
+	p := writeDump(t, "synthetic.dmp", syntheticX64().Bytes())
+
+	var mods struct {
+		Modules []moduleJSON `json:"modules"`
+	}
+	runJSON(t, &mods, "modules", "--json", p)
+	if len(mods.Modules) != 2 {
+		t.Fatalf("modules: %+v", mods.Modules)
+	}
+	m := mods.Modules[0]
+	if m.Base != 0x7ff6a0000000 || m.End != 0x7ff6a0025000 || m.Size != 0x25000 || m.Name != `C:\Program Files\Seed\seed.exe` ||
+		m.FileName != "seed.exe" || m.Checksum != 0x2a1b3 || m.Timestamp != 0x5f000100 || m.FileVersion != "1.2.3.4" ||
+		m.PDBName != "seed.pdb" || m.PDBGUID != "{C25CD79F-212F-335C-4C4C-44205044422E}" || m.PDBAge == nil || *m.PDBAge != 3 ||
+		m.DebugID != "C25CD79F212F335C4C4C44205044422E3" || m.CodeView == nil || m.CodeView.PDBPath != `D:\build\seed.pdb` {
+		t.Errorf("module 0 = %+v, codeview %+v", m, m.CodeView)
+	}
+	if n := mods.Modules[1]; n.FileName != "ntdll.dll" || n.FileVersion != "10.0.19041.1" || n.CodeView != nil {
+		t.Errorf("module 1 = %+v", n)
+	}
+
+	var th struct {
+		Threads []threadJSON `json:"threads"`
+	}
+	runJSON(t, &th, "threads", "--json", p)
+	if len(th.Threads) != 2 || th.Threads[0].ID != 4242 || th.Threads[0].TEB != 0x3f6d5a3000 ||
+		th.Threads[0].Stack.Start != 0x3f6d8ffc0 || th.Threads[0].Stack.Size != 0x40 || th.Threads[0].Context.Size != 0x4d0 ||
+		!th.Threads[0].ExceptionThread || th.Threads[1].ID != 17 || th.Threads[1].ExceptionThread {
+		t.Errorf("threads = %+v", th.Threads)
+	}
+
+	var rd readJSON
+	runJSON(t, &rd, "read", "--json", p, "0x3f6d8ffc0", "13")
+	if rd.Data != enchexString("stack of 4242") || rd.Captured != 13 || rd.Missing != 0 {
+		t.Errorf("read stack = %+v", rd)
+	}
+	runJSON(t, &rd, "read", "--json", p, "seed", "2")
+	if rd.Data != "4d5a" || rd.Address != 0x7ff6a0000000 {
+		t.Errorf("read seed = %+v", rd)
+	}
+
+	var info infoJSON
+	runJSON(t, &info, "info", "--json", p)
+	x := info.Exception
+	if x == nil || x.ThreadID != 4242 || x.Code != 0xc0000005 || x.Where != "seed.exe+0x1234" || x.Access != "write" ||
+		x.AccessAddress == nil || *x.AccessAddress != 0x10 {
+		t.Errorf("exception = %+v", x)
+	}
+	if info.Process == nil || info.Process.ID != 4711 || info.System == nil || info.System.Arch != "amd64" ||
+		info.System.MaxUserAddress == nil || *info.System.MaxUserAddress != 0x7ffffffeffff || info.Counts.Regions != 2 {
+		t.Errorf("info = %+v %+v %+v", info.Process, info.System, info.Counts)
+	}
+
+	var st streamsJSON
+	runJSON(t, &st, "streams", "--json", p)
+	var types []string
+	for _, s := range st.Streams {
+		types = append(types, s.Type)
+	}
+	if got := strings.Join(types, ","); got != "SystemInfo,MiscInfo,SystemMemoryInfo,ModuleList,ThreadList,MemoryInfoList,MemoryList,Exception" {
+		t.Errorf("streams = %s", got)
+	}
+}
+
+func enchexString(s string) string { return hexEncode([]byte(s)) }

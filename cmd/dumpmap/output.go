@@ -64,7 +64,7 @@ func (t *table) write(w io.Writer, indent string) {
 	for _, r := range all {
 		for i, c := range r {
 			if i < len(width) {
-				width[i] = max(width[i], utf8.RuneCountInString(c))
+				width[i] = max(width[i], utf8.RuneCountInString(clean(c)))
 			}
 		}
 	}
@@ -73,6 +73,7 @@ func (t *table) write(w io.Writer, indent string) {
 		b.Reset()
 		b.WriteString(indent)
 		for i, c := range r {
+			c = clean(c)
 			last := i == len(r)-1
 			pad := width[i] - utf8.RuneCountInString(c)
 			switch {
@@ -92,6 +93,33 @@ func (t *table) write(w io.Writer, indent string) {
 		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
 	}
 }
+
+// clean makes text from a dump safe to print on a terminal: control characters
+// (escape sequences a hostile dump could carry in a module or thread name) are
+// shown as \xNN. JSON output needs no such care: the encoder escapes them.
+func clean(s string) string {
+	ok := true
+	for _, r := range s {
+		if isControl(r) {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if isControl(r) {
+			fmt.Fprintf(&b, "\\x%02x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }
 
 // orDash returns s, or "-" for an empty cell.
 func orDash(s string) string {
