@@ -23,7 +23,7 @@ func findings(o *Overview, f *minidump.File, p minidump.Platform) []Finding {
 		add(FindingNotWindows, "info", "not a Windows process (%s): the Windows address-space rules (64 KB allocation granularity, VirtualAlloc, NT heaps) do not apply", o.System.Platform)
 	}
 	if o.System != nil && o.System.WOW64 {
-		add(FindingWOW64, "info", "WOW64 process: %s", o.System.WOW64Reason)
+		add(FindingWOW64, "info", "%s", o.System.WOW64Reason)
 	}
 	if e := o.Exception; e != nil && e.OutOfMemory {
 		add(FindingOutOfMemory, "info", "the exception %s is what a process raises when an allocation fails", e.Name)

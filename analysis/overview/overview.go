@@ -362,38 +362,41 @@ func cpuString(si *minidump.SystemInfo) string {
 	return ""
 }
 
-// detectWOW64 recognises a 32-bit process on 64-bit Windows.
+// detectWOW64 recognises a 32-bit process on 64-bit Windows and says how, in a
+// sentence that names the view the dump gives.
 func detectWOW64(arch minidump.Arch, mods []minidump.Module) (bool, string) {
+	const on64 = "32-bit process on 64-bit Windows (WOW64): "
+	const dump64 = "64-bit dump of a 32-bit process (WOW64): "
+	const below4G = "; the 32-bit code sees only the space below 4 GB"
 	if arch == minidump.ArchX86Win64 {
-		return true, "the writer reports the architecture as x86 on Win64"
+		return true, on64 + "the writer reports the architecture as x86 on Win64"
 	}
-	hasWowDLL, sysWow := "", ""
+	wowDLL, sysWow := "", ""
 	for i := range mods {
-		n := strings.ToLower(BaseName(mods[i].Name))
-		switch n {
+		switch strings.ToLower(BaseName(mods[i].Name)) {
 		case "wow64.dll", "wow64cpu.dll", "wow64win.dll", "wowarmhw.dll", "xtajit.dll":
-			if hasWowDLL == "" {
-				hasWowDLL = BaseName(mods[i].Name)
+			if wowDLL == "" {
+				wowDLL = BaseName(mods[i].Name)
 			}
 		}
 		if sysWow == "" && strings.Contains(strings.ToLower(mods[i].Name), `\syswow64\`) {
-			sysWow = mods[i].Name
+			sysWow = BaseName(mods[i].Name)
 		}
 	}
 	switch arch.PointerSize() {
 	case 8:
-		if hasWowDLL != "" {
-			return true, fmt.Sprintf("64-bit dump of a 32-bit process: %s is loaded; the 32-bit code sees only the space below 4 GB", hasWowDLL)
+		if wowDLL != "" {
+			return true, dump64 + wowDLL + " is loaded" + below4G
 		}
 		if sysWow != "" {
-			return true, fmt.Sprintf("64-bit dump of a 32-bit process: %s is a 32-bit module; the 32-bit code sees only the space below 4 GB", sysWow)
+			return true, dump64 + sysWow + " is loaded from SysWOW64" + below4G
 		}
 	case 4:
-		if hasWowDLL != "" {
-			return true, fmt.Sprintf("32-bit process on 64-bit Windows: %s is loaded", hasWowDLL)
+		if wowDLL != "" {
+			return true, on64 + wowDLL + " is loaded"
 		}
 		if sysWow != "" {
-			return true, fmt.Sprintf("32-bit process on 64-bit Windows: %s is loaded from SysWOW64", BaseName(sysWow))
+			return true, on64 + sysWow + " is loaded from SysWOW64"
 		}
 	}
 	return false, ""

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/spf13/pflag"
 )
@@ -75,7 +76,7 @@ func runStreams(e *env, args []string) error {
 		Streams: []streamJSON{},
 	}
 	if h.TimeDateStamp != 0 {
-		out.Header.Time = h.Time().Format(timeLayout)
+		out.Header.Time = h.Time().Format(time.RFC3339)
 	}
 	for _, s := range d.Streams {
 		j := streamJSON{
@@ -96,8 +97,8 @@ func runStreams(e *env, args []string) error {
 	fmt.Fprintf(w, "Header: signature %s (MDMP), version %s, %d streams, directory at offset %#x\n",
 		out.Header.Signature, out.Header.Version, h.NumberOfStreams, h.StreamDirectoryRva)
 	t := ""
-	if out.Header.Time != "" {
-		t = out.Header.Time + ", "
+	if h.TimeDateStamp != 0 {
+		t = h.Time().Format(timeLayout) + ", "
 	}
 	fmt.Fprintf(w, "        %schecksum %s, flags %s %s\n\n", t, out.Header.Checksum, out.Header.Flags, h.Flags.String())
 	tb := newTable(">#", "TYPE", ">NUMBER", ">OFFSET", ">SIZE", "")
