@@ -2,7 +2,9 @@
 # Regenerates the lld fixtures: go test reads the committed outputs, so this
 # runs only by hand (needs clang and lld-link from Debian's clang/lld/llvm).
 # /Brepro makes timestamps and the PDB GUID content hashes, so a rerun with
-# the same LLVM gives the same bytes.
+# the same LLVM in the same folder gives the same bytes. The PDBs record the
+# build folder, so a rerun elsewhere changes their GUIDs: the tests and
+# examples name the GUIDs and must then be updated with them.
 set -eu
 cd "$(dirname "$0")"
 for arch in x86 x64; do
