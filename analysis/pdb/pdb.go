@@ -8,7 +8,7 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/dumpmap/dumpmap/analysis/codeview"
+	"github.com/dumpmap/dumpmap/minidump/codeview"
 )
 
 // File is an open PDB. Its header fields are read by New; the symbol record

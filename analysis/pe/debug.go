@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/dumpmap/dumpmap/analysis/codeview"
+	"github.com/dumpmap/dumpmap/minidump/codeview"
 )
 
 // Debug directory entry types.

@@ -117,7 +117,7 @@ func TestImages(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%v: CodeView: %v", l, err)
 				}
-				if cv.Signature != "RSDS" || cv.GUID.String() != c.guid || cv.Age != c.age || c.pdbPath != "" && cv.Path != c.pdbPath {
+				if cv.Signature != "RSDS" || cv.GUID.String() != c.guid || cv.Age != c.age || c.pdbPath != "" && cv.PDBPath != c.pdbPath {
 					t.Errorf("%v: CodeView %+v", l, cv)
 				}
 				if c.debugTypes != "" {

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/dumpmap/dumpmap/analysis/codeview"
 	"github.com/dumpmap/dumpmap/analysis/pdb"
+	"github.com/dumpmap/dumpmap/minidump/codeview"
 )
 
 // checkPDB opens path as a PDB and compares its identity. The age matches

@@ -7,8 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/dumpmap/dumpmap/analysis/codeview"
 	"github.com/dumpmap/dumpmap/analysis/symstore"
+	"github.com/dumpmap/dumpmap/minidump/codeview"
 )
 
 // Parse a symbol path as users write it in _NT_SYMBOL_PATH.

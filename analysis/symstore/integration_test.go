@@ -40,7 +40,7 @@ func TestImageToSymbols(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			path, tried, err := store.FindPDB(context.Background(), cv.Path, cv.GUID, cv.Age)
+			path, tried, err := store.FindPDB(context.Background(), cv.PDBPath, cv.GUID, cv.Age)
 			if err != nil {
 				t.Fatalf("%v\n%s", err, strings.Join(tried, "\n"))
 			}

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/dumpmap/dumpmap/analysis/codeview"
+	"github.com/dumpmap/dumpmap/minidump/codeview"
 )
 
 // maxNameLen bounds a PDB name: Windows file names stop at 255.

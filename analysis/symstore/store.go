@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dumpmap/dumpmap/analysis/codeview"
+	"github.com/dumpmap/dumpmap/minidump/codeview"
 )
 
 // Defaults for Options fields left zero.

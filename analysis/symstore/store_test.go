@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dumpmap/dumpmap/analysis/codeview"
 	"github.com/dumpmap/dumpmap/analysis/internal/sharedtest"
+	"github.com/dumpmap/dumpmap/minidump/codeview"
 )
 
 // Identities of the test PDBs.

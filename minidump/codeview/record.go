@@ -11,7 +11,12 @@ import (
 const (
 	SignatureRSDS = "RSDS" // PDB 7.0: GUID and age
 	SignatureNB10 = "NB10" // PDB 2.0: timestamp and age
+	SignatureBpEL = "BpEL" // Breakpad's record for an ELF module: the build id
 )
+
+// bpelBytes is how Breakpad's BpEL record starts in a file: its signature is the C
+// multi-character constant 'BpEL' (0x4270454c), stored little-endian.
+const bpelBytes = "LEpB"
 
 // maxPathLen bounds the PDB path kept from a record: MAX_PATH-style paths are
 // far shorter, and a record is customer input.
@@ -27,9 +32,11 @@ type Record struct {
 	Timestamp uint32
 	// Age counts the PDB's rewrites; it is part of the store key.
 	Age uint32
-	// Path is the PDB path the linker wrote, often a build machine's absolute
+	// PDBPath is the PDB path the linker wrote, often a build machine's absolute
 	// Windows path. It is untrusted: use PDBName for lookups.
-	Path string
+	PDBPath string
+	// BuildID is the ELF build id of a BpEL record.
+	BuildID []byte
 }
 
 // Parse decodes an RSDS or NB10 record. The path ends at the first NUL or at
@@ -40,6 +47,9 @@ func Parse(b []byte) (Record, error) {
 		return r, fmt.Errorf("codeview: record of %d bytes is too short", len(b))
 	}
 	r.Signature = string(b[:4])
+	if r.Signature == bpelBytes {
+		r.Signature = SignatureBpEL
+	}
 	var rest []byte
 	switch r.Signature {
 	case SignatureRSDS:
@@ -56,6 +66,9 @@ func Parse(b []byte) (Record, error) {
 		r.Timestamp = binary.LittleEndian.Uint32(b[8:12])
 		r.Age = binary.LittleEndian.Uint32(b[12:16])
 		rest = b[16:]
+	case SignatureBpEL:
+		r.BuildID = bytes.Clone(b[4:])
+		return r, nil
 	default:
 		return r, fmt.Errorf("codeview: unknown record signature %q", b[:4])
 	}
@@ -65,18 +78,32 @@ func Parse(b []byte) (Record, error) {
 	if len(rest) > maxPathLen {
 		rest = rest[:maxPathLen]
 	}
-	r.Path = string(rest)
+	r.PDBPath = string(rest)
 	return r, nil
 }
 
-// PDBName returns the file-name part of Path, splitting on both Windows and
+// PDBName returns the file-name part of PDBPath, splitting on both Windows and
 // POSIX separators, because a symbol store is keyed by the bare name.
 // It does not make the name safe for the file system: the symstore package
 // validates it.
 func (r Record) PDBName() string {
-	p := r.Path
+	p := r.PDBPath
 	if i := strings.LastIndexAny(p, `\/`); i >= 0 {
 		p = p[i+1:]
 	}
 	return p
+}
+
+// Identifier returns the symbol-store key component: the GUID in hex followed by the
+// age in hex (RSDS), the time stamp and age (NB10), or the build id (BpEL).
+func (r Record) Identifier() string {
+	switch r.Signature {
+	case SignatureRSDS:
+		return fmt.Sprintf("%s%X", r.GUID.Hex(), r.Age)
+	case SignatureNB10:
+		return fmt.Sprintf("%08X%X", r.Timestamp, r.Age)
+	case SignatureBpEL:
+		return fmt.Sprintf("%X", r.BuildID)
+	}
+	return ""
 }

@@ -66,3 +66,6 @@ func unhex(c byte) byte {
 	}
 	return c - '0'
 }
+
+// IsZero reports whether g is all zeros.
+func (g GUID) IsZero() bool { return g == GUID{} }

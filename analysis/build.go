@@ -1,0 +1,286 @@
+package analysis
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/dumpmap/dumpmap/minidump"
+	"github.com/dustin/go-humanize"
+)
+
+// Options tune NewMap.
+type Options struct {
+	// Native shows a WOW64 process's whole 64-bit address space instead of the view
+	// its 32-bit code has.
+	Native bool
+}
+
+// NewMap rebuilds the address space of the process in f. With a MemoryInfoList the map
+// is complete; without one it is built from the Linux /proc/self/maps stream, or else
+// from the captured memory, modules and thread stacks and marked Partial. Damage in
+// the streams it reads is recorded in Notes; NewMap fails only when the dump holds
+// nothing to build a map from.
+func NewMap(f *minidump.File, opt Options) (*Map, error) {
+	m := &Map{}
+	note := func(err error) {
+		if err != nil && !errors.Is(err, minidump.ErrNoStream) {
+			m.Notes = append(m.Notes, err.Error())
+		}
+	}
+	var d dumpFacts
+	var err error
+	d.si, err = f.SystemInfo()
+	note(err)
+	d.smi, err = f.SystemMemoryInfo()
+	note(err)
+	d.mods, err = f.Modules()
+	note(err)
+	d.mem, err = f.Memory()
+	note(err)
+	unloaded, err := f.UnloadedModules()
+	note(err)
+	threads, err := f.Threads()
+	note(err)
+	if f.HasStream(minidump.StreamMemoryInfoList) {
+		d.regions, err = f.MemoryInfo()
+		note(err)
+	}
+	m.Space = addressSpace(d)
+	if opt.Native && m.Space.WOW64 {
+		m.Space.PointerSize = 8
+		m.Space.WOW64 = false
+		native := addressSpace(dumpFacts{si: d.si, smi: d.smi})
+		m.Space.MinAddress, m.Space.MaxAddress, m.Space.End, m.Space.LimitsFrom = native.MinAddress, native.MaxAddress, native.End, native.LimitsFrom
+		m.Notes = append(m.Notes, "WOW64 process shown in its native 64-bit view")
+	}
+	if d.si == nil {
+		m.Notes = append(m.Notes, "no SystemInfo stream: assumed a 64-bit Windows process")
+	}
+	mods := normalizeModules(m, d.mods)
+
+	switch {
+	case len(d.regions) > 0:
+		m.Source = SourceMemoryInfoList
+		m.fromMemoryInfo(d.regions)
+		d.regions = nil
+	case f.HasStream(minidump.StreamLinuxMaps):
+		text, err := f.Text(minidump.StreamLinuxMaps)
+		note(err)
+		m.Source = SourceLinuxMaps
+		if err := m.fromLinuxMaps(text); err != nil {
+			m.Notes = append(m.Notes, "LinuxMaps stream unusable: "+err.Error())
+			m.Source = SourceCaptured
+			m.Partial = true
+			if err := m.fromCaptured(d.mem, mods, threads); err != nil {
+				return nil, err
+			}
+		}
+	default:
+		m.Source = SourceCaptured
+		m.Partial = true
+		if err := m.fromCaptured(d.mem, mods, threads); err != nil {
+			return nil, err
+		}
+	}
+	if m.Source != SourceMemoryInfoList {
+		m.splitFree()
+	}
+	dumpPtr := 8
+	if d.si != nil && d.si.Arch.PointerSize() == 4 {
+		dumpPtr = 4
+	}
+	m.classify(mods, unloaded, threads, d.mem, dumpPtr, isWOW64(d.si, d.mods))
+	return m, nil
+}
+
+// normalizeModules fixes module bases that a 32-bit writer sign-extended.
+func normalizeModules(m *Map, mods []minidump.Module) []minidump.Module {
+	if m.Space.PointerSize != 4 {
+		return mods
+	}
+	out := make([]minidump.Module, len(mods))
+	copy(out, mods)
+	for i := range out {
+		if out[i].Base>>32 == 0xffffffff {
+			out[i].Base &= 0xffffffff
+		}
+	}
+	return out
+}
+
+// fromMemoryInfo lays the MemoryInfoList entries out over [0, End) in one pass:
+// sorted, clipped, gaps shown as Unknown, and free runs split into their Unusable and
+// Free parts. It may reorder list.
+func (m *Map) fromMemoryInfo(list []minidump.MemoryInfo) {
+	end := m.Space.End
+	narrow := m.Space.PointerSize == 4 && !m.Space.WOW64
+	signExtended, outside := 0, 0
+	// 32-bit dbghelp sign-extends addresses above 2 GB into 64 bits.
+	fix := func(a uint64) uint64 {
+		if narrow && a>>32 == 0xffffffff {
+			return a & 0xffffffff
+		}
+		return a
+	}
+	sorted := true
+	for i := range list {
+		e := &list[i]
+		if narrow && e.BaseAddress>>32 == 0xffffffff {
+			signExtended++
+		}
+		e.BaseAddress, e.AllocationBase = fix(e.BaseAddress), fix(e.AllocationBase)
+		if i > 0 && e.BaseAddress < list[i-1].BaseAddress {
+			sorted = false
+		}
+	}
+	if !sorted {
+		sort.SliceStable(list, func(i, j int) bool { return list[i].BaseAddress < list[j].BaseAddress })
+		m.Notes = append(m.Notes, "MemoryInfoList entries were not in address order")
+	}
+	out := make([]Region, 0, len(list)+len(list)/2+8)
+	cur := uint64(0)
+	overlaps, gaps, merged := 0, 0, 0
+	var freeLo, freeHi uint64 // the pending free run
+	inFree := false
+	flush := func() {
+		if inFree {
+			out = m.appendFree(out, freeLo, freeHi)
+			inFree = false
+		}
+	}
+	for i := range list {
+		e := &list[i]
+		base, size := e.BaseAddress, e.RegionSize
+		if size == 0 {
+			continue
+		}
+		if base+size < base { // wraps past 2^64
+			size = -base
+		}
+		if base >= end {
+			outside++
+			continue
+		}
+		if base+size > end || base+size == 0 {
+			size = end - base
+		}
+		if base < cur {
+			overlaps++
+			if base+size <= cur {
+				continue
+			}
+			size -= cur - base
+			base = cur
+		}
+		if base > cur {
+			flush()
+			gaps++
+			out = append(out, unknownRegion(cur, base, "not described by the MemoryInfoList"))
+		}
+		cur = base + size
+		if e.State == minidump.MemFree {
+			if inFree {
+				// VirtualQuery coalesces free space; adjacent free entries are one run.
+				freeHi = cur
+				merged++
+			} else {
+				freeLo, freeHi, inFree = base, cur, true
+			}
+			continue
+		}
+		flush()
+		out = append(out, Region{Base: base, Size: size, State: e.State, Type: e.Type, Protect: e.Protect,
+			AllocationBase: e.AllocationBase, AllocationProtect: e.AllocationProtect, Usage: usageOfType(e.Type)})
+	}
+	flush()
+	if cur < end {
+		gaps++
+		out = append(out, unknownRegion(cur, end, "not described by the MemoryInfoList"))
+	}
+	if signExtended > 0 {
+		m.Notes = append(m.Notes, fmt.Sprintf("%d region addresses were sign-extended by a 32-bit writer and have been truncated to 32 bits", signExtended))
+	}
+	if outside > 0 {
+		what := "lie above the end of the user address space"
+		if m.Space.WOW64 {
+			what = "belong to the 64-bit side of the WOW64 process (above the 32-bit address space) and are not shown"
+		}
+		m.Notes = append(m.Notes, fmt.Sprintf("%d regions %s", outside, what))
+	}
+	if overlaps > 0 {
+		m.Notes = append(m.Notes, fmt.Sprintf("%d MemoryInfoList entries overlapped earlier ones and were trimmed", overlaps))
+	}
+	if merged > 0 {
+		m.Notes = append(m.Notes, fmt.Sprintf("%d adjacent free entries were merged", merged))
+	}
+	if gaps > 0 {
+		m.Notes = append(m.Notes, fmt.Sprintf("%d gaps in the MemoryInfoList are shown as Unknown", gaps))
+	}
+	m.Regions = out
+}
+
+// appendFree appends the free run [lo, hi) split at the allocation-granularity
+// boundaries and the allocatable range: the parts no reservation can use are
+// Unusable. Free regions keep VirtualQuery's PAGE_NOACCESS protection.
+func (m *Map) appendFree(out []Region, lo, hi uint64) []Region {
+	s := &m.Space
+	ulo := max(alignUp(lo, s.Granularity), alignUp(s.MinAddress, s.Granularity))
+	uhi := alignDown(min(hi, s.End), s.Granularity)
+	if ulo >= uhi {
+		return append(out, Region{Base: lo, Size: hi - lo, State: minidump.MemFree, Protect: minidump.PageNoAccess, Usage: UsageUnusable})
+	}
+	if lo < ulo {
+		out = append(out, Region{Base: lo, Size: ulo - lo, State: minidump.MemFree, Protect: minidump.PageNoAccess, Usage: UsageUnusable})
+	}
+	out = append(out, Region{Base: ulo, Size: uhi - ulo, State: minidump.MemFree, Protect: minidump.PageNoAccess, Usage: UsageFree})
+	if uhi < hi {
+		out = append(out, Region{Base: uhi, Size: hi - uhi, State: minidump.MemFree, Protect: minidump.PageNoAccess, Usage: UsageUnusable})
+	}
+	return out
+}
+
+// usageOfType is the usage of a busy region before anything more is known.
+func usageOfType(t minidump.MemType) Usage {
+	switch t {
+	case minidump.MemImage:
+		return UsageImage
+	case minidump.MemMapped:
+		return UsageMappedFile
+	case minidump.MemPrivate:
+		return UsagePrivate
+	}
+	return UsageUnknown
+}
+
+func unknownRegion(from, to uint64, why string) Region {
+	return Region{Base: from, Size: to - from, Usage: UsageUnknown, Info: &RegionInfo{Detail: why}}
+}
+
+// splitFree splits the free regions of maps not built by fromMemoryInfo.
+func (m *Map) splitFree() {
+	out := make([]Region, 0, len(m.Regions)+8)
+	for _, r := range m.Regions {
+		if r.State == minidump.MemFree && r.Usage == UsageFree {
+			out = m.appendFree(out, r.Base, r.End())
+			continue
+		}
+		out = append(out, r)
+	}
+	m.Regions = out
+}
+
+func (m *Map) unusableWhy(from, to uint64) string {
+	s := &m.Space
+	switch {
+	case to <= s.MinAddress:
+		return fmt.Sprintf("below the lowest allocatable address %#x", s.MinAddress)
+	case from > s.MaxAddress:
+		return fmt.Sprintf("above the highest allocatable address %#x", s.MaxAddress)
+	case from%s.Granularity != 0:
+		return fmt.Sprintf("%s below the next %s boundary", humanize.IBytes(to-from), humanize.IBytes(s.Granularity))
+	case to > s.MaxAddress:
+		return fmt.Sprintf("at the top of the address space, above %#x", alignDown(s.MaxAddress+1, s.Granularity))
+	}
+	return fmt.Sprintf("less than one %s block", humanize.IBytes(s.Granularity))
+}

@@ -1,0 +1,165 @@
+package minidump
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strings"
+)
+
+const memoryInfoSize = 48 // sizeof(MINIDUMP_MEMORY_INFO)
+
+// MemState is a region's state (MEM_COMMIT, MEM_RESERVE, MEM_FREE).
+type MemState uint32
+
+// Region states.
+const (
+	MemCommit  MemState = 0x1000
+	MemReserve MemState = 0x2000
+	MemFree    MemState = 0x10000
+)
+
+func (s MemState) String() string {
+	switch s {
+	case MemCommit:
+		return "MEM_COMMIT"
+	case MemReserve:
+		return "MEM_RESERVE"
+	case MemFree:
+		return "MEM_FREE"
+	}
+	return fmt.Sprintf("%#x", uint32(s))
+}
+
+// MemType is a region's type (MEM_IMAGE, MEM_MAPPED, MEM_PRIVATE), 0 for free memory.
+type MemType uint32
+
+// Region types.
+const (
+	MemPrivate MemType = 0x20000
+	MemMapped  MemType = 0x40000
+	MemImage   MemType = 0x1000000
+)
+
+func (t MemType) String() string {
+	switch t {
+	case 0:
+		return ""
+	case MemPrivate:
+		return "MEM_PRIVATE"
+	case MemMapped:
+		return "MEM_MAPPED"
+	case MemImage:
+		return "MEM_IMAGE"
+	}
+	return fmt.Sprintf("%#x", uint32(t))
+}
+
+// Protect is a page protection (PAGE_*).
+type Protect uint32
+
+// Page protections.
+const (
+	PageNoAccess         Protect = 0x01
+	PageReadOnly         Protect = 0x02
+	PageReadWrite        Protect = 0x04
+	PageWriteCopy        Protect = 0x08
+	PageExecute          Protect = 0x10
+	PageExecuteRead      Protect = 0x20
+	PageExecuteReadWrite Protect = 0x40
+	PageExecuteWriteCopy Protect = 0x80
+	PageGuard            Protect = 0x100
+	PageNoCache          Protect = 0x200
+	PageWriteCombine     Protect = 0x400
+	PageTargetsInvalid   Protect = 0x40000000
+)
+
+var protectBase = []struct {
+	p    Protect
+	name string
+}{
+	{PageNoAccess, "PAGE_NOACCESS"}, {PageReadOnly, "PAGE_READONLY"}, {PageReadWrite, "PAGE_READWRITE"},
+	{PageWriteCopy, "PAGE_WRITECOPY"}, {PageExecute, "PAGE_EXECUTE"}, {PageExecuteRead, "PAGE_EXECUTE_READ"},
+	{PageExecuteReadWrite, "PAGE_EXECUTE_READWRITE"}, {PageExecuteWriteCopy, "PAGE_EXECUTE_WRITECOPY"},
+	{PageGuard, "PAGE_GUARD"}, {PageNoCache, "PAGE_NOCACHE"}, {PageWriteCombine, "PAGE_WRITECOMBINE"},
+	{PageTargetsInvalid, "PAGE_TARGETS_INVALID"},
+}
+
+// String returns the protection as WinDbg prints it: "PAGE_READWRITE|PAGE_GUARD";
+// "" for 0 (free or reserved memory has no protection).
+func (p Protect) String() string {
+	if p == 0 {
+		return ""
+	}
+	var parts []string
+	rest := p
+	for _, b := range protectBase {
+		if p&b.p != 0 {
+			parts = append(parts, b.name)
+			rest &^= b.p
+		}
+	}
+	if rest != 0 {
+		parts = append(parts, fmt.Sprintf("%#x", uint32(rest)))
+	}
+	return strings.Join(parts, "|")
+}
+
+// Readable, Writable and Executable classify the base protection.
+func (p Protect) Readable() bool {
+	return p&(PageReadOnly|PageReadWrite|PageWriteCopy|PageExecuteRead|PageExecuteReadWrite|PageExecuteWriteCopy) != 0
+}
+
+// Writable reports whether p allows writes (copy-on-write included).
+func (p Protect) Writable() bool {
+	return p&(PageReadWrite|PageWriteCopy|PageExecuteReadWrite|PageExecuteWriteCopy) != 0
+}
+
+// Executable reports whether p allows execution.
+func (p Protect) Executable() bool {
+	return p&(PageExecute|PageExecuteRead|PageExecuteReadWrite|PageExecuteWriteCopy) != 0
+}
+
+// Guard reports whether p has PAGE_GUARD.
+func (p Protect) Guard() bool { return p&PageGuard != 0 }
+
+// MemoryInfo is one region of the MemoryInfoList stream (MINIDUMP_MEMORY_INFO): what
+// VirtualQuery returned for it when the dump was written.
+type MemoryInfo struct {
+	BaseAddress       uint64
+	AllocationBase    uint64
+	AllocationProtect Protect
+	RegionSize        uint64
+	State             MemState
+	Protect           Protect
+	Type              MemType
+}
+
+// End returns the first address past the region.
+func (m *MemoryInfo) End() uint64 { return m.BaseAddress + m.RegionSize }
+
+// MemoryInfo decodes the MemoryInfoList stream with one read and a hand-written
+// decoder (it can hold hundreds of thousands of entries). It honours the header's
+// SizeOfHeader and SizeOfEntry, so a writer's longer header or entries still decode.
+func (f *File) MemoryInfo() ([]MemoryInfo, error) {
+	_, data, hs, es, n, err := f.headedList(StreamMemoryInfoList, 16, memoryInfoSize, true)
+	out := make([]MemoryInfo, n)
+	decodeMemoryInfo(out, data[hs:], es)
+	return out, err
+}
+
+// decodeMemoryInfo fills out from consecutive entries of es bytes each.
+func decodeMemoryInfo(out []MemoryInfo, b []byte, es int) {
+	le := binary.LittleEndian
+	for i := range out {
+		e := b[i*es : i*es+memoryInfoSize]
+		out[i] = MemoryInfo{
+			BaseAddress:       le.Uint64(e[0:8]),
+			AllocationBase:    le.Uint64(e[8:16]),
+			AllocationProtect: Protect(le.Uint32(e[16:20])),
+			RegionSize:        le.Uint64(e[24:32]),
+			State:             MemState(le.Uint32(e[32:36])),
+			Protect:           Protect(le.Uint32(e[36:40])),
+			Type:              MemType(le.Uint32(e[40:44])),
+		}
+	}
+}

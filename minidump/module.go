@@ -1,0 +1,166 @@
+package minidump
+
+import (
+	"encoding/binary"
+	"fmt"
+	"path"
+	"strings"
+)
+
+const moduleSize = 108 // sizeof(MINIDUMP_MODULE)
+
+// A Location is a MINIDUMP_LOCATION_DESCRIPTOR: where some data lies in the file.
+type Location struct {
+	Size uint32
+	RVA  uint32
+}
+
+// Module is one entry of the ModuleList stream (MINIDUMP_MODULE).
+type Module struct {
+	Base          uint64
+	Size          uint32
+	Checksum      uint32
+	TimeDateStamp uint32
+	Name          string // full path as the writer recorded it
+	Version       FixedFileInfo
+	CodeView      *CodeView // nil when the module has no CodeView record
+	Misc          *MiscRecord
+	CvRecord      Location
+	MiscRecord    Location
+}
+
+// End returns the first address past the module's image.
+func (m *Module) End() uint64 { return m.Base + uint64(m.Size) }
+
+// BaseName returns the file name part of Name, accepting both path separators.
+func (m *Module) BaseName() string { return baseName(m.Name) }
+
+func baseName(p string) string {
+	return path.Base(strings.ReplaceAll(p, `\`, "/"))
+}
+
+// MiscRecord is a module's IMAGE_DEBUG_MISC record (old-style debug file name).
+type MiscRecord struct {
+	DataType uint32
+	Unicode  bool
+	Data     string
+}
+
+// Modules decodes the ModuleList stream. Module names, CodeView and misc records are
+// read from where the entries point; damage in one of them is reported in the error
+// and the module is still returned with what could be read.
+func (f *File) Modules() ([]Module, error) {
+	_, entries, n, err := f.countedList(StreamModuleList, moduleSize)
+	if n == 0 {
+		return nil, err
+	}
+	errs := newErrList(err)
+	mods := make([]Module, n)
+	for i := range mods {
+		e := entries[i*moduleSize:]
+		m := &mods[i]
+		decodeModule(e, m)
+		nameRVA := binary.LittleEndian.Uint32(e[20:])
+		where := fmt.Sprintf("ModuleList entry %d", i)
+		name, nerr := f.readString(int64(nameRVA), where+" name")
+		m.Name = name
+		errs.add(nerr)
+		if m.CvRecord.Size > 0 {
+			m.CodeView, nerr = f.readCodeView(m.CvRecord, where+" CodeView record")
+			errs.add(nerr)
+		}
+		if m.MiscRecord.Size > 0 {
+			m.Misc, nerr = f.readMisc(m.MiscRecord, where+" misc record")
+			errs.add(nerr)
+		}
+	}
+	return mods, errs.err()
+}
+
+// decodeModule decodes the fixed part of a MINIDUMP_MODULE.
+func decodeModule(e []byte, m *Module) {
+	le := binary.LittleEndian
+	m.Base = le.Uint64(e[0:])
+	m.Size = le.Uint32(e[8:])
+	m.Checksum = le.Uint32(e[12:])
+	m.TimeDateStamp = le.Uint32(e[16:])
+	v := e[24:]
+	m.Version = FixedFileInfo{
+		Signature: le.Uint32(v[0:]), StrucVersion: le.Uint32(v[4:]),
+		FileVersionMS: le.Uint32(v[8:]), FileVersionLS: le.Uint32(v[12:]),
+		ProductVersionMS: le.Uint32(v[16:]), ProductVersionLS: le.Uint32(v[20:]),
+		FileFlagsMask: le.Uint32(v[24:]), FileFlags: le.Uint32(v[28:]), FileOS: le.Uint32(v[32:]),
+		FileType: le.Uint32(v[36:]), FileSubtype: le.Uint32(v[40:]),
+		FileDateMS: le.Uint32(v[44:]), FileDateLS: le.Uint32(v[48:]),
+	}
+	m.CvRecord = Location{Size: le.Uint32(e[76:]), RVA: le.Uint32(e[80:])}
+	m.MiscRecord = Location{Size: le.Uint32(e[84:]), RVA: le.Uint32(e[88:])}
+}
+
+func (f *File) readCodeView(loc Location, where string) (*CodeView, error) {
+	if loc.Size > maxCVRecord {
+		return nil, formatErr(where, int64(loc.RVA), "record is %d bytes, more than the %d accepted", loc.Size, maxCVRecord)
+	}
+	b := make([]byte, loc.Size)
+	if err := f.readAt(b, int64(loc.RVA), where); err != nil {
+		return nil, err
+	}
+	cv, err := ParseCodeView(b)
+	if err != nil {
+		return nil, formatErr(where, int64(loc.RVA), "%v", err)
+	}
+	return cv, nil
+}
+
+func (f *File) readMisc(loc Location, where string) (*MiscRecord, error) {
+	if loc.Size > maxCVRecord {
+		return nil, formatErr(where, int64(loc.RVA), "record is %d bytes, more than the %d accepted", loc.Size, maxCVRecord)
+	}
+	if loc.Size < 12 {
+		return nil, formatErr(where, int64(loc.RVA), "record is %d bytes, need at least 12", loc.Size)
+	}
+	b := make([]byte, loc.Size)
+	if err := f.readAt(b, int64(loc.RVA), where); err != nil {
+		return nil, err
+	}
+	m := &MiscRecord{DataType: binary.LittleEndian.Uint32(b), Unicode: b[8] != 0}
+	if m.Unicode {
+		m.Data = decodeUTF16(b[12:])
+	} else {
+		d := b[12:]
+		for i, c := range d {
+			if c == 0 {
+				d = d[:i]
+				break
+			}
+		}
+		m.Data = string(d)
+	}
+	return m, nil
+}
+
+// UnloadedModule is one entry of the UnloadedModuleList stream.
+type UnloadedModule struct {
+	Base          uint64
+	Size          uint32
+	Checksum      uint32
+	TimeDateStamp uint32
+	Name          string
+}
+
+// UnloadedModules decodes the UnloadedModuleList stream.
+func (f *File) UnloadedModules() ([]UnloadedModule, error) {
+	_, data, hs, es, n, err := f.headedList(StreamUnloadedModuleList, 12, 24, false)
+	errs := newErrList(err)
+	out := make([]UnloadedModule, n)
+	le := binary.LittleEndian
+	for i := range out {
+		e := data[hs+i*es:]
+		u := &out[i]
+		u.Base, u.Size, u.Checksum, u.TimeDateStamp = le.Uint64(e), le.Uint32(e[8:]), le.Uint32(e[12:]), le.Uint32(e[16:])
+		name, nerr := f.readString(int64(le.Uint32(e[20:])), fmt.Sprintf("UnloadedModuleList entry %d name", i))
+		u.Name = name
+		errs.add(nerr)
+	}
+	return out, errs.err()
+}

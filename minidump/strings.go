@@ -1,0 +1,72 @@
+package minidump
+
+import (
+	"encoding/binary"
+	"unicode/utf16"
+)
+
+// maxStringBytes bounds a MINIDUMP_STRING. Names and paths are short; a larger length
+// is damage, and reading it would let a hostile file make us allocate at will.
+const maxStringBytes = 64 << 10
+
+// readString reads the MINIDUMP_STRING (u32 byte length, UTF-16LE text) at rva.
+func (f *File) readString(rva int64, where string) (string, error) {
+	var lb [4]byte
+	if err := f.readAt(lb[:], rva, where); err != nil {
+		return "", err
+	}
+	n := int64(binary.LittleEndian.Uint32(lb[:]))
+	if n > maxStringBytes {
+		return "", formatErr(where, rva, "string length %d exceeds the %d-byte limit", n, maxStringBytes)
+	}
+	if n > f.size-rva-4 {
+		return "", formatErr(where, rva, "string truncated: %d bytes declared, %d left in the file", n, f.size-rva-4)
+	}
+	buf := make([]byte, n&^1)
+	if err := f.readAt(buf, rva+4, where); err != nil {
+		return "", err
+	}
+	return decodeUTF16(buf), nil
+}
+
+// readUTF8String reads a Breakpad/Crashpad MinidumpUTF8String (u32 length, bytes).
+func (f *File) readUTF8String(rva int64, where string) (string, error) {
+	var lb [4]byte
+	if err := f.readAt(lb[:], rva, where); err != nil {
+		return "", err
+	}
+	n := int64(binary.LittleEndian.Uint32(lb[:]))
+	if n > maxStringBytes {
+		return "", formatErr(where, rva, "string length %d exceeds the %d-byte limit", n, maxStringBytes)
+	}
+	buf := make([]byte, n)
+	if err := f.readAt(buf, rva+4, where); err != nil {
+		return "", err
+	}
+	return string(buf), nil
+}
+
+// decodeUTF16 decodes little-endian UTF-16, stopping at the first NUL. Unpaired
+// surrogates become U+FFFD rather than an error: names are for display.
+func decodeUTF16(b []byte) string {
+	u := make([]uint16, 0, len(b)/2)
+	for i := 0; i+1 < len(b); i += 2 {
+		c := binary.LittleEndian.Uint16(b[i:])
+		if c == 0 {
+			break
+		}
+		u = append(u, c)
+	}
+	return string(utf16.Decode(u))
+}
+
+// utf16Units decodes a fixed-size WCHAR array read by a generated accessor.
+func utf16Units(u []uint16) string {
+	for i, c := range u {
+		if c == 0 {
+			u = u[:i]
+			break
+		}
+	}
+	return string(utf16.Decode(u))
+}
