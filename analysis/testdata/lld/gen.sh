@@ -19,4 +19,11 @@ for arch in x86 x64; do
 	llvm-readobj --file-headers --sections --coff-exports --coff-debug-directory fixture-$arch.dll >fixture-$arch.dll.llvm-readobj.txt
 	llvm-objdump -p fixture-$arch.dll | sed 1,2d >fixture-$arch.dll.llvm-objdump.txt
 	llvm-pdbutil dump -summary -publics -globals -section-headers fixture-$arch.pdb >fixture-$arch.pdb.llvm-pdbutil.txt
+	# crt-$arch.dll: an old CRT's _get_heap_handle returning _crtheap.
+	clang --target=$target -c -g -gcodeview -O1 -fno-stack-protector crt.c -o crt-$arch.obj
+	lld-link /dll /noentry /nodefaultlib /debug /Brepro /machine:$machine /largeaddressaware \
+		/pdbaltpath:crt-$arch.pdb /pdb:crt-$arch.pdb /out:crt-$arch.dll crt-$arch.obj
+	rm -f crt-$arch.obj crt-$arch.lib crt-$arch.exp
+	llvm-objdump -p -d crt-$arch.dll | sed 1,2d >crt-$arch.dll.llvm-objdump.txt
+	llvm-pdbutil dump -summary -publics -globals -section-headers crt-$arch.pdb >crt-$arch.pdb.llvm-pdbutil.txt
 done
