@@ -31,14 +31,48 @@ func importsListing(imps []Import) string {
 	return b.String()
 }
 
-// TestImportsMatchObjdump reads the corpus executables' import tables in both
-// layouts and compares them with llvm-objdump's listing (when installed).
+// objdumpImports extracts the import listing of llvm-objdump -p output.
+func objdumpImports(out string) string {
+	var want strings.Builder
+	dllRe := regexp.MustCompile(`^\s+DLL Name: (.*)$`)
+	fnRe := regexp.MustCompile(`^\s+(\d+)\s+(\S+)$`)
+	in := false
+	for _, line := range strings.Split(out, "\n") {
+		switch {
+		case strings.HasPrefix(line, "The Import Tables"):
+			in = true
+		case in && (strings.HasPrefix(line, "Export Table") || strings.HasPrefix(line, "The Delay")):
+			in = false
+		case in && dllRe.MatchString(line):
+			fmt.Fprintf(&want, "DLL %s\n", dllRe.FindStringSubmatch(line)[1])
+		case in && fnRe.MatchString(line):
+			m := fnRe.FindStringSubmatch(line)
+			fmt.Fprintf(&want, "  %s %s\n", m[1], m[2])
+		}
+	}
+	return want.String()
+}
+
+// TestImportsMatchObjdump reads import tables in both layouts and compares
+// them with llvm-objdump's listing: committed beside the lld fixtures, run on
+// the corpus executables when llvm-objdump is installed.
 func TestImportsMatchObjdump(t *testing.T) {
-	dir := sharedtest.Dir(t)
-	for _, name := range []string{"crash.exe", "CrashWithException.exe"} {
-		t.Run(name, func(t *testing.T) {
-			c := imageCase{path: filepath.Join("images", name), shared: true}
-			b := c.read(t)
+	cases := []struct {
+		path    string
+		shared  bool
+		imports string // a line the listing must hold
+	}{
+		{lld + "/app-msvcr-x86.exe", false, "DLL msvcr90.dll\n  0 malloc\n"},
+		{lld + "/app-msvcr-x64.exe", false, "DLL msvcr90.dll\n  0 malloc\n"},
+		{lld + "/app-ucrt-x64.exe", false, "DLL api-ms-win-crt-heap-l1-1-0.dll\n  0 malloc\n"},
+		{lld + "/app-static-x64.exe", false, ""},
+		{"images/crash.exe", true, "DLL api-ms-win-crt-heap-l1-1-0.dll\n  25 malloc\n"},
+		{"images/CrashWithException.exe", true, "DLL KERNEL32.dll\n"},
+	}
+	for _, c := range cases {
+		t.Run(filepath.Base(c.path), func(t *testing.T) {
+			ic := imageCase{path: c.path, shared: c.shared}
+			b := ic.read(t)
 			f, err := New(bytes.NewReader(b), int64(len(b)))
 			if err != nil {
 				t.Fatal(err)
@@ -60,32 +94,20 @@ func TestImportsMatchObjdump(t *testing.T) {
 			if m := importsListing(mimps); m != got {
 				t.Errorf("mapped layout differs:\n%s\nfile layout:\n%s", m, got)
 			}
-			if name == "crash.exe" && !strings.Contains(got, "DLL api-ms-win-crt-heap-l1-1-0.dll\n  25 malloc\n") {
-				t.Errorf("crash.exe imports malloc from the UCRT heap API set; got\n%s", got)
+			if !strings.Contains(got, c.imports) || (c.imports == "") != (got == "") {
+				t.Errorf("imports:\n%s\nwant %q", got, c.imports)
 			}
-			out, err := exec.Command("llvm-objdump", "-p", filepath.Join(dir, "images", name)).Output()
-			if err != nil {
-				t.Skipf("llvm-objdump: %v", err)
-			}
-			var want strings.Builder
-			dllRe := regexp.MustCompile(`^\s+DLL Name: (.*)$`)
-			fnRe := regexp.MustCompile(`^\s+(\d+)\s+(\S+)$`)
-			in := false
-			for _, line := range strings.Split(string(out), "\n") {
-				switch {
-				case strings.HasPrefix(line, "The Import Tables"):
-					in = true
-				case in && (strings.HasPrefix(line, "Export Table") || strings.HasPrefix(line, "The Delay")):
-					in = false
-				case in && dllRe.MatchString(line):
-					fmt.Fprintf(&want, "DLL %s\n", dllRe.FindStringSubmatch(line)[1])
-				case in && fnRe.MatchString(line):
-					m := fnRe.FindStringSubmatch(line)
-					fmt.Fprintf(&want, "  %s %s\n", m[1], m[2])
+			var listing []byte
+			if c.shared {
+				p := filepath.Join(sharedtest.Dir(t), c.path)
+				if listing, err = exec.Command("llvm-objdump", "-p", p).Output(); err != nil {
+					t.Skipf("llvm-objdump: %v", err)
 				}
+			} else if listing, err = os.ReadFile(c.path + ".llvm-objdump.txt"); err != nil {
+				t.Fatal(err)
 			}
-			if got != want.String() {
-				t.Errorf("imports:\n%s\nllvm-objdump:\n%s", got, want.String())
+			if want := objdumpImports(string(listing)); got != want {
+				t.Errorf("imports:\n%s\nllvm-objdump:\n%s", got, want)
 			}
 		})
 	}
