@@ -203,7 +203,7 @@ func (r *Resolver) IdentifyCRTHeap(ctx context.Context, m *analysis.Map, hs *ana
 		}
 		p, err := mod.PDB(ctx)
 		if err != nil {
-			tried(MethodPDB, "%s: no PDB: %v", mod.FileName, err)
+			tried(MethodPDB, "%s: no PDB: %v%s", mod.FileName, err, triedSuffix(mod.pdbTriedCopy()))
 			continue
 		}
 		var found bool
@@ -379,10 +379,14 @@ func (r *Resolver) CheckHeap(m *analysis.Map, h uint64, ptr int) (string, bool) 
 	var checked []string
 	if reg := m.Region(h); reg != nil && reg.State != 0 {
 		switch {
+		case reg.IsFree() || reg.State == minidump.MemFree:
+			return fmt.Sprintf("the region at %#x is free", reg.Base), false
 		case reg.State != minidump.MemCommit:
-			return fmt.Sprintf("the region at %#x is %s, not committed memory", reg.Base, strings.ToLower(reg.State.String())), false
-		case reg.Type != 0 && reg.Type != minidump.MemPrivate:
-			return fmt.Sprintf("the region at %#x is %s memory, not private", reg.Base, strings.ToLower(reg.Type.String())), false
+			return fmt.Sprintf("the region at %#x is reserved, not committed memory", reg.Base), false
+		case reg.Type == minidump.MemImage:
+			return fmt.Sprintf("the region at %#x is image memory, not private", reg.Base), false
+		case reg.Type == minidump.MemMapped:
+			return fmt.Sprintf("the region at %#x is mapped memory, not private", reg.Base), false
 		case reg.Usage == analysis.UsageStack || reg.Usage == analysis.UsageTEB || reg.Usage == analysis.UsagePEB:
 			return fmt.Sprintf("it lies in a %s", reg.Usage), false
 		}
@@ -444,4 +448,12 @@ func (r *Resolver) readHeapFlags(m *analysis.Map, hs *analysis.HeapSet) {
 		h.Growable = &g
 		h.Notes = append(h.Notes, fmt.Sprintf("Flags %#x in the heap's header: %s", flags, map[bool]string{true: "HEAP_GROWABLE", false: "not growable (created with a maximum size)"}[g]))
 	}
+}
+
+// triedSuffix formats a lookup's trail for a one-line message.
+func triedSuffix(tried []string) string {
+	if len(tried) == 0 {
+		return ""
+	}
+	return " (tried " + strings.Join(tried, "; ") + ")"
 }
