@@ -54,7 +54,7 @@ func TestDecodeGetHeapHandle(t *testing.T) {
 			0x2000: cat([]byte{0xA1}, abs(0x9000), []byte{0xC3}),
 		}, 0x1000, false, 0x9000, 1, ""},
 		{"x86 jmp backwards wraps in 32 bits", codeAt{
-			0x10: cat([]byte{0xE9}, rel(-0x20)),
+			0x10:       cat([]byte{0xE9}, rel(-0x20)),
 			0xFFFFFFF5: cat([]byte{0xA1}, abs(0x9000), []byte{0xC3}),
 		}, 0x10, false, 0x9000, 1, ""},
 		{"x64 mov rax,[rip+rel]; ret", codeAt{0x180001000: cat([]byte{0x48, 0x8B, 0x05}, rel(0x1FF9), []byte{0xC3})}, 0x180001000, true, 0x180003000, 0, ""},
@@ -65,8 +65,8 @@ func TestDecodeGetHeapHandle(t *testing.T) {
 			0x7117: cat([]byte{0x48, 0x8B, 0x05}, rel(0x1000), []byte{0xC3}),
 		}, 0x7000, true, 0x811e, 2, ""},
 		{"x64 jmp [rip+rel] through a pointer", codeAt{
-			0x7000: cat([]byte{0xFF, 0x25}, rel(0x100)),
-			0x7106: le.AppendUint64(nil, 0x7ffa00001000),
+			0x7000:         cat([]byte{0xFF, 0x25}, rel(0x100)),
+			0x7106:         le.AppendUint64(nil, 0x7ffa00001000),
 			0x7ffa00001000: cat([]byte{0x48, 0x8B, 0x05}, rel(0x10), []byte{0xC3}),
 		}, 0x7000, true, 0x7ffa00001017, 1, ""},
 		{"x64 REX.W jmp [rip+rel]", codeAt{

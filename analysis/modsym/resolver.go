@@ -305,6 +305,9 @@ func (m *Module) Report() []string {
 	switch {
 	case m.disk != nil:
 		out = append(out, "image file "+m.diskPath)
+		for _, t := range m.diskTried {
+			out = append(out, "  passed over "+t)
+		}
 	case m.diskDone:
 		out = append(out, "no image file: "+m.diskErr.Error())
 		for _, t := range m.diskTried {

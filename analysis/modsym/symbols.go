@@ -128,7 +128,7 @@ func (r *Resolver) moduleSymbols(ctx context.Context, m *Module, pat Pattern) ([
 	var order []key
 	add := func(rva uint32, stored string, src Source, data bool) {
 		name := stored
-		if x86 && src != SourcePDBGlobal {
+		if x86 && src == SourcePDBPublic {
 			name = UndecorateC(stored)
 		}
 		if !pat.MatchSymbol(name) && !pat.MatchSymbol(stored) {
