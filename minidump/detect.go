@@ -58,7 +58,13 @@ func sniff(b []byte, size int64) string {
 		return "a Breakpad text microdump (Android logcat)"
 	}
 	if isText(b) {
-		first, _, _ := strings.Cut(string(b), "\n")
+		// The first line with something on it: a leading blank line would say nothing.
+		var first string
+		for _, line := range strings.Split(strings.TrimPrefix(string(b), "\ufeff"), "\n") {
+			if first = strings.TrimSpace(line); first != "" {
+				break
+			}
+		}
 		if len(first) > 40 {
 			first = first[:40] + "..."
 		}

@@ -192,7 +192,9 @@ func (f *File) readDirectory() error {
 		entryOff := dirOff + int64(i)*directorySize
 		switch {
 		case s.Type == StreamUnused:
-			// Writers pad the directory with unused entries; they carry no data.
+			// Writers pad the directory with unused entries; they carry no data and
+			// no warning, but Available still counts only bytes in the file.
+			s.Available = max(0, min(s.Size, f.size-s.Offset))
 		case s.Offset > f.size:
 			s.Available = 0
 			s.Damage = formatErr(fmt.Sprintf("%v stream (directory entry %d)", s.Type, i), entryOff,
@@ -259,10 +261,19 @@ func (f *File) readStream(s *Stream, limit int64) ([]byte, error) {
 	return buf, s.Damage
 }
 
+// checkRange reports, as a FormatError, n bytes at off that do not all lie in the
+// file, so callers can refuse before they allocate a buffer for them.
+func (f *File) checkRange(off, n int64, where string) error {
+	if off < 0 || off > f.size || n > f.size-off {
+		return formatErr(where, off, "%d bytes at %#x extend past the end of the file (%#x)", n, off, f.size)
+	}
+	return nil
+}
+
 // readAt reads len(p) bytes at off, turning a short read into a FormatError.
 func (f *File) readAt(p []byte, off int64, where string) error {
-	if off < 0 || off > f.size || int64(len(p)) > f.size-off {
-		return formatErr(where, off, "%d bytes at %#x extend past the end of the file (%#x)", len(p), off, f.size)
+	if err := f.checkRange(off, int64(len(p)), where); err != nil {
+		return err
 	}
 	n, err := f.r.ReadAt(p, off)
 	if n < len(p) {

@@ -25,10 +25,14 @@ func (f *File) countedList(t StreamType, entrySize int) (s *Stream, entries []by
 	if s.Size == 8+declared*int64(entrySize) {
 		hdr = 8
 	}
-	fit := (int64(len(data)) - hdr) / int64(entrySize)
-	if fit < 0 {
-		fit = 0
+	if int64(len(data)) < hdr {
+		// The padding itself is cut off by the end of the file.
+		if err == nil {
+			err = formatErr(t.String(), s.Offset, "stream is %d bytes, too short for its count and padding", len(data))
+		}
+		return s, nil, 0, err
 	}
+	fit := (int64(len(data)) - hdr) / int64(entrySize)
 	count := declared
 	if count > fit {
 		if err == nil {

@@ -198,6 +198,9 @@ type MissingMemoryError struct {
 }
 
 func (e *MissingMemoryError) Error() string {
+	if len(e.Missing) == 0 {
+		return fmt.Sprintf("minidump: memory %#x+%#x: the read runs past the top of the address space", e.Addr, e.Len)
+	}
 	parts := make([]string, 0, min(len(e.Missing), 4))
 	for i, r := range e.Missing {
 		if i == 4 {
@@ -261,12 +264,15 @@ func mergeRanges(rs []AddrRange) []AddrRange {
 // captured, those bytes of p are zeroed and the error is a *MissingMemoryError that
 // lists exactly which addresses are missing; a file read error is returned as is.
 func (m *Memory) ReadAt(p []byte, va uint64) (n int, err error) {
+	clear(p)
+	want := len(p)
 	end := va + uint64(len(p))
 	if end < va {
+		// Addresses past the top of the address space do not exist: the bytes
+		// for them stay zero and the read is short.
 		end = ^uint64(0)
 		p = p[:end-va]
 	}
-	clear(p)
 	for i := m.find(va); i < len(m.ranges) && m.ranges[i].Start < end; i++ {
 		r := m.ranges[i]
 		lo := max(va, r.Start)
@@ -284,8 +290,8 @@ func (m *Memory) ReadAt(p []byte, va uint64) (n int, err error) {
 			return n, fmt.Errorf("minidump: reading memory %#x from file offset %#x: %w", lo, r.Offset+int64(lo-r.Start), rerr)
 		}
 	}
-	if n < len(p) {
-		return n, &MissingMemoryError{Addr: va, Len: uint64(len(p)), Missing: m.missing(va, uint64(len(p)))}
+	if n < want {
+		return n, &MissingMemoryError{Addr: va, Len: uint64(want), Missing: m.missing(va, uint64(len(p)))}
 	}
 	return n, nil
 }

@@ -53,9 +53,11 @@ type MiscInfo struct {
 	ProcessCookie uint32
 }
 
-// IntegrityLevel names the ProcessIntegrityLevel RID (SECURITY_MANDATORY_*_RID).
+// IntegrityLevel names the ProcessIntegrityLevel RID (SECURITY_MANDATORY_*_RID), or
+// returns "" when the stream does not carry it (flag clear, or a version 1 or 2
+// structure, which has no such field whatever its flags say).
 func (m *MiscInfo) IntegrityLevel() string {
-	if m.Flags&MiscProcessIntegrity == 0 {
+	if m.Flags&MiscProcessIntegrity == 0 || (m.Version > 0 && m.Version < 3) {
 		return ""
 	}
 	switch lvl := m.ProcessIntegrityLevel; {

@@ -101,6 +101,9 @@ func (f *File) readCodeView(loc Location, where string) (*CodeView, error) {
 	if loc.Size > maxCVRecord {
 		return nil, formatErr(where, int64(loc.RVA), "record is %d bytes, more than the %d accepted", loc.Size, maxCVRecord)
 	}
+	if err := f.checkRange(int64(loc.RVA), int64(loc.Size), where); err != nil {
+		return nil, err
+	}
 	b := make([]byte, loc.Size)
 	if err := f.readAt(b, int64(loc.RVA), where); err != nil {
 		return nil, err
@@ -118,6 +121,9 @@ func (f *File) readMisc(loc Location, where string) (*MiscRecord, error) {
 	}
 	if loc.Size < 12 {
 		return nil, formatErr(where, int64(loc.RVA), "record is %d bytes, need at least 12", loc.Size)
+	}
+	if err := f.checkRange(int64(loc.RVA), int64(loc.Size), where); err != nil {
+		return nil, err
 	}
 	b := make([]byte, loc.Size)
 	if err := f.readAt(b, int64(loc.RVA), where); err != nil {

@@ -26,6 +26,10 @@ func (f *File) readString(rva int64, where string) (string, error) {
 	if err := f.readAt(buf, rva+4, where); err != nil {
 		return "", err
 	}
+	if n%2 != 0 {
+		// UTF-16 text cannot have an odd length: keep the whole units, say so.
+		return decodeUTF16(buf), formatErr(where, rva, "string length %d is odd; the last byte is dropped", n)
+	}
 	return decodeUTF16(buf), nil
 }
 
@@ -38,6 +42,9 @@ func (f *File) readUTF8String(rva int64, where string) (string, error) {
 	n := int64(binary.LittleEndian.Uint32(lb[:]))
 	if n > maxStringBytes {
 		return "", formatErr(where, rva, "string length %d exceeds the %d-byte limit", n, maxStringBytes)
+	}
+	if err := f.checkRange(rva+4, n, where); err != nil {
+		return "", err
 	}
 	buf := make([]byte, n)
 	if err := f.readAt(buf, rva+4, where); err != nil {

@@ -94,14 +94,16 @@ func (r Record) PDBName() string {
 	return p
 }
 
-// Identifier returns the symbol-store key component: the GUID in hex followed by the
-// age in hex (RSDS), the time stamp and age (NB10), or the build id (BpEL).
+// Identifier returns the module's debug identifier as Breakpad's debug_identifier and
+// the debugid crate write it: the GUID in upper-case hex followed by the age in
+// lower-case hex (RSDS), the time stamp and age (NB10), or the build id (BpEL). The
+// symbol-store key (symstore.Key) differs only in the case of the age.
 func (r Record) Identifier() string {
 	switch r.Signature {
 	case SignatureRSDS:
-		return fmt.Sprintf("%s%X", r.GUID.Hex(), r.Age)
+		return fmt.Sprintf("%s%x", r.GUID.Hex(), r.Age)
 	case SignatureNB10:
-		return fmt.Sprintf("%08X%X", r.Timestamp, r.Age)
+		return fmt.Sprintf("%08X%x", r.Timestamp, r.Age)
 	case SignatureBpEL:
 		return fmt.Sprintf("%X", r.BuildID)
 	}

@@ -16,6 +16,15 @@ type Builder struct {
 	Flags         minidump.DumpType
 	TimeDateStamp uint32
 
+	// PadLists writes ThreadList, ThreadExList, ModuleList and MemoryList with four
+	// bytes of padding after the count, as some 64-bit writers do.
+	PadLists bool
+	// RegionHeaderSize and RegionEntrySize, when non-zero, override the MemoryInfoList
+	// SizeOfHeader (16) and SizeOfEntry (48); the extra bytes are filled with 0xEE.
+	RegionHeaderSize, RegionEntrySize int
+	// HandleDescriptorSize is 32 (MINIDUMP_HANDLE_DESCRIPTOR) or 40 (_2, the default).
+	HandleDescriptorSize int
+
 	streams []pending
 	modules []Module
 	threads []Thread
@@ -23,6 +32,12 @@ type Builder struct {
 	mem     []memBlock
 	mem64   []memBlock
 	haveMem bool // MemoryList stream requested even if empty
+
+	threadsEx   []ThreadEx
+	threadInfos []ThreadInfo
+	threadNames []ThreadName
+	unloaded    []UnloadedModule
+	handles     []Handle
 }
 
 type pending struct {
@@ -52,7 +67,11 @@ type SystemInfo struct {
 	ProductType         uint8
 	NumberOfProcessors  uint8
 	CSDVersion          string
-	CPUVendor           string
+	CPUVendor           string // x86 and amd64 only
+
+	ProcessorLevel, ProcessorRevision, SuiteMask uint16
+	CPUVersion, CPUFeatures, AMDExtendedFeatures uint32    // x86 and amd64
+	ProcessorFeatures                            [2]uint64 // other architectures
 }
 
 // Windows10x64 returns the SystemInfo of a 64-bit Windows 10 machine.
@@ -71,13 +90,24 @@ func (b *Builder) SystemInfo(si SystemInfo) *Builder {
 		e := make([]byte, 56)
 		le := binary.LittleEndian
 		le.PutUint16(e[0:], uint16(si.Arch))
+		le.PutUint16(e[2:], si.ProcessorLevel)
+		le.PutUint16(e[4:], si.ProcessorRevision)
 		e[6], e[7] = si.NumberOfProcessors, si.ProductType
 		le.PutUint32(e[8:], si.Major)
 		le.PutUint32(e[12:], si.Minor)
 		le.PutUint32(e[16:], si.Build)
 		le.PutUint32(e[20:], uint32(si.Platform))
 		le.PutUint32(e[24:], w.str(si.CSDVersion))
-		copy(e[32:44], si.CPUVendor)
+		le.PutUint16(e[28:], si.SuiteMask)
+		if si.Arch == minidump.ArchX86 || si.Arch == minidump.ArchAMD64 {
+			copy(e[32:44], si.CPUVendor) // CPU_INFORMATION.X86CpuInfo
+			le.PutUint32(e[44:], si.CPUVersion)
+			le.PutUint32(e[48:], si.CPUFeatures)
+			le.PutUint32(e[52:], si.AMDExtendedFeatures)
+		} else {
+			le.PutUint64(e[32:], si.ProcessorFeatures[0]) // .OtherCpuInfo
+			le.PutUint64(e[40:], si.ProcessorFeatures[1])
+		}
 		return e
 	}})
 	return b
@@ -93,6 +123,7 @@ type Module struct {
 	Time     uint32
 	Version  [4]uint16 // file version a.b.c.d; all zero for no version resource
 	CodeView []byte
+	Misc     []byte // IMAGE_DEBUG_MISC record; see MiscRecord
 }
 
 // RSDS returns a PDB 7.0 CodeView record.
@@ -124,7 +155,7 @@ func (b *Builder) encodeModules(w *writer) []byte {
 		le.PutUint32(e[8:], m.Size)
 		le.PutUint32(e[12:], m.Checksum)
 		le.PutUint32(e[16:], m.Time)
-		le.PutUint32(e[20:], w.str(m.Name))
+		le.PutUint32(e[20:], w.blob(UTF16String(m.Name))) // always present, even if empty
 		if m.Version != [4]uint16{} {
 			v := e[24:]
 			le.PutUint32(v[0:], 0xfeef04bd)
@@ -138,8 +169,23 @@ func (b *Builder) encodeModules(w *writer) []byte {
 			le.PutUint32(e[76:], uint32(len(m.CodeView)))
 			le.PutUint32(e[80:], w.blob(m.CodeView))
 		}
+		if m.Misc != nil {
+			le.PutUint32(e[84:], uint32(len(m.Misc)))
+			le.PutUint32(e[88:], w.blob(m.Misc))
+		}
 	}
-	return out
+	return b.pad(out)
+}
+
+// pad inserts the four bytes of padding after a list's count when PadLists is set.
+func (b *Builder) pad(list []byte) []byte {
+	if !b.PadLists {
+		return list
+	}
+	out := make([]byte, 0, len(list)+4)
+	out = append(out, list[:4]...)
+	out = append(out, 0, 0, 0, 0)
+	return append(out, list[4:]...)
 }
 
 // Thread describes a ThreadList entry; Stack is the captured stack memory, which
@@ -177,7 +223,7 @@ func (b *Builder) encodeThreads(w *writer) []byte {
 			le.PutUint32(e[44:], w.blob(t.Context))
 		}
 	}
-	return out
+	return b.pad(out)
 }
 
 // Region adds regions to the MemoryInfoList stream (created on first use).
@@ -192,12 +238,23 @@ func (b *Builder) Region(r ...minidump.MemoryInfo) *Builder {
 
 func (b *Builder) encodeRegions(*writer) []byte {
 	le := binary.LittleEndian
-	out := make([]byte, 16+48*len(b.regions))
-	le.PutUint32(out[0:], 16)
-	le.PutUint32(out[4:], 48)
+	hs, es := b.RegionHeaderSize, b.RegionEntrySize
+	if hs == 0 {
+		hs = 16
+	}
+	if es == 0 {
+		es = 48
+	}
+	out := make([]byte, hs+es*len(b.regions))
+	for i := range out {
+		out[i] = 0xEE // what a newer writer's extra fields would hold
+	}
+	le.PutUint32(out[0:], uint32(hs))
+	le.PutUint32(out[4:], uint32(es))
 	le.PutUint64(out[8:], uint64(len(b.regions)))
 	for i, r := range b.regions {
-		e := out[16+48*i:]
+		e := out[hs+es*i:]
+		clear(e[:48])
 		le.PutUint64(e[0:], r.BaseAddress)
 		le.PutUint64(e[8:], r.AllocationBase)
 		le.PutUint32(e[16:], uint32(r.AllocationProtect))
@@ -223,7 +280,7 @@ func (b *Builder) Memory(va uint64, data []byte) *Builder {
 				le.PutUint32(e[8:], uint32(len(m.data)))
 				le.PutUint32(e[12:], w.blob(m.data))
 			}
-			return out
+			return b.pad(out)
 		}})
 	}
 	b.mem = append(b.mem, memBlock{va, data})
