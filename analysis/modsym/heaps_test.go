@@ -296,3 +296,28 @@ func TestCheckHeap(t *testing.T) {
 		}
 	}
 }
+
+// TestPartialMapHeapSegments: without a MemoryInfoList the map cannot show a
+// heap's reservation; the heap says so instead of claiming the address space.
+func TestPartialMapHeapSegments(t *testing.T) {
+	hs, m := identify(t, oldCRTScenario(false), options(t, ""))
+	if !m.Partial {
+		t.Fatal("map not partial")
+	}
+	for _, h := range hs.Heaps {
+		if len(h.Segments) != 0 || !strings.Contains(strings.Join(h.Notes, "\n"), "its segments are unknown") {
+			t.Errorf("heap %#x: segments %+v, notes %v", h.Handle, h.Segments, h.Notes)
+		}
+	}
+	// With the regions, the segments are laid out.
+	s := oldCRTScenario(false)
+	s.regions = []minidump.MemoryInfo{private(processHeap, 0x40000), private(crtHeap, 0x10000)}
+	r := s.regions[0]
+	r.BaseAddress, r.RegionSize, r.State = processHeap+0x40000, 0xc0000, minidump.MemReserve
+	s.regions = append(s.regions, r)
+	hs, _ = identify(t, s, options(t, ""))
+	h := hs.Get(processHeap)
+	if len(h.Segments) != 1 || h.Segments[0].Size != 0x100000 || h.Segments[0].LargestUncommitted != 0xc0000 {
+		t.Errorf("process heap segments %+v", h.Segments)
+	}
+}
