@@ -192,7 +192,7 @@ func TestCRTHeapFailures(t *testing.T) {
 		s.mods[2].capture = false
 		hs, _ := identify(t, s, options(t, storeWith(t, "crt-x64.pdb")))
 		wantTried(t, hs, "PDB: MSVCR90.dll!_crtheap at 0x7ffa10003000: not captured in the dump",
-			"_get_heap_handle: MSVCR90.dll: no export table (dump memory: headers at 0x7ffa10000000 not captured; image path: none given")
+			"_get_heap_handle: MSVCR90.dll: no export table (dump memory: headers at 0x7ffa10000000 not captured; no image path)")
 	})
 	t.Run("PDB mismatch", func(t *testing.T) {
 		// The store holds fixture-x64.pdb under crt-x64.pdb's key: its GUID differs.
@@ -254,7 +254,7 @@ func TestCRTHeapUCRTModuleList(t *testing.T) {
 	s.mods[0].capture = false
 	hs, _ := identify(t, s, options(t, ""))
 	wantCRT(t, hs, processHeap, "UCRT rule: ucrtbase.dll allocates from the process heap")
-	wantTried(t, hs, "imports: the import table of app.exe is not readable (dump memory: headers at 0x140000000 not captured; image path: none given",
+	wantTried(t, hs, "imports: the import table of app.exe is not readable (dump memory: headers at 0x140000000 not captured; no image path)",
 		"UCRT rule: applied from the module list alone")
 }
 

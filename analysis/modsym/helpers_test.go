@@ -27,46 +27,12 @@ func readFixture(t testing.TB, name string) []byte {
 	return b
 }
 
-// mapAt lays a PE file out as the loader maps it at base: headers, each
-// section's raw data at its RVA, and base relocations applied.
+// mapAt lays a PE file out as the loader maps it at base (relocated).
 func mapAt(t testing.TB, file []byte, base uint64) []byte {
 	t.Helper()
-	f, err := pe.New(bytes.NewReader(file), int64(len(file)))
+	img, err := minidumptest.MapImage(file, base)
 	if err != nil {
 		t.Fatal(err)
-	}
-	img := make([]byte, f.SizeOfImage)
-	copy(img, file[:f.SizeOfHeaders])
-	for _, s := range f.Sections {
-		n := min(s.SizeOfRawData, max(s.VirtualSize, s.SizeOfRawData))
-		copy(img[s.VirtualAddress:], file[s.PointerToRawData:s.PointerToRawData+n])
-	}
-	delta := base - f.ImageBase
-	const dirReloc = 5
-	if len(f.DataDirectories) <= dirReloc || delta == 0 {
-		return img
-	}
-	le := binary.LittleEndian
-	rd := f.DataDirectories[dirReloc]
-	for off := rd.VirtualAddress; off+8 <= rd.VirtualAddress+rd.Size; {
-		page, size := le.Uint32(img[off:]), le.Uint32(img[off+4:])
-		if size < 8 {
-			t.Fatalf("bad relocation block at %#x", off)
-		}
-		for e := off + 8; e+2 <= off+size; e += 2 {
-			v := le.Uint16(img[e:])
-			at := page + uint32(v&0xFFF)
-			switch v >> 12 {
-			case 0: // IMAGE_REL_BASED_ABSOLUTE: padding
-			case 3: // HIGHLOW
-				le.PutUint32(img[at:], le.Uint32(img[at:])+uint32(delta))
-			case 10: // DIR64
-				le.PutUint64(img[at:], le.Uint64(img[at:])+delta)
-			default:
-				t.Fatalf("relocation type %d", v>>12)
-			}
-		}
-		off += size
 	}
 	return img
 }
@@ -167,25 +133,10 @@ func (s scenario) build(t testing.TB) *minidump.File {
 	}
 	if s.processHeap != 0 {
 		teb, peb := uint64(teb32), uint64(peb32Addr)
-		pebOff, heapOff, numOff, arrOff := 0x30, 0x18, 0x88, 0x90
 		if s.x64 {
 			teb, peb = teb64, peb64Addr
-			pebOff, heapOff, numOff, arrOff = 0x60, 0x30, 0xe8, 0xf0
 		}
-		tb := make([]byte, 0x100)
-		putPtr(tb[pebOff:], ptr, peb)
-		b.Memory(teb, tb)
-		pb := make([]byte, 0x200)
-		putPtr(pb[heapOff:], ptr, s.processHeap)
-		heaps := append([]uint64{s.processHeap}, s.otherHeaps...)
-		binary.LittleEndian.PutUint32(pb[numOff:], uint32(len(heaps)))
-		arr := peb + 0x100
-		putPtr(pb[arrOff:], ptr, arr)
-		for i, h := range heaps {
-			putPtr(pb[0x100+i*ptr:], ptr, h)
-		}
-		b.Memory(peb, pb)
-		b.Thread(minidumptest.Thread{ID: 1, TEB: teb})
+		b.ProcessHeaps(s.x64, 1, teb, peb, append([]uint64{s.processHeap}, s.otherHeaps...)...)
 	}
 	for _, h := range s.headers {
 		hb := make([]byte, 0x100)

@@ -122,7 +122,7 @@ type Module struct {
 }
 
 // errNoSymbolPath is the PDB error when no symbol path was given.
-var errNoSymbolPath = errors.New("no symbol path (--symbol-path or _NT_SYMBOL_PATH)")
+var errNoSymbolPath = errors.New("no symbol path")
 
 // PDB returns the module's PDB, finding and opening it on first use. The
 // error says why there is none: no CodeView record, not an RSDS record, no
@@ -150,8 +150,8 @@ func (m *Module) PDB(ctx context.Context) (*pdb.File, error) {
 	path, tried, err := m.r.store.FindPDB(ctx, cv.PDBPath, cv.GUID, cv.Age)
 	m.pdbTried = tried
 	if err != nil {
-		m.pdbErr = err
-		return nil, err
+		m.pdbErr = trimPrefix{err, "symstore: "}
+		return nil, m.pdbErr
 	}
 	f, err := pdb.Open(path)
 	if err != nil {
@@ -161,6 +161,22 @@ func (m *Module) PDB(ctx context.Context) (*pdb.File, error) {
 	m.pdb, m.pdbPath = f, path
 	return f, nil
 }
+
+// ErrNoSymbolPath and ErrNoImagePath are the errors of PDB and DiskImage
+// when the options name no symbol path or no image folder.
+var (
+	ErrNoSymbolPath = errNoSymbolPath
+	ErrNoImagePath  = errNoImagePath
+)
+
+// trimPrefix is err with a package prefix dropped from its message.
+type trimPrefix struct {
+	err    error
+	prefix string
+}
+
+func (t trimPrefix) Error() string { return strings.TrimPrefix(t.err.Error(), t.prefix) }
+func (t trimPrefix) Unwrap() error { return t.err }
 
 // PDBPath returns the path of the PDB opened by PDB, or "".
 func (m *Module) PDBPath() string {
@@ -276,7 +292,11 @@ func (m *Module) Image(use func(img *pe.File) error) (source string, err error) 
 		}
 		errs = append(errs, m.DiskImagePath()+": "+err.Error())
 	} else {
-		errs = append(errs, "image path: "+err.Error())
+		if errors.Is(err, errNoImagePath) {
+			errs = append(errs, err.Error())
+		} else {
+			errs = append(errs, "image path: "+err.Error())
+		}
 	}
 	return "", errors.New(strings.Join(errs, "; "))
 }
@@ -318,7 +338,7 @@ func (m *Module) Report() []string {
 }
 
 // errNoImagePath is the disk image error when no image path was given.
-var errNoImagePath = errors.New("none given (--image-path or _NT_EXECUTABLE_IMAGE_PATH)")
+var errNoImagePath = errors.New("no image path")
 
 // findImage looks for mod's image file along the image path: in each folder,
 // the file named as the module, then the symbol-store key folder

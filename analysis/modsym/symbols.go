@@ -193,7 +193,7 @@ func (r *Resolver) moduleSymbols(ctx context.Context, m *Module, pat Pattern) ([
 		return err
 	})
 	if err != nil {
-		mr.Problems = append(mr.Problems, "no export table ("+err.Error()+")")
+		mr.Problems = append(mr.Problems, "no exports ("+err.Error()+")")
 		if m.diskTriedCopy() != nil {
 			for _, t := range m.diskTriedCopy() {
 				mr.Problems = append(mr.Problems, "  tried "+t)
