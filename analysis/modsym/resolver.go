@@ -208,7 +208,11 @@ func (m *Module) MappedImage() (*pe.File, error) {
 	}
 	img, err := pe.NewMapped(pe.MemoryReader(mem.ReadAt, m.Base), int64(m.Size))
 	if err != nil {
-		m.mappedErr = fmt.Errorf("image at %#x: %w", m.Base, err)
+		if strings.Contains(err.Error(), "not captured") {
+			m.mappedErr = fmt.Errorf("headers at %#x only partly captured", m.Base)
+		} else {
+			m.mappedErr = fmt.Errorf("image at %#x: %w", m.Base, err)
+		}
 		return nil, m.mappedErr
 	}
 	if m.TimeDateStamp != 0 && img.TimeDateStamp != m.TimeDateStamp {

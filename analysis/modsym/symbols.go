@@ -167,6 +167,12 @@ func (r *Resolver) moduleSymbols(ctx context.Context, m *Module, pat Pattern) ([
 		}
 	} else {
 		mr.Sources = append(mr.Sources, "PDB "+m.PDBPath())
+		if tried := m.pdbTriedCopy(); len(tried) > 1 {
+			// Where the PDB was not, before it was found: with -v the CLI shows it.
+			for _, t := range tried[:len(tried)-1] {
+				mr.Problems = append(mr.Problems, "  passed over "+t)
+			}
+		}
 		pubs, perr := p.Publics()
 		for _, s := range pubs {
 			if s.HasRVA {

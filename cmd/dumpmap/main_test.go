@@ -237,6 +237,8 @@ func TestJSONIsOneObject(t *testing.T) {
 					args = args[:3]
 					args = append(args, firstCaptured(t, f))
 				}
+			case "symbols":
+				args = append(args, "*!*")
 			}
 			t.Run(c.name+"/"+filepath.Base(f), func(t *testing.T) {
 				out, errOut, code := runCLI(args...)
@@ -350,8 +352,11 @@ func TestNoPanicOnCorpus(t *testing.T) {
 		for _, c := range sortedCommands() {
 			for _, js := range []bool{false, true} {
 				args := []string{c.name, f}
-				if c.name == "read" {
+				switch c.name {
+				case "read":
 					args = append(args, "0x10000", "64")
+				case "symbols":
+					args = append(args, "*!*")
 				}
 				if js {
 					args = append(args, "--json")
