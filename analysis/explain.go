@@ -92,6 +92,8 @@ type Explanation struct {
 	Remedies []string
 	// Heap is the heap the request went to, when it went to one.
 	Heap *Heap
+
+	quick bool
 }
 
 func (e *Explanation) say(format string, args ...any) {
@@ -104,7 +106,13 @@ func ib(n uint64) string { return humanize.IBytes(n) }
 // Explain decides whether req would have succeeded in the address space of m and says
 // why. heaps are the process's heaps as far as they are known (nil: none known).
 func (m *Map) Explain(req Request, heaps *HeapSet) *Explanation {
-	e := &Explanation{Request: req}
+	return m.explain(req, heaps, false)
+}
+
+// explain is Explain; quick skips the near misses and remedies, for MaxRequest's
+// search.
+func (m *Map) explain(req Request, heaps *HeapSet, quick bool) *Explanation {
+	e := &Explanation{Request: req, quick: quick}
 	if m.Partial {
 		e.Unknown = append(e.Unknown, "the dump has no MemoryInfoList, so its free space is unknown: the verdict assumes none")
 	}
@@ -153,8 +161,13 @@ func (m *Map) explainReserve(e *Explanation, size uint64, commit bool) {
 	if !commit {
 		what = "VirtualAlloc(MEM_RESERVE)"
 	}
-	e.say("%s of %s reserves %s (%d pages of %s) at a %s-aligned address; the rest of the last %s block stays free but unusable (%s)",
-		what, ib(size), ib(pages), pages/s.PageSize, ib(s.PageSize), ib(s.Granularity), ib(s.Granularity), ib(alignUp(pages, s.Granularity)-pages))
+	tail := alignUp(pages, s.Granularity) - pages
+	rest := fmt.Sprintf("the rest of its last %s block, %s, stays free but unusable", ib(s.Granularity), ib(tail))
+	if tail == 0 {
+		rest = fmt.Sprintf("a whole number of %s blocks, so it leaves no unusable tail", ib(s.Granularity))
+	}
+	e.say("%s of %s reserves %s (%s pages of %s) at a %s-aligned address: %s",
+		what, ib(size), ib(pages), humanize.Comma(int64(pages/s.PageSize)), ib(s.PageSize), ib(s.Granularity), rest)
 	m.findRoom(e, pages, "it")
 	if commit && e.Verdict == Succeed {
 		e.Unknown = append(e.Unknown, "the system's commit charge: committing "+ib(pages)+" also needs room in the commit limit (RAM + page file), which a minidump does not record")
@@ -192,8 +205,12 @@ func (m *Map) findRoom(e *Explanation, need uint64, subject string) {
 	if e.CandidateCount > 0 {
 		e.Verdict = Succeed
 		c := e.Candidates[0]
-		e.say("%s fits: %d free runs in %s have a %s-aligned block of at least %s; the first is %#x-%#x (%s usable from %#x)",
-			subject, e.CandidateCount, where, ib(s.Granularity), ib(need), c.Base, c.End(), ib(c.UsableSize), c.UsableBase)
+		runs := fmt.Sprintf("%s free runs in %s have", humanize.Comma(int64(e.CandidateCount)), where)
+		if e.CandidateCount == 1 {
+			runs = fmt.Sprintf("one free run in %s has", where)
+		}
+		e.say("%s fits: %s a %s-aligned block of at least %s; the first is %#x-%#x (%s usable from %#x)",
+			subject, runs, ib(s.Granularity), ib(need), c.Base, c.End(), ib(c.UsableSize), c.UsableBase)
 		return
 	}
 	e.Verdict = Fail
@@ -209,6 +226,9 @@ func (m *Map) findRoom(e *Explanation, need uint64, subject string) {
 	}
 	e.say("%s does not fit: %s has %s free in %s runs, but no run holds a %s-aligned block of %s; the largest such block is %s",
 		subject, where, ib(total), humanize.Comma(int64(nRuns)), ib(s.Granularity), ib(need), sizeOrNone(largest.UsableSize, largest.UsableBase))
+	if e.quick {
+		return
+	}
 	m.explainMisses(e, runs, need, limit)
 	m.remedies(e, need, usableTotal, largest)
 }
@@ -335,4 +355,28 @@ func (m *Map) explainVector(e *Explanation, heaps *HeapSet) {
 	e.say("a std::vector holding %s (%s elements of %s) that grows needs a new buffer: %s, so it asks operator new for %s elements, %s, while the old %s buffer is still held until the copy is done",
 		ib(oldCount*elem), humanize.Comma(int64(oldCount)), ib(elem), growth, humanize.Comma(int64(newCount)), ib(newBytes), ib(oldCount*elem))
 	m.explainHeapAlloc(e, newBytes, heaps)
+}
+
+// MaxRequest returns the largest request size that would still succeed by the given
+// path, found by bisection over Explain's own verdicts (so it agrees with them), and
+// whether any size succeeds at all. A verdict of Depends counts as not succeeding.
+func (m *Map) MaxRequest(req Request, heaps *HeapSet) (uint64, bool) {
+	ok := func(n uint64) bool {
+		r := req
+		r.Size = n
+		return m.explain(r, heaps, true).Verdict == Succeed
+	}
+	if !ok(1) {
+		return 0, false
+	}
+	lo, hi := uint64(1), m.Space.End // ok(lo), and nothing larger than the space fits
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		if ok(mid) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo, true
 }

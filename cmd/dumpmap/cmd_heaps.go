@@ -39,8 +39,9 @@ Examples:
   dumpmap heaps crash.dmp --symbol-path ./symbols --image-path ./binaries
   dumpmap heaps --json crash.dmp | jq '.heaps[] | select(.crt_heap)'`,
 		setup: func(fs *pflag.FlagSet) runFunc {
+			mf := addMapFlags(fs)
 			o := addSymbolFlags(fs)
-			return func(e *env, args []string) error { return runHeaps(e, args, o) }
+			return func(e *env, args []string) error { return runHeaps(e, args, mf, o) }
 		},
 	})
 }
@@ -70,7 +71,7 @@ type segmentJSON struct {
 	LargestUncommitted uint64 `json:"largest_uncommitted"`
 }
 
-func runHeaps(e *env, args []string, o *symOpts) error {
+func runHeaps(e *env, args []string, mf mapFlags, o *symOpts) error {
 	opts, err := o.options()
 	if err != nil {
 		return err
@@ -81,9 +82,9 @@ func runHeaps(e *env, args []string, o *symOpts) error {
 	}
 	defer d.Close()
 	defer d.flush(e)
-	m, err := analysis.NewMap(d.File, analysis.Options{})
+	m, err := loadMap(d, mf)
 	if err != nil {
-		return &fileError{file: d.path, err: err}
+		return err
 	}
 	hs := identifyHeaps(d, m, opts)
 

@@ -165,13 +165,6 @@ func printHints(w io.Writer, opts modsym.Options, needPDB, needImage bool) {
 	}
 }
 
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
 func printSymbols(w io.Writer, pat modsym.Pattern, syms []symbolJSON, mods []symModuleJSON, af addrFmt) {
 	switch {
 	case len(mods) == 0:

@@ -231,6 +231,8 @@ func TestJSONIsOneObject(t *testing.T) {
 		for _, c := range sortedCommands() {
 			args := []string{c.name, "--json", f}
 			switch c.name {
+			case "explain":
+				args = append(args, "--size", "64K")
 			case "read":
 				args = append(args, "0x7ff6a0000000")
 				if !strings.Contains(f, "synthetic") {
@@ -357,6 +359,8 @@ func TestNoPanicOnCorpus(t *testing.T) {
 					args = append(args, "0x10000", "64")
 				case "symbols":
 					args = append(args, "*!*")
+				case "explain":
+					args = append(args, "--size", "64K")
 				}
 				if js {
 					args = append(args, "--json")

@@ -150,6 +150,8 @@ func TestGoldenSymbolsHeaps(t *testing.T) {
 		{"synthetic-crt.heaps_pdb", false, []string{"heaps", crtFile, "--symbol-path", store}},
 		{"synthetic-crt.heaps", false, []string{"heaps", crtFile}},
 		{"synthetic-crt-noimage.heaps", false, []string{"heaps", crtNoImage}},
+		{"synthetic-crt.explain_malloc_pdb", false, []string{"explain", crtFile, "--size", "16K", "--via", "malloc", "--symbol-path", store}},
+		{"synthetic-crt-noimage.explain_malloc", false, []string{"explain", crtNoImage, "--size", "16K", "--via", "malloc"}},
 		{"synthetic-crt-noimage.heaps_imagepath", false, []string{"heaps", crtNoImage, "--image-path", images}},
 		{"windows.symbols_security_cookie", true, []string{"symbols", "$CORPUS/symbolicator/windows.dmp", "crash!*security_cookie*", "--symbol-path", "$CORPUS/symbols/store"}},
 		{"windows.symbols_cab_v", true, []string{"symbols", "$CORPUS/symbolicator/windows.dmp", "crash!__security_cookie", "-v",

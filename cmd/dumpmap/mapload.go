@@ -1,0 +1,49 @@
+package main
+
+import (
+	"github.com/dumpmap/dumpmap/analysis"
+	"github.com/spf13/pflag"
+)
+
+// mapFlags are the flags every command that builds a region map shares.
+type mapFlags struct {
+	native *bool
+}
+
+func addMapFlags(fs *pflag.FlagSet) mapFlags {
+	return mapFlags{native: fs.Bool("native", false, "show a WOW64 process's whole 64-bit address space instead of its 32-bit view")}
+}
+
+// loadMap builds the region map of d; its notes become warnings only when they say
+// something went wrong, and are otherwise returned for the command to print.
+func loadMap(d *dumpFile, mf mapFlags) (*analysis.Map, error) {
+	m, err := analysis.NewMap(d.File, analysis.Options{Native: *mf.native})
+	if err != nil {
+		return nil, &fileError{file: d.path, err: err}
+	}
+	return m, nil
+}
+
+// spaceJSON describes the address space in JSON output.
+type spaceJSON struct {
+	PointerSize       int    `json:"pointer_size"`
+	WOW64             bool   `json:"wow64"`
+	LargeAddressAware string `json:"large_address_aware,omitempty"`
+	Windows           bool   `json:"windows"`
+	MinAddress        hexNum `json:"min_address"`
+	MaxAddress        hexNum `json:"max_address"`
+	PageSize          uint64 `json:"page_size"`
+	Granularity       uint64 `json:"allocation_granularity"`
+	LimitsFrom        string `json:"limits_from"`
+}
+
+func spaceOf(s analysis.AddressSpace) spaceJSON {
+	return spaceJSON{PointerSize: s.PointerSize, WOW64: s.WOW64, LargeAddressAware: s.LargeAddressAware, Windows: s.Windows,
+		MinAddress: hexNum(s.MinAddress), MaxAddress: hexNum(s.MaxAddress), PageSize: s.PageSize, Granularity: s.Granularity, LimitsFrom: s.LimitsFrom}
+}
+
+// blockJSON is a located block of address space.
+type blockJSON struct {
+	Base hexNum `json:"base"`
+	Size uint64 `json:"size"`
+}
