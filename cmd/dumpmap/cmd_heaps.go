@@ -56,9 +56,9 @@ type heapJSON struct {
 	Reserved    uint64        `json:"reserved"`
 	Committed   uint64        `json:"committed"`
 	Uncommitted uint64        `json:"uncommitted"`
-	Growable    *bool         `json:"growable"` // null when the header was not captured
-	// SegmentReserve is the reserve the next segment asks for (0: unknown).
-	SegmentReserve uint64   `json:"segment_reserve"`
+	Growable    *bool         `json:"growable,omitempty"` // absent when the header was not captured
+	// SegmentReserve is the reserve the next segment asks for (absent: unknown).
+	SegmentReserve uint64   `json:"segment_reserve,omitempty"`
 	Notes          []string `json:"notes"`
 }
 
@@ -113,9 +113,9 @@ func runHeaps(e *env, args []string, mf mapFlags, o *symOpts) error {
 		return writeJSON(e.stdout, struct {
 			File        string     `json:"file"`
 			Heaps       []heapJSON `json:"heaps"`
-			ProcessHeap *hexNum    `json:"process_heap"` // null when unknown
-			CRTHeap     *hexNum    `json:"crt_heap"`     // null when unknown
-			CRTHow      string     `json:"crt_how"`      // how the CRT heap was identified ("" when it was not)
+			ProcessHeap *hexNum    `json:"process_heap,omitempty"` // absent when unknown
+			CRTHeap     *hexNum    `json:"crt_heap,omitempty"`     // absent when unknown
+			CRTHow      string     `json:"crt_how,omitempty"`      // how the CRT heap was identified
 			Tried       []string   `json:"tried"`
 			Warnings    []string   `json:"warnings"`
 		}{d.path, list, proc, crt, hs.CRTHow, nonNil(hs.Tried), d.warnings()})

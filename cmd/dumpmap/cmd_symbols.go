@@ -71,8 +71,8 @@ type symbolJSON struct {
 type symModuleJSON struct {
 	Module   string   `json:"module"`
 	Base     hexNum   `json:"base"`
-	PDB      *string  `json:"pdb"`   // path of the PDB used, null if none
-	Image    *string  `json:"image"` // "dump memory" or the image file, null if none
+	PDB      *string  `json:"pdb,omitempty"`   // path of the PDB used; absent if none
+	Image    *string  `json:"image,omitempty"` // where the exports came from: "dump memory" or the image file
 	Symbols  int      `json:"symbols"`
 	Problems []string `json:"problems"`
 }
