@@ -3,11 +3,13 @@ package pe
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -175,4 +177,45 @@ func readLLD(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestHugeClaimsAllocateLittle: a mapped image whose module size and export
+// counts claim gigabytes that the dump never captured fails after reading
+// what is there, without allocating what the counts claim.
+func TestHugeClaimsAllocateLittle(t *testing.T) {
+	img := mapImage(t, readLLD(t, "fixture-x64.dll"))
+	le := binary.LittleEndian
+	f, err := NewMapped(bytes.NewReader(img), int64(len(img)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ed := f.DataDirectories[DirectoryExport].VirtualAddress
+	le.PutUint32(img[ed+20:], 0x3fff0000) // NumberOfFunctions
+	le.PutUint32(img[ed+24:], 0x3fff0000) // NumberOfNames
+	captured := func(p []byte, va uint64) (int, error) {
+		if va >= uint64(len(img)) {
+			clear(p)
+			return 0, errors.New("not captured")
+		}
+		n := copy(p, img[va:])
+		if n < len(p) {
+			clear(p[n:])
+			return n, errors.New("not captured")
+		}
+		return n, nil
+	}
+	f, err = NewMapped(MemoryReader(captured, 0), 0xFFFFF000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err = f.Exports()
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), "not captured") {
+		t.Errorf("Exports: %v", err)
+	}
+	if d := after.TotalAlloc - before.TotalAlloc; d > 16<<20 {
+		t.Errorf("Exports allocated %d MB for a table the dump does not hold", d>>20)
+	}
 }
