@@ -1,6 +1,7 @@
 package modsym
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -320,4 +321,38 @@ func TestPartialMapHeapSegments(t *testing.T) {
 	if len(h.Segments) != 1 || h.Segments[0].Size != 0x100000 || h.Segments[0].LargestUncommitted != 0xc0000 {
 		t.Errorf("process heap segments %+v", h.Segments)
 	}
+}
+
+// FuzzResolver mutates synthetic dumps whose memory holds real images, a PEB
+// and heap headers: identifying heaps and listing symbols never panic.
+func FuzzResolver(f *testing.F) {
+	for _, x64 := range []bool{false, true} {
+		s := oldCRTScenario(x64)
+		s.regions = []minidump.MemoryInfo{private(processHeap, 0x10000), private(crtHeap, 0x10000)}
+		dump := s.build(f)
+		data := make([]byte, dump.Size())
+		if _, err := dump.ReaderAt().ReadAt(data, 0); err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		df, err := minidump.New(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			return
+		}
+		m, err := analysis.NewMap(df, analysis.Options{})
+		if err != nil {
+			return
+		}
+		r := New(df, Options{})
+		defer r.Close()
+		hs := r.IdentifyHeaps(context.Background(), m)
+		if hs == nil {
+			t.Fatal("nil heap set")
+		}
+		if _, err := r.Lookup(context.Background(), Pattern{Module: "*", Symbol: "*"}); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
