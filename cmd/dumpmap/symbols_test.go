@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -233,5 +234,64 @@ func TestSymbolsFlags(t *testing.T) {
 		if code != 2 || !strings.Contains(errOut, c.want) {
 			t.Errorf("%v: exit %d, stderr %q, want %q", c.args, code, errOut, c.want)
 		}
+	}
+}
+
+// unpackFixture returns a fixture dump of testdata/fixtures/dumps, unpacked
+// with xz(1) when it is compressed; it skips when the fixture or xz is missing.
+func unpackFixture(t *testing.T, dir, name string) string {
+	t.Helper()
+	p := filepath.Join(repoRoot(t), "testdata", "fixtures", "dumps", name)
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("fixture %s: %v", name, err)
+	}
+	if !strings.HasSuffix(name, ".xz") {
+		return p
+	}
+	xz, err := exec.LookPath("xz")
+	if err != nil {
+		t.Skip("xz not installed")
+	}
+	out := filepath.Join(dir, strings.TrimSuffix(name, ".xz"))
+	fh, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	cmd := exec.Command(xz, "-dc", p)
+	cmd.Stdout = fh
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestFixtureExplainMalloc: on the fixture lab's crtheap program (its own
+// malloc on the private heap in _crtheap), explain --via malloc names the CRT
+// heap found through the PDB, and heaps shows how; the goldens keep both.
+func TestFixtureExplainMalloc(t *testing.T) {
+	tmp := t.TempDir()
+	dump := unpackFixture(t, tmp, "crtheap-full.dmp.xz")
+	fixtures := filepath.Join(repoRoot(t), "testdata", "fixtures", "dumps")
+	norm := func(s string) string {
+		return strings.ReplaceAll(strings.ReplaceAll(s, tmp, "$TMP"), fixtures, "$FIXTURES")
+	}
+	out, errOut, code := runCLI("explain", dump, "--size", "64K", "--via", "malloc", "--symbol-path", fixtures)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	flat := func(s string) string { return strings.Join(strings.Fields(s), " ") }
+	if !strings.Contains(flat(out), "the C runtime's heap, 0xfa0000 (PDB: crtheap.exe!_crtheap at 0x14000b170)") {
+		t.Errorf("explain does not name the CRT heap found through the PDB:\n%s", out)
+	}
+	checkGolden(t, "crtheap-full.explain_malloc_pdb.txt", norm(out))
+	out, _, _ = runCLI("heaps", dump, "--symbol-path", fixtures)
+	checkGolden(t, "crtheap-full.heaps_pdb.txt", norm(out))
+	out, _, _ = runCLI("symbols", dump, "*!_crtheap*", "--symbol-path", fixtures)
+	checkGolden(t, "crtheap-full.symbols_crtheap.txt", norm(out))
+	// Without the PDB, malloc's heap is unknown and explain says so.
+	out, _, _ = runCLI("explain", dump, "--size", "64K", "--via", "malloc")
+	if !strings.Contains(flat(out), "which this dump does not identify") {
+		t.Errorf("explain without symbols:\n%s", out)
 	}
 }
