@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/dumpmap/dumpmap/minidump"
 	"github.com/dustin/go-humanize"
@@ -14,6 +15,10 @@ type Options struct {
 	// Native shows a WOW64 process's whole 64-bit address space instead of the view
 	// its 32-bit code has.
 	Native bool
+	// Below, when not zero, ends the map at this address, as if the process's address
+	// space ended there: a 64-bit process confined below 2 GB standing in for a 32-bit
+	// one, or the part a 32-bit allocator inside a 64-bit process can use.
+	Below uint64
 	// Unavailable lists free address ranges known not to be allocatable although the
 	// dump shows them free (Wine's loader area under Wine, say, or ranges reserved by
 	// something that is not in the dump). They become Unusable.
@@ -63,6 +68,14 @@ func NewMap(f *minidump.File, opt Options) (*Map, error) {
 	}
 	if d.si == nil {
 		m.Notes = append(m.Notes, "no SystemInfo stream: assumed a 64-bit Windows process")
+	}
+	if opt.Below != 0 && opt.Below-1 < m.Space.MaxAddress {
+		if opt.Below <= m.Space.MinAddress {
+			return nil, fmt.Errorf("the limit %#x is below the lowest user address %#x", opt.Below, m.Space.MinAddress)
+		}
+		m.Space.MaxAddress, m.Space.End = opt.Below-1, opt.Below
+		m.Space.LimitsFrom = fmt.Sprintf("the given limit: only addresses below %#x", opt.Below)
+		m.Notes = append(m.Notes, fmt.Sprintf("the map ends at %#x as asked; what lies above is not shown", opt.Below))
 	}
 	mods := normalizeModules(m, d.mods)
 
@@ -213,6 +226,9 @@ func (m *Map) fromMemoryInfo(list []minidump.MemoryInfo) {
 	}
 	if outside > 0 {
 		what := "lie above the end of the user address space"
+		if strings.HasPrefix(m.Space.LimitsFrom, "the given limit") {
+			what = "lie above the given limit and are not shown"
+		}
 		if m.Space.WOW64 {
 			what = "belong to the 64-bit side of the WOW64 process (above the 32-bit address space) and are not shown"
 		}
