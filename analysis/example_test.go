@@ -3,6 +3,7 @@ package analysis_test
 import (
 	"bytes"
 	"fmt"
+	"strings"
 
 	"github.com/dumpmap/dumpmap/analysis"
 	"github.com/dumpmap/dumpmap/minidump"
@@ -32,7 +33,7 @@ func ExampleNewMap() {
 		return
 	}
 	for _, r := range m.Regions[:5] {
-		fmt.Printf("%#010x %8d %-10v %s\n", r.Base, r.Size, r.Usage, m.Describe(&r))
+		fmt.Println(strings.TrimSpace(fmt.Sprintf("0x%08x %8d %-10v %s", r.Base, r.Size, r.Usage, m.Describe(&r))))
 	}
 	st := m.FreeStats()
 	fmt.Printf("largest usable free block: %#x, %d bytes; unusable: %d bytes\n", st.LargestUsable.UsableBase, st.LargestUsable.UsableSize, st.Unusable)
