@@ -174,7 +174,13 @@ func (m *Map) Summary() *Summary {
 	for p := range protects {
 		prots = append(prots, p)
 	}
-	sort.Slice(prots, func(i, j int) bool { return protects[prots[i]].size > protects[prots[j]].size })
+	sort.Slice(prots, func(i, j int) bool {
+		a, b := protects[prots[i]], protects[prots[j]]
+		if a.size != b.size {
+			return a.size > b.size
+		}
+		return prots[i] < prots[j] // ties in a fixed order, for stable output
+	})
 	for _, p := range prots {
 		name := p.String()
 		if name == "" {
