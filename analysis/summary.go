@@ -198,7 +198,7 @@ func (m *Map) Summary() *Summary {
 		}
 	}
 	s.SizeClasses = FreeSizeClasses()
-	for _, f := range m.FreeRuns() {
+	m.eachFreeRun(func(f FreeRun) {
 		for i := range s.SizeClasses {
 			c := &s.SizeClasses[i]
 			if f.Size >= c.Min && (c.Max == 0 || f.Size < c.Max) {
@@ -208,7 +208,7 @@ func (m *Map) Summary() *Summary {
 				break
 			}
 		}
-	}
+	})
 	return s
 }
 
