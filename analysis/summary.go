@@ -174,7 +174,13 @@ func (m *Map) Summary() *Summary {
 	for p := range protects {
 		prots = append(prots, p)
 	}
-	sort.Slice(prots, func(i, j int) bool { return protects[prots[i]].size > protects[prots[j]].size })
+	// Largest first; equal sizes in protection order, so the table is the same every run.
+	sort.Slice(prots, func(i, j int) bool {
+		if a, b := protects[prots[i]].size, protects[prots[j]].size; a != b {
+			return a > b
+		}
+		return prots[i] < prots[j]
+	})
 	for _, p := range prots {
 		name := p.String()
 		if name == "" {
