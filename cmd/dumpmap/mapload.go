@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/dumpmap/dumpmap/analysis"
+	"github.com/dumpmap/dumpmap/analysis/report"
 	"github.com/spf13/pflag"
 )
 
@@ -24,26 +25,10 @@ func loadMap(d *dumpFile, mf mapFlags) (*analysis.Map, error) {
 	return m, nil
 }
 
-// spaceJSON describes the address space in JSON output.
-type spaceJSON struct {
-	PointerSize       int    `json:"pointer_size"`
-	WOW64             bool   `json:"wow64"`
-	LargeAddressAware string `json:"large_address_aware,omitempty"`
-	Windows           bool   `json:"windows"`
-	MinAddress        hexNum `json:"min_address"`
-	MaxAddress        hexNum `json:"max_address"`
-	PageSize          uint64 `json:"page_size"`
-	Granularity       uint64 `json:"allocation_granularity"`
-	LimitsFrom        string `json:"limits_from"`
-}
+// spaceJSON describes the address space in JSON output (shared with the report).
+type spaceJSON = report.Space
 
-func spaceOf(s analysis.AddressSpace) spaceJSON {
-	return spaceJSON{PointerSize: s.PointerSize, WOW64: s.WOW64, LargeAddressAware: s.LargeAddressAware, Windows: s.Windows,
-		MinAddress: hexNum(s.MinAddress), MaxAddress: hexNum(s.MaxAddress), PageSize: s.PageSize, Granularity: s.Granularity, LimitsFrom: s.LimitsFrom}
-}
+func spaceOf(s analysis.AddressSpace) spaceJSON { return report.SpaceOf(s) }
 
 // blockJSON is a located block of address space.
-type blockJSON struct {
-	Base hexNum `json:"base"`
-	Size uint64 `json:"size"`
-}
+type blockJSON = report.Block
