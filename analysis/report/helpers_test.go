@@ -89,6 +89,22 @@ func seedBuilder(n int, exeName, dllName string) *minidumptest.Builder {
 	return b
 }
 
+// hugeBuilder builds a 64-bit process with n one-page reservations and their tails
+// low in its address space: 2n+ regions.
+func hugeBuilder(n int) *minidumptest.Builder {
+	rs := []minidump.MemoryInfo{free(0, 0x10000)}
+	a := uint64(0x10000)
+	for i := 0; i < n; i++ {
+		rs = append(rs, private(a, 4*K, a, minidump.MemCommit, minidump.PageReadWrite), free(a+4*K, 60*K))
+		a += 64 * K
+	}
+	rs = append(rs, free(a, 0x7ff6a0000000-a), image(0x7ff6a0000000, 0x25000), free(0x7ff6a0025000, 0x7fffffff0000-0x7ff6a0025000))
+	return minidumptest.New().
+		SystemInfo(minidumptest.Windows10x64()).
+		Module(minidumptest.Module{Base: 0x7ff6a0000000, Size: 0x25000, Name: `C:\Program Files\Huge\huge.exe`}).
+		Region(rs...)
+}
+
 // seedDump is the seed scenario with 29,000 reservations.
 func seedDump() []byte { return seedBuilder(29000, "seed.exe", "kernel32.dll").Bytes() }
 

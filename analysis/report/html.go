@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/dumpmap/dumpmap/analysis"
 )
@@ -22,11 +23,38 @@ var page = template.Must(template.New("report").Parse(pageTemplate))
 // the tables sortable). Everything from the dump is escaped by html/template or, in
 // the SVG pictures, by esc.
 func (r *Report) WriteHTML(w io.Writer) error {
-	bw := bufio.NewWriter(w)
-	if err := page.Execute(bw, r.htmlData()); err != nil {
+	var buf strings.Builder
+	if err := page.Execute(&buf, r.htmlData()); err != nil {
 		return err
 	}
+	bw := bufio.NewWriter(w)
+	// html/template escapes markup but passes control characters through; a dump's
+	// names may hold them (terminal escapes, bidi overrides are left to the
+	// browser). The page's own text has none but line breaks, so show the rest as
+	// \xNN, as the text output does.
+	bw.WriteString(cleanControlKeepNewlines(buf.String()))
 	return bw.Flush()
+}
+
+// cleanControlKeepNewlines is cleanControl for a whole page: line breaks and tabs
+// stay.
+func cleanControlKeepNewlines(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	start := 0
+	for i, c := range s {
+		if c == '\n' || c == '\t' || !isControl(c) {
+			continue
+		}
+		b.WriteString(s[start:i])
+		fmt.Fprintf(&b, "\\x%02x", c)
+		start = i + utf8.RuneLen(c)
+	}
+	if start == 0 {
+		return s
+	}
+	b.WriteString(s[start:])
+	return b.String()
 }
 
 // htable is a table for the template: cells already formatted, with optional sort
