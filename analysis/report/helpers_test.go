@@ -25,7 +25,7 @@ func private(base, size, allocBase uint64, state minidump.MemState, prot minidum
 		State: state, Protect: prot, Type: minidump.MemPrivate}
 }
 
-func image(base, size uint64) minidump.MemoryInfo {
+func imageRegion(base, size uint64) minidump.MemoryInfo {
 	return minidump.MemoryInfo{BaseAddress: base, RegionSize: size, AllocationBase: base, AllocationProtect: minidump.PageExecuteWriteCopy,
 		State: minidump.MemCommit, Protect: minidump.PageExecuteRead, Type: minidump.MemImage}
 }
@@ -54,11 +54,11 @@ func seedBuilder(n int, exeName, dllName string) *minidumptest.Builder {
 	)
 	rs = append(rs,
 		private(a, exe-a, a, minidump.MemReserve, 0),
-		image(exe, 0x25000), free(exe+0x25000, 0xb000),
+		imageRegion(exe, 0x25000), free(exe+0x25000, 0xb000),
 		private(exe+0x30000, kernel32-exe-0x30000, exe+0x30000, minidump.MemReserve, 0),
-		image(kernel32, 0xf0000),
+		imageRegion(kernel32, 0xf0000),
 		private(kernel32+0xf0000, ntdll-kernel32-0xf0000, kernel32+0xf0000, minidump.MemReserve, 0),
-		image(ntdll, 0x1a4000), free(ntdll+0x1a4000, 0xc000),
+		imageRegion(ntdll, 0x1a4000), free(ntdll+0x1a4000, 0xc000),
 		private(stack, 0xfd000, stack, minidump.MemReserve, 0),
 		private(stack+0xfd000, 0x1000, stack, minidump.MemCommit, minidump.PageReadWrite|minidump.PageGuard),
 		private(stack+0xfe000, 0x2000, stack, minidump.MemCommit, minidump.PageReadWrite),
@@ -98,7 +98,7 @@ func hugeBuilder(n int) *minidumptest.Builder {
 		rs = append(rs, private(a, 4*K, a, minidump.MemCommit, minidump.PageReadWrite), free(a+4*K, 60*K))
 		a += 64 * K
 	}
-	rs = append(rs, free(a, 0x7ff6a0000000-a), image(0x7ff6a0000000, 0x25000), free(0x7ff6a0025000, 0x7fffffff0000-0x7ff6a0025000))
+	rs = append(rs, free(a, 0x7ff6a0000000-a), imageRegion(0x7ff6a0000000, 0x25000), free(0x7ff6a0025000, 0x7fffffff0000-0x7ff6a0025000))
 	return minidumptest.New().
 		SystemInfo(minidumptest.Windows10x64()).
 		Module(minidumptest.Module{Base: 0x7ff6a0000000, Size: 0x25000, Name: `C:\Program Files\Huge\huge.exe`}).

@@ -105,6 +105,11 @@ func cols(names ...string) []hcol {
 // cellRule says how a cell's colour is chosen (dominant).
 const cellRule = "A cell is drawn in the colour of the busy usage holding most of it once busy regions hold an eighth of it (they cut the free space there), else as Free, Unusable or Unknown, whichever holds most. A lighter cell is less than half busy. Hover over a cell for the mix."
 
+// card is one of the key numbers at the top of the page.
+type card struct {
+	Label, Value, Note, Class string
+}
+
 type legendItem struct {
 	Swatch template.HTML
 	Name   string
@@ -128,6 +133,7 @@ type htmlExplain struct {
 
 type htmlData struct {
 	R           *Report
+	Cards       []card
 	Glance      []string
 	SummaryNote string
 	Facts       []fact
@@ -163,6 +169,21 @@ type htmlData struct {
 // text is escaped by esc as they are built.
 func (r *Report) htmlData() *htmlData {
 	d := &htmlData{R: r, Glance: r.glance(), Facts: r.facts(), Defs: template.HTML(defsSVG)}
+	if f := r.Fragmentation; !r.Map.Partial {
+		lu := f.LargestUsableFree
+		d.Cards = append(d.Cards, card{"Free address space", sizeText(f.FreeTotal), fmt.Sprintf("in %s runs", comma(f.FreeRuns)), ""})
+		if lu.Size > 0 {
+			d.Cards = append(d.Cards, card{"Largest usable block", sizeText(lu.Size), "at " + shortAddr(uint64(lu.Base)), "good"})
+		} else {
+			d.Cards = append(d.Cards, card{"Largest usable block", "none", "no 64 KiB-aligned block is free", "bad"})
+		}
+		cls := ""
+		if f.FreeTotal > 0 && f.UnusableTotal*4 >= f.FreeTotal {
+			cls = "bad"
+		}
+		d.Cards = append(d.Cards, card{"Unusable free space", sizeText(f.UnusableTotal), pct(f.UnusableTotal, f.FreeTotal) + " of the free space", cls})
+		d.Cards = append(d.Cards, card{"Lost to 64 KiB granularity", sizeText(f.WasteTotal), fmt.Sprintf("%s allocation patterns", comma(f.WastePatterns)), cls})
+	}
 	for _, f := range r.Dump.Findings {
 		d.Findings = append(d.Findings, f.Text)
 	}

@@ -194,6 +194,7 @@ func (r *Report) markdown(md *mdWriter) {
 	}
 	md.blank()
 
+	r.mdPicture(md)
 	md.line("## The dump")
 	md.blank()
 	for _, f := range r.facts() {
@@ -221,7 +222,6 @@ func (r *Report) markdown(md *mdWriter) {
 		md.blank()
 	}
 
-	r.mdPicture(md)
 	r.mdSummary(md)
 	r.mdFrag(md)
 	r.mdHeaps(md)

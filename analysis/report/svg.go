@@ -39,6 +39,16 @@ type mapGeometry struct {
 	labelW        int
 }
 
+// MapSize returns the size, in CSS pixels, of the address-space picture the HTML
+// draws (the SVG element with id "addrmap"), or zeros when there is none.
+func (r *Report) MapSize() (width, height int) {
+	if len(r.Picture.Spans) == 0 {
+		return 0, 0
+	}
+	g := r.mapGeometry()
+	return g.Width, g.Height
+}
+
 func (r *Report) mapGeometry() mapGeometry {
 	p := &r.Picture
 	longest := 0

@@ -229,6 +229,18 @@ func captured(r *Report) string {
 // glance is the few lines a reader needs first.
 func (r *Report) glance() []string {
 	var out []string
+	if x := r.Dump.Exception; x != nil {
+		s := fmt.Sprintf("Exception: %s", x.Name)
+		if x.Where != "" {
+			s += " at " + x.Where
+		}
+		if x.OutOfMemory {
+			s += " (out of memory)"
+		}
+		out = append(out, s+".")
+	} else {
+		out = append(out, "No exception: the dump was written on request.")
+	}
 	f := r.Fragmentation
 	if r.Map.Partial {
 		out = append(out, "The region map is partial (the dump has no MemoryInfoList): where the free space lies is unknown, so every verdict that needs it is uncertain.")
