@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/dumpmap/dumpmap/minidump"
 	"github.com/dustin/go-humanize"
@@ -14,7 +15,18 @@ type Options struct {
 	// Native shows a WOW64 process's whole 64-bit address space instead of the view
 	// its 32-bit code has.
 	Native bool
+	// Below, when not zero, ends the map at this address, as if the process's address
+	// space ended there: a 64-bit process confined below 2 GB standing in for a 32-bit
+	// one, or the part a 32-bit allocator inside a 64-bit process can use.
+	Below uint64
+	// Unavailable lists free address ranges known not to be allocatable although the
+	// dump shows them free (Wine's loader area under Wine, say, or ranges reserved by
+	// something that is not in the dump). They become Unusable.
+	Unavailable []AddrRange
 }
+
+// An AddrRange is a half-open range of addresses [Start, End).
+type AddrRange struct{ Start, End uint64 }
 
 // NewMap rebuilds the address space of the process in f. With a MemoryInfoList the map
 // is complete; without one it is built from the Linux /proc/self/maps stream, or else
@@ -57,6 +69,14 @@ func NewMap(f *minidump.File, opt Options) (*Map, error) {
 	if d.si == nil {
 		m.Notes = append(m.Notes, "no SystemInfo stream: assumed a 64-bit Windows process")
 	}
+	if opt.Below != 0 && opt.Below-1 < m.Space.MaxAddress {
+		if opt.Below <= m.Space.MinAddress {
+			return nil, fmt.Errorf("the limit %#x is below the lowest user address %#x", opt.Below, m.Space.MinAddress)
+		}
+		m.Space.MaxAddress, m.Space.End = opt.Below-1, opt.Below
+		m.Space.LimitsFrom = fmt.Sprintf("the given limit: only addresses below %#x", opt.Below)
+		m.Notes = append(m.Notes, fmt.Sprintf("the map ends at %#x as asked; what lies above is not shown", opt.Below))
+	}
 	mods := normalizeModules(m, d.mods)
 
 	switch {
@@ -85,6 +105,9 @@ func NewMap(f *minidump.File, opt Options) (*Map, error) {
 	}
 	if m.Source != SourceMemoryInfoList {
 		m.splitFree()
+	}
+	if len(opt.Unavailable) > 0 {
+		m.markUnavailable(opt.Unavailable)
 	}
 	dumpPtr := 8
 	if d.si != nil && d.si.Arch.PointerSize() == 4 {
@@ -203,6 +226,9 @@ func (m *Map) fromMemoryInfo(list []minidump.MemoryInfo) {
 	}
 	if outside > 0 {
 		what := "lie above the end of the user address space"
+		if strings.HasPrefix(m.Space.LimitsFrom, "the given limit") {
+			what = "lie above the given limit and are not shown"
+		}
 		if m.Space.WOW64 {
 			what = "belong to the 64-bit side of the WOW64 process (above the 32-bit address space) and are not shown"
 		}
@@ -283,4 +309,59 @@ func (m *Map) unusableWhy(from, to uint64) string {
 		return fmt.Sprintf("at the top of the address space, above %#x", alignDown(s.MaxAddress+1, s.Granularity))
 	}
 	return fmt.Sprintf("less than one %s block", humanize.IBytes(s.Granularity))
+}
+
+// markUnavailable turns the free space inside the given ranges Unusable and re-splits
+// what is left of each free run at the granularity.
+func (m *Map) markUnavailable(ranges []AddrRange) {
+	out := make([]Region, 0, len(m.Regions)+2*len(ranges))
+	n := 0
+	for i := 0; i < len(m.Regions); {
+		r := m.Regions[i]
+		if r.State != minidump.MemFree {
+			out = append(out, r)
+			i++
+			continue
+		}
+		// The whole free run.
+		lo, hi := r.Base, r.End()
+		j := i + 1
+		for j < len(m.Regions) && m.Regions[j].State == minidump.MemFree && m.Regions[j].Base == hi {
+			hi = m.Regions[j].End()
+			j++
+		}
+		hit := false
+		for _, u := range ranges {
+			if u.Start < hi && u.End > lo {
+				hit = true
+			}
+		}
+		if !hit {
+			out = append(out, m.Regions[i:j]...)
+			i = j
+			continue
+		}
+		cur := lo
+		for cur < hi {
+			// The next unavailable range starting at or after cur, or covering it.
+			next, nextEnd := hi, hi
+			for _, u := range ranges {
+				if u.End > cur && u.Start < next {
+					next, nextEnd = max(u.Start, cur), min(u.End, hi)
+				}
+			}
+			if next > cur {
+				out = m.appendFree(out, cur, next)
+			}
+			if next < hi {
+				out = append(out, Region{Base: next, Size: nextEnd - next, State: minidump.MemFree, Protect: minidump.PageNoAccess,
+					Usage: UsageUnusable, Blocked: true, Info: &RegionInfo{Detail: "free but known to be unallocatable (given with the map options)"}})
+				n++
+			}
+			cur = nextEnd
+		}
+		i = j
+	}
+	m.Regions = out
+	m.Notes = append(m.Notes, fmt.Sprintf("%d free ranges were marked unallocatable as asked", n))
 }

@@ -227,6 +227,23 @@ func addressSpace(d dumpFacts) AddressSpace {
 	if s.MinAddress == 0 {
 		s.MinAddress = s.Granularity
 	}
+	// VirtualQuery walks up to the highest user address: a MemoryInfoList that goes
+	// further than the assumed limit shows the real one (Wine reports Windows 7 but
+	// gives 64-bit processes 128 TB).
+	if s.Windows && !strings.HasPrefix(s.LimitsFrom, "the SystemMemoryInfo") && len(d.regions) > 0 {
+		var walkEnd uint64
+		for _, r := range d.regions {
+			end := r.BaseAddress + r.RegionSize
+			if s.PointerSize == 4 && (end > 1<<32 || end < r.BaseAddress) {
+				continue
+			}
+			walkEnd = max(walkEnd, end)
+		}
+		if walkEnd > s.MaxAddress+1 && walkEnd%s.PageSize == 0 {
+			s.MaxAddress = walkEnd - 1
+			s.LimitsFrom = fmt.Sprintf("the end of the MemoryInfoList walk, %#x (beyond what the architecture and OS version imply)", walkEnd)
+		}
+	}
 	s.End = s.MaxAddress + 1
 	if s.End == 0 { // MaxAddress was the top of the address space
 		s.End = ^uint64(0)

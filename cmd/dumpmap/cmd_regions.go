@@ -41,6 +41,7 @@ Examples:
 		setup: func(fs *pflag.FlagSet) runFunc {
 			var o regionOpts
 			o.mf = addMapFlags(fs)
+			o.mf.addBelowFlag(fs)
 			o.usage = fs.String("usage", "", "only regions of these usages, e.g. Free,Unusable")
 			o.state = fs.String("state", "", "only regions in these states: commit, reserve, free")
 			o.typ = fs.String("type", "", "only regions of these types: image, mapped, private")
@@ -75,7 +76,7 @@ type regionJSON struct {
 	ThreadID          uint32 `json:"thread_id,omitempty"`
 	Guard             bool   `json:"guard,omitempty"`
 	Heap              hexNum `json:"heap,omitempty"`
-	Captured          bool   `json:"captured,omitempty"`
+	InDump            bool   `json:"in_dump,omitempty"` // partial maps: the region's bytes are in the dump
 }
 
 // allocationJSON is shared with the report (package report).
@@ -93,7 +94,7 @@ func regionOf(m *analysis.Map, r *analysis.Region) regionJSON {
 		Base: hexNum(r.Base), End: hexNum(r.End()), Size: r.Size, State: stateName(r.State), Type: r.Type.String(),
 		Protect: r.Protect.String(), AllocationBase: hexNum(r.AllocationBase), AllocationProtect: r.AllocationProtect.String(),
 		Usage: r.Usage.String(), Detail: m.Describe(r), Module: r.Module(), Unloaded: r.Unloaded, ThreadID: r.ThreadID,
-		Guard: r.Guard, Heap: hexNum(r.Heap()), Captured: r.Captured,
+		Guard: r.Guard, Heap: hexNum(r.Heap()), InDump: r.Captured,
 	}
 	return j
 }

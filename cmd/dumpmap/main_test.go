@@ -231,12 +231,16 @@ func TestJSONIsOneObject(t *testing.T) {
 		for _, c := range sortedCommands() {
 			args := []string{c.name, "--json", f}
 			switch c.name {
+			case "explain":
+				args = append(args, "--size", "64K")
 			case "read":
 				args = append(args, "0x7ff6a0000000")
 				if !strings.Contains(f, "synthetic") {
 					args = args[:3]
 					args = append(args, firstCaptured(t, f))
 				}
+			case "symbols":
+				args = append(args, "*!*")
 			}
 			t.Run(c.name+"/"+filepath.Base(f), func(t *testing.T) {
 				out, errOut, code := runCLI(args...)
@@ -350,8 +354,13 @@ func TestNoPanicOnCorpus(t *testing.T) {
 		for _, c := range sortedCommands() {
 			for _, js := range []bool{false, true} {
 				args := []string{c.name, f}
-				if c.name == "read" {
+				switch c.name {
+				case "read":
 					args = append(args, "0x10000", "64")
+				case "symbols":
+					args = append(args, "*!*")
+				case "explain":
+					args = append(args, "--size", "64K")
 				}
 				if js {
 					args = append(args, "--json")
