@@ -157,13 +157,18 @@ func TestChromium(t *testing.T) {
 		hostile bool
 	}{
 		{"seed", func(t *testing.T) *minidump.File { return openBytes(t, seedDump()) }, false},
+		{"fixture-seed", func(t *testing.T) *minidump.File { return goldenCase{fixture: "seed.dmp"}.open(t) }, false},
 		{"hostile", func(t *testing.T) *minidump.File { return openBytes(t, hostileDump()) }, true},
 		{"windows-x86", func(t *testing.T) *minidump.File { return openCorpus(t, "mozilla-pgo/windows-x86.dmp") }, false},
 		{"stability-report", func(t *testing.T) *minidump.File { return openCorpus(t, "rust-minidump/stability-report.dmp") }, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := build(t, tc.open(t), tc.name+".dmp", report.Options{})
+			var opt report.Options
+			if tc.name == "fixture-seed" {
+				opt = fixtureSeedOptions
+			}
+			r := build(t, tc.open(t), tc.name+".dmp", opt)
 			var page bytes.Buffer
 			if err := r.WriteHTML(&page); err != nil {
 				t.Fatal(err)

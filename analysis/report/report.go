@@ -42,11 +42,11 @@ type Options struct {
 	// and malloc, and heap too when the exception is STATUS_NO_MEMORY (which
 	// HeapAlloc raises).
 	Vias []analysis.Via
-	// Below restricts every request to addresses below it (0: no restriction), as
-	// `dumpmap explain --below` does.
-	Below uint64
-	// Native shows a WOW64 process's whole 64-bit address space.
-	Native bool
+	// Map tunes the region map: a WOW64 process's native view, an end of the
+	// address space below its real end (Below: a 64-bit process confined below 2 GB
+	// is analysed as a 2 GB one, requests included), free ranges known to be
+	// unallocatable.
+	Map analysis.Options
 	// Top is how many waste patterns and allocations the report lists (default 10).
 	Top int
 	// NoMax leaves out the "largest request that would still succeed" table, which
@@ -159,7 +159,9 @@ type RequestsInfo struct {
 	Why      string   `json:"why"`
 	Sizes    []uint64 `json:"sizes"`
 	Vias     []string `json:"vias"`
-	Below    Hex      `json:"below,omitempty"`
+	// Below is the end the map was given (Options.Map.Below): no request can be
+	// placed above it.
+	Below Hex `json:"below,omitempty"`
 }
 
 // Build runs the analyses on f and returns the report. It fails only when the dump
@@ -195,7 +197,7 @@ func Build(f *minidump.File, opt Options) (*Report, error) {
 	}
 	r.Title = title(r.Dump)
 
-	m, err := analysis.NewMap(f, analysis.Options{Native: opt.Native})
+	m, err := analysis.NewMap(f, opt.Map)
 	if err != nil {
 		return nil, err
 	}
@@ -253,14 +255,14 @@ func Build(f *minidump.File, opt Options) (*Report, error) {
 	r.Explanations = []Explanation{}
 	for _, size := range r.Requests.Sizes {
 		for _, via := range r.Requests.Vias {
-			x := m.Explain(analysis.Request{Size: size, Via: analysis.Via(via), Below: opt.Below}, heaps)
+			x := m.Explain(analysis.Request{Size: size, Via: analysis.Via(via)}, heaps)
 			r.Explanations = append(r.Explanations, ExplanationOf(x))
 		}
 	}
 	r.Max = []Max{}
 	if !opt.NoMax {
 		for _, via := range r.Requests.Vias {
-			n, ok := m.MaxRequest(analysis.Request{Via: analysis.Via(via), Below: opt.Below}, heaps)
+			n, ok := m.MaxRequest(analysis.Request{Via: analysis.Via(via)}, heaps)
 			r.Max = append(r.Max, Max{via, n, ok})
 		}
 	}
@@ -316,7 +318,7 @@ func describe(err error) string {
 
 // chooseRequests decides which sizes and paths to explain.
 func chooseRequests(o *overview.Overview, m *analysis.Map, opt Options) RequestsInfo {
-	ri := RequestsInfo{Below: Hex(opt.Below)}
+	ri := RequestsInfo{Below: Hex(opt.Map.Below)}
 	vias := opt.Vias
 	noMemory := o.Exception != nil && o.Exception.OutOfMemory && minidump.ExceptionCode(o.Exception.Code) == minidump.ExceptionNoMemory
 	switch {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,7 +11,9 @@ import (
 	"strings"
 
 	"github.com/dumpmap/dumpmap/analysis"
+	"github.com/dumpmap/dumpmap/analysis/modsym"
 	"github.com/dumpmap/dumpmap/analysis/report"
+	"github.com/dumpmap/dumpmap/minidump"
 	"github.com/spf13/pflag"
 )
 
@@ -34,9 +37,14 @@ Formats (--format, or from the -o file's extension):
   json  the whole report as one object (docs/report.md, docs/report.schema.json)
 
 Request sizes: each --size is explained for each --via path (default virtualalloc
-and malloc). Without --size the report explains the size an out-of-memory exception
-carries (STATUS_NO_MEMORY from HeapAlloc, Chromium's 0xe0000008), else 64K, 1M and
-16M; it says which it chose and why.
+and malloc, and heap too for STATUS_NO_MEMORY). Without --size the report explains
+the size an out-of-memory exception carries (STATUS_NO_MEMORY from HeapAlloc,
+Chromium's 0xe0000008), else 64K, 1M and 16M; it says which it chose and why.
+
+--below ADDR analyses the process as if its address space ended at ADDR (a 64-bit
+process confined below 2 GB, like the seed scenario); --unavailable marks free
+ranges the process could not use. The C runtime's heap for malloc is found as
+dumpmap heaps finds it (--symbol-path and --image-path let it use PDBs and images).
 
 -o OUT writes the report to OUT and nowhere else; an existing OUT is kept unless
 --force is given. Without -o the report goes to stdout.
@@ -50,10 +58,11 @@ Examples:
 		setup: func(fs *pflag.FlagSet) runFunc {
 			var o reportOpts
 			o.mf = addMapFlags(fs)
+			o.mf.addBelowFlag(fs)
+			o.sym = addSymbolFlags(fs)
 			o.format = fs.String("format", "", "md, html or json (default: from -o's extension, else md)")
 			o.sizes = fs.StringArray("size", nil, "a request size to explain (50K, 1MiB, 0x10000); repeat for more")
 			o.vias = fs.StringSlice("via", nil, "allocation paths to explain each size for: virtualalloc, reserve, heap, malloc, vector (default virtualalloc,malloc)")
-			o.below = fs.String("below", "", "only addresses below ADDR may be used by the requests (e.g. 2G)")
 			o.top = fs.Int("top", 10, "how many waste patterns and allocations to list")
 			o.out = fs.StringP("output", "o", "", "write the report to this file instead of stdout")
 			o.force = fs.Bool("force", false, "with -o: overwrite the file if it exists")
@@ -64,12 +73,13 @@ Examples:
 }
 
 type reportOpts struct {
-	mf                 mapFlags
-	format, below, out *string
-	sizes              *[]string
-	vias               *[]string
-	top                *int
-	force, noMax       *bool
+	mf           mapFlags
+	sym          *symOpts // where symbols and images are: the CRT heap for malloc
+	format, out  *string
+	sizes        *[]string
+	vias         *[]string
+	top          *int
+	force, noMax *bool
 }
 
 func runReport(e *env, args []string, o reportOpts) error {
@@ -102,7 +112,18 @@ func runReport(e *env, args []string, o reportOpts) error {
 	if *o.force && *o.out == "" {
 		return usageErrorf("--force only makes sense with -o")
 	}
-	opt := report.Options{Name: filepath.Base(args[0]), Generator: "dumpmap " + versionString(), Native: *o.mf.native, Top: *o.top, NoMax: *o.noMax}
+	mapOpt, err := o.mf.options()
+	if err != nil {
+		return err
+	}
+	symOpt, err := o.sym.options()
+	if err != nil {
+		return err
+	}
+	opt := report.Options{Name: filepath.Base(args[0]), Generator: "dumpmap " + versionString(), Map: mapOpt, Top: *o.top, NoMax: *o.noMax,
+		Heaps: func(m *analysis.Map, f *minidump.File) *analysis.HeapSet {
+			return modsym.IdentifyHeaps(context.Background(), f, m, symOpt)
+		}}
 	for _, s := range *o.sizes {
 		n, err := analysis.ParseSize(s)
 		if err != nil {
@@ -119,12 +140,6 @@ func runReport(e *env, args []string, o reportOpts) error {
 			return usageErrorf("--via: unknown path %q (virtualalloc, reserve, heap, malloc, vector)", v)
 		}
 		opt.Vias = append(opt.Vias, via)
-	}
-	if *o.below != "" {
-		var err error
-		if opt.Below, err = analysis.ParseAddress(*o.below); err != nil {
-			return usageErrorf("--below: %v", err)
-		}
 	}
 	// Refuse early, before the work, when the output exists.
 	if *o.out != "" && !*o.force {

@@ -55,21 +55,30 @@ func parseRanges(s string) ([]analysis.AddrRange, error) {
 // loadMap builds the region map of d; its notes become warnings only when they say
 // something went wrong, and are otherwise returned for the command to print.
 func loadMap(d *dumpFile, mf mapFlags) (*analysis.Map, error) {
-	unavail, err := parseRanges(*mf.unavailable)
+	opt, err := mf.options()
 	if err != nil {
-		return nil, usageErrorf("--unavailable: %v", err)
+		return nil, err
 	}
-	var below uint64
-	if mf.below != nil && *mf.below != "" {
-		if below, err = analysis.ParseAddress(*mf.below); err != nil {
-			return nil, usageErrorf("--below: %v", err)
-		}
-	}
-	m, err := analysis.NewMap(d.File, analysis.Options{Native: *mf.native, Unavailable: unavail, Below: below})
+	m, err := analysis.NewMap(d.File, opt)
 	if err != nil {
 		return nil, &fileError{file: d.path, err: err}
 	}
 	return m, nil
+}
+
+// options turns the flags into map options; a bad range or address is a usage error.
+func (mf mapFlags) options() (analysis.Options, error) {
+	unavail, err := parseRanges(*mf.unavailable)
+	if err != nil {
+		return analysis.Options{}, usageErrorf("--unavailable: %v", err)
+	}
+	var below uint64
+	if mf.below != nil && *mf.below != "" {
+		if below, err = analysis.ParseAddress(*mf.below); err != nil {
+			return analysis.Options{}, usageErrorf("--below: %v", err)
+		}
+	}
+	return analysis.Options{Native: *mf.native, Unavailable: unavail, Below: below}, nil
 }
 
 // spaceJSON describes the address space in JSON output (shared with the report).
