@@ -164,6 +164,7 @@ func TestChromium(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each runs its own browser
 			var opt report.Options
 			if tc.name == "fixture-seed" {
 				opt = fixtureSeedOptions

@@ -256,3 +256,40 @@ func TestLarge200k(t *testing.T) {
 	checkPageStructure(t, page)
 	validate(t, []byte(js))
 }
+
+// TestCorpusEveryDump reports on every dump of the corpus, malformed ones included:
+// Build fails only when there is nothing to map, every JSON report validates, and
+// every page has the expected structure.
+func TestCorpusEveryDump(t *testing.T) {
+	root := corpusDir()
+	if root == "" {
+		t.Skip("../shared/corpus not found")
+	}
+	n := 0
+	filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() || info.Size() > 64<<20 {
+			return nil
+		}
+		f, err := minidump.Open(p)
+		if err != nil {
+			return nil // not a minidump
+		}
+		defer f.Close()
+		rel, _ := filepath.Rel(root, p)
+		r, err := report.Build(f, report.Options{Name: filepath.Base(p), NoMax: true})
+		if err != nil {
+			t.Logf("%s: no report: %v", rel, err)
+			return nil
+		}
+		n++
+		t.Run(rel, func(t *testing.T) {
+			_, page, js := renderAll(t, r)
+			validate(t, []byte(js))
+			checkPageStructure(t, page)
+		})
+		return nil
+	})
+	if n < 10 {
+		t.Errorf("only %d reports", n)
+	}
+}

@@ -391,7 +391,7 @@ func (r *Report) histogramSVG() string {
 
 // defsSVG holds the patterns the usage classes use.
 const defsSVG = `<svg class="defs" width="0" height="0" aria-hidden="true" focusable="false"><defs>` +
-	`<pattern id="hatch-unusable" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#8a8a8a"/><rect width="2.5" height="6" fill="#4d4d4d"/></pattern>` +
+	`<pattern id="hatch-unusable" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#7f7f7f"/><rect width="2" height="6" fill="#686868"/></pattern>` +
 	`<pattern id="hatch-unknown" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(-45)"><rect width="6" height="6" fill="#e4e4e4"/><rect width="1.5" height="6" fill="#bdbdbd"/></pattern>` +
 	`</defs></svg>`
 
