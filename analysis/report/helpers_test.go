@@ -32,10 +32,9 @@ func imageRegion(base, size uint64) minidump.MemoryInfo {
 
 // seedBuilder builds the seed scenario in small: a 32-bit process (2 GB, not
 // large-address-aware) whose low address space is filled with n one-page VirtualAlloc
-// commits, each leaving its 60 KB unusable tail, and whose last allocation, 50 KB
-// from HeapAlloc with HEAP_GENERATE_EXCEPTIONS, failed with STATUS_NO_MEMORY: about
-// 1.8 GB is free, and not one 64 KB block of it is usable. names lets a test give the
-// modules hostile names.
+// commits, each leaving its 60 KB unusable tail: with n = 29,000 about 1.7 GB is free,
+// and not one 64 KB block of it is usable. exeName and dllName let a test give the
+// modules hostile names. withOOM adds the exception.
 func seedBuilder(n int, exeName, dllName string) *minidumptest.Builder {
 	var rs []minidump.MemoryInfo
 	rs = append(rs, free(0, 0x10000))
@@ -83,8 +82,7 @@ func seedBuilder(n int, exeName, dllName string) *minidumptest.Builder {
 		Thread(minidumptest.Thread{ID: 4242, TEB: teb, StackStart: stack + 0xfff00, Stack: stackBytes}).
 		Memory(stack+0xfff00, stackBytes).
 		Region(out...).
-		ProcessVMCounters(minidump.ProcessVMCounters{Revision: 1, PrivateUsage: uint64(n) * 4 * K, PeakPagefileUsage: uint64(n) * 4 * K}).
-		Exception(4242, minidump.ExceptionNoMemory, ntdll+0x4f2a3, 50*K)
+		ProcessVMCounters(minidump.ProcessVMCounters{Revision: 1, PrivateUsage: uint64(n) * 4 * K, PeakPagefileUsage: uint64(n) * 4 * K})
 	b.Flags = minidump.DumpWithFullMemoryInfo | minidump.DumpWithThreadInfo
 	return b
 }
@@ -105,8 +103,14 @@ func hugeBuilder(n int) *minidumptest.Builder {
 		Region(rs...)
 }
 
+// withOOM adds the exception of the seed story: the last allocation, 50 KB from
+// HeapAlloc with HEAP_GENERATE_EXCEPTIONS, failed with STATUS_NO_MEMORY.
+func withOOM(b *minidumptest.Builder) *minidumptest.Builder {
+	return b.Exception(4242, minidump.ExceptionNoMemory, 0x77a4f2a3, 50*K)
+}
+
 // seedDump is the seed scenario with 29,000 reservations.
-func seedDump() []byte { return seedBuilder(29000, "seed.exe", "kernel32.dll").Bytes() }
+func seedDump() []byte { return withOOM(seedBuilder(29000, "seed.exe", "kernel32.dll")).Bytes() }
 
 func openBytes(t testing.TB, data []byte) *minidump.File {
 	t.Helper()

@@ -22,7 +22,7 @@ const (
 	hostileDLL = "</style></title><svg onload=alert(3)>|*_[x](javascript:alert(4))`` <!-- \x1b[31m.dll"
 )
 
-func hostileDump() []byte { return seedBuilder(50, hostileExe, hostileDLL).Bytes() }
+func hostileDump() []byte { return withOOM(seedBuilder(50, hostileExe, hostileDLL)).Bytes() }
 
 func renderAll(t testing.TB, r *report.Report) (md, html, js string) {
 	t.Helper()
