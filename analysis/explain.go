@@ -320,13 +320,14 @@ func (m *Map) explainMisses(e *Explanation, runs []FreeRun, need, limit uint64) 
 // remedies says what would have made a reservation of need bytes fit.
 func (m *Map) remedies(e *Explanation, need, usableTotal uint64, largest FreeRun) {
 	g := m.Space.Granularity
-	if n, first, smallest := m.releasable(need, m.limit(e.Request.Below)); n > 0 {
+	n, first, smallest := m.releasable(need, m.limit(e.Request.Below))
+	switch {
+	case n > 0:
 		e.Remedies = append(e.Remedies, fmt.Sprintf("releasing any one of %s reservations would leave room: each sits between free runs that, joined, hold a %s-aligned block of %s; the smallest is the %s %s reservation at %#x (the first at %#x)",
 			humanize.Comma(int64(n)), ib(g), ib(need), ib(smallest.Size), strings.ToLower(smallest.Usage.String()), smallest.Base, first.Base))
-	}
-	if usableTotal >= need {
+	case usableTotal >= need:
 		e.Remedies = append(e.Remedies, fmt.Sprintf("%s of usable free space exists in pieces; one contiguous %s block is needed: releasing the reservations that split the largest block (%s at %#x) or reserving large blocks early would make room", ib(usableTotal), ib(need), ib(largest.UsableSize), largest.UsableBase))
-	} else {
+	default:
 		e.Remedies = append(e.Remedies, fmt.Sprintf("at least %s more of contiguous, %s-aligned address space must be released", ib(need-largest.UsableSize), ib(g)))
 	}
 	waste, total := m.granularityWaste(m.Allocations())

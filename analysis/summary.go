@@ -174,12 +174,12 @@ func (m *Map) Summary() *Summary {
 	for p := range protects {
 		prots = append(prots, p)
 	}
-	// Largest first; equal sizes in protection order, so the table is the same every run.
 	sort.Slice(prots, func(i, j int) bool {
-		if a, b := protects[prots[i]].size, protects[prots[j]].size; a != b {
-			return a > b
+		a, b := protects[prots[i]], protects[prots[j]]
+		if a.size != b.size {
+			return a.size > b.size
 		}
-		return prots[i] < prots[j]
+		return prots[i] < prots[j] // ties in a fixed order, for stable output
 	})
 	for _, p := range prots {
 		name := p.String()
@@ -198,7 +198,7 @@ func (m *Map) Summary() *Summary {
 		}
 	}
 	s.SizeClasses = FreeSizeClasses()
-	for _, f := range m.FreeRuns() {
+	m.eachFreeRun(func(f FreeRun) {
 		for i := range s.SizeClasses {
 			c := &s.SizeClasses[i]
 			if f.Size >= c.Min && (c.Max == 0 || f.Size < c.Max) {
@@ -208,7 +208,7 @@ func (m *Map) Summary() *Summary {
 				break
 			}
 		}
-	}
+	})
 	return s
 }
 
