@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/dumpmap/dumpmap/analysis"
+	"github.com/dumpmap/dumpmap/analysis/report"
 	"github.com/dumpmap/dumpmap/minidump"
 	"github.com/spf13/pflag"
 )
@@ -78,18 +79,8 @@ type regionJSON struct {
 	InDump            bool   `json:"in_dump,omitempty"` // partial maps: the region's bytes are in the dump
 }
 
-type allocationJSON struct {
-	Base      hexNum `json:"base"`
-	End       hexNum `json:"end"`
-	Size      uint64 `json:"size"`
-	Committed uint64 `json:"committed"`
-	Reserved  uint64 `json:"reserved"`
-	Type      string `json:"type"`
-	Protect   string `json:"protect"`
-	Usage     string `json:"usage"`
-	Detail    string `json:"detail"`
-	Regions   int    `json:"regions"`
-}
+// allocationJSON is shared with the report (package report).
+type allocationJSON = report.Allocation
 
 func stateName(s minidump.MemState) string {
 	if s == 0 {
