@@ -426,9 +426,9 @@ func TestCodeViewRecords(t *testing.T) {
 	}{
 		{nil, "CodeView record is 0 bytes", ""},
 		{[]byte("RSD"), "CodeView record is 3 bytes", ""},
-		{mdt.RSDS(guidA, 1, "")[:23], "RSDS record is 23 bytes, need at least 24", ""},
+		{mdt.RSDS(guidA, 1, "")[:23], "codeview: RSDS record of 23 bytes is too short (want 24+)", ""},
 		{mdt.RSDS(guidA, 1, "")[:24], "", "RSDS"}, // no path, no NUL: accepted
-		{mdt.NB10(1, 2, "")[:15], "NB10 record is 15 bytes, need at least 16", ""},
+		{mdt.NB10(1, 2, "")[:15], "codeview: NB10 record of 15 bytes is too short (want 16+)", ""},
 		{mdt.BpEL(nil), "", "BpEL"},
 	} {
 		cv, err := minidump.ParseCodeView(tc.in)

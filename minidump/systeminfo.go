@@ -25,7 +25,7 @@ type SystemInfo struct {
 	SuiteMask  uint16
 
 	// x86 and amd64 dumps carry CPUID results; others carry processor feature bits.
-	CPUVendor              string // "GenuineIntel", "AuthenticAMD", ... (x86 and amd64 only)
+	CPUVendor              string // "GenuineIntel", "AuthenticAMD", ...; "" unless the writer recorded CPUID (x86, amd64)
 	CPUVersion             uint32 // CPUID(1).EAX
 	CPUFeatures            uint32 // CPUID(1).EDX
 	AMDExtendedCPUFeatures uint32
@@ -107,7 +107,12 @@ func (f *File) SystemInfo() (*SystemInfo, error) {
 		for i, w := range si.VendorId() {
 			binary.LittleEndian.PutUint32(v[i*4:], w)
 		}
-		out.CPUVendor = string(bytes.TrimRight(v[:], "\x00"))
+		// dbghelp on x64 (and Crashpad on some systems) fill the union with
+		// OtherCpuInfo, processor feature bits, even for amd64: only a printable
+		// 12-character CPUID vendor is a vendor.
+		if vendor := bytes.TrimRight(v[:], "\x00"); isPrintableASCII(vendor) {
+			out.CPUVendor = string(vendor)
+		}
 	}
 	if rva := si.CSDVersionRva(); rva != 0 {
 		str, serr := f.readString(int64(rva), "SystemInfo CSDVersion")
@@ -117,4 +122,14 @@ func (f *File) SystemInfo() (*SystemInfo, error) {
 		out.CSDVersion = str
 	}
 	return out, err
+}
+
+// isPrintableASCII reports whether b is non-empty and all printable ASCII.
+func isPrintableASCII(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return len(b) > 0
 }

@@ -1,0 +1,91 @@
+package analysis
+
+import "github.com/dumpmap/dumpmap/minidump"
+
+// An Allocation is one reservation: the regions that share an allocation base, as
+// VMMap's tree shows them.
+type Allocation struct {
+	Base      uint64
+	Size      uint64 // the whole reservation
+	Committed uint64
+	Reserved  uint64 // reserved but not committed
+	Type      minidump.MemType
+	Protect   minidump.Protect // the allocation protection
+	Usage     Usage            // the usage of its largest region, Stack/Image/Heap winning
+	Detail    string
+	// First and Count locate the allocation's regions in Map.Regions.
+	First, Count int
+}
+
+// End returns the first address past the reservation.
+func (a *Allocation) End() uint64 { return a.Base + a.Size }
+
+// Allocations groups the busy regions of a complete map into reservations. Partial
+// maps have no allocation bases; each known region is then its own allocation.
+func (m *Map) Allocations() []Allocation {
+	var out []Allocation
+	for i := 0; i < len(m.Regions); i++ {
+		r := &m.Regions[i]
+		if r.IsFree() || r.Usage == UsageUnknown && r.State == 0 {
+			continue
+		}
+		a := Allocation{Base: r.AllocationBase, Type: r.Type, Protect: r.AllocationProtect, First: i}
+		if r.State == 0 {
+			a.Base = r.Base
+		}
+		j := i
+		for ; j < len(m.Regions); j++ {
+			s := &m.Regions[j]
+			if s.IsFree() || j > i && (r.State == 0 || s.State == 0 || s.AllocationBase != r.AllocationBase) {
+				break
+			}
+			a.Count++
+			switch s.State {
+			case minidump.MemCommit:
+				a.Committed += s.Size
+			case minidump.MemReserve:
+				a.Reserved += s.Size
+			}
+		}
+		last := &m.Regions[j-1]
+		a.Size = last.End() - a.Base
+		a.Usage, a.Detail = dominantUsage(m.Regions[i:j])
+		out = append(out, a)
+		i = j - 1
+	}
+	return out
+}
+
+// dominantUsage picks the usage that describes an allocation: a special usage (image,
+// stack, heap, TEB, PEB) wins over plain private or mapped memory.
+func dominantUsage(rs []Region) (Usage, string) {
+	best := rs[0].Usage
+	detail := rs[0].Detail()
+	rank := func(u Usage) int {
+		switch u {
+		case UsageImage, UsageStack, UsageHeap:
+			return 3
+		case UsagePEB, UsageTEB:
+			return 2
+		case UsageMappedFile, UsagePrivate:
+			return 1
+		}
+		return 0
+	}
+	for _, r := range rs[1:] {
+		if rank(r.Usage) > rank(best) {
+			best, detail = r.Usage, r.Detail()
+		}
+	}
+	return best, detail
+}
+
+// AllocationAt returns the allocation holding address a, or nil.
+func (m *Map) AllocationAt(a uint64) *Allocation {
+	for _, al := range m.Allocations() {
+		if a >= al.Base && a < al.End() {
+			return &al
+		}
+	}
+	return nil
+}

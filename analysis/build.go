@@ -1,0 +1,412 @@
+package analysis
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/dumpmap/dumpmap/minidump"
+	"github.com/dustin/go-humanize"
+)
+
+// Options tune NewMap.
+type Options struct {
+	// Native shows a WOW64 process's whole 64-bit address space instead of the view
+	// its 32-bit code has.
+	Native bool
+	// Below, when not zero, ends the map at this address, as if the process's address
+	// space ended there: a 64-bit process confined below 2 GB standing in for a 32-bit
+	// one, or the part a 32-bit allocator inside a 64-bit process can use.
+	Below uint64
+	// Unavailable lists free address ranges known not to be allocatable although the
+	// dump shows them free (Wine's loader area under Wine, say, or ranges reserved by
+	// something that is not in the dump). They become Unusable.
+	Unavailable []AddrRange
+}
+
+// An AddrRange is a half-open range of addresses [Start, End).
+type AddrRange struct{ Start, End uint64 }
+
+// NewMap rebuilds the address space of the process in f. With a MemoryInfoList the map
+// is complete; without one it is built from the Linux /proc/self/maps stream, or else
+// from the captured memory, modules and thread stacks and marked Partial. Damage in
+// the streams it reads is recorded in Notes; NewMap fails only when the dump holds
+// nothing to build a map from.
+func NewMap(f *minidump.File, opt Options) (*Map, error) {
+	m := &Map{}
+	note := func(err error) {
+		if err != nil && !errors.Is(err, minidump.ErrNoStream) {
+			m.Notes = append(m.Notes, err.Error())
+		}
+	}
+	var d dumpFacts
+	var err error
+	d.si, err = f.SystemInfo()
+	note(err)
+	d.smi, err = f.SystemMemoryInfo()
+	note(err)
+	d.mods, err = f.Modules()
+	note(err)
+	d.mem, err = f.Memory()
+	note(err)
+	unloaded, err := f.UnloadedModules()
+	note(err)
+	threads, err := f.Threads()
+	note(err)
+	if f.HasStream(minidump.StreamMemoryInfoList) {
+		d.walk, err = scanWalk(f)
+		note(err)
+	}
+	m.Space = addressSpace(d)
+	if opt.Native && m.Space.WOW64 {
+		m.Space.PointerSize = 8
+		m.Space.WOW64 = false
+		native := addressSpace(dumpFacts{si: d.si, smi: d.smi})
+		m.Space.MinAddress, m.Space.MaxAddress, m.Space.End, m.Space.LimitsFrom = native.MinAddress, native.MaxAddress, native.End, native.LimitsFrom
+		m.Notes = append(m.Notes, "WOW64 process shown in its native 64-bit view")
+	}
+	if d.si == nil {
+		m.Notes = append(m.Notes, "no SystemInfo stream: assumed a 64-bit Windows process")
+	}
+	if opt.Below != 0 && opt.Below-1 < m.Space.MaxAddress {
+		if opt.Below <= m.Space.MinAddress {
+			return nil, fmt.Errorf("the limit %#x is below the lowest user address %#x", opt.Below, m.Space.MinAddress)
+		}
+		m.Space.MaxAddress, m.Space.End = opt.Below-1, opt.Below
+		m.Space.LimitsFrom = fmt.Sprintf("the given limit: only addresses below %#x", opt.Below)
+		m.Notes = append(m.Notes, fmt.Sprintf("the map ends at %#x as asked; what lies above is not shown", opt.Below))
+	}
+	mods := normalizeModules(m, d.mods)
+
+	switch {
+	case d.walk != nil && d.walk.entries > 0:
+		m.Source = SourceMemoryInfoList
+		m.fromMemoryInfo(f, d.walk.entries)
+	case f.HasStream(minidump.StreamLinuxMaps):
+		text, err := f.Text(minidump.StreamLinuxMaps)
+		note(err)
+		m.Source = SourceLinuxMaps
+		if err := m.fromLinuxMaps(text); err != nil {
+			m.Notes = append(m.Notes, "LinuxMaps stream unusable: "+err.Error())
+			m.Source = SourceCaptured
+			m.Partial = true
+			if err := m.fromCaptured(d.mem, mods, threads); err != nil {
+				return nil, err
+			}
+		}
+	default:
+		m.Source = SourceCaptured
+		m.Partial = true
+		if err := m.fromCaptured(d.mem, mods, threads); err != nil {
+			return nil, err
+		}
+	}
+	if m.Source != SourceMemoryInfoList {
+		m.splitFree()
+	}
+	if len(opt.Unavailable) > 0 {
+		m.markUnavailable(opt.Unavailable)
+	}
+	dumpPtr := 8
+	if d.si != nil && d.si.Arch.PointerSize() == 4 {
+		dumpPtr = 4
+	}
+	m.classify(mods, unloaded, threads, d.mem, dumpPtr, isWOW64(d.si, d.mods))
+	return m, nil
+}
+
+// normalizeModules fixes module bases that a 32-bit writer sign-extended.
+func normalizeModules(m *Map, mods []minidump.Module) []minidump.Module {
+	if m.Space.PointerSize != 4 {
+		return mods
+	}
+	out := make([]minidump.Module, len(mods))
+	copy(out, mods)
+	for i := range out {
+		if out[i].Base>>32 == 0xffffffff {
+			out[i].Base &= 0xffffffff
+		}
+	}
+	return out
+}
+
+// fromMemoryInfo lays the MemoryInfoList entries out over [0, End) in one pass:
+// clipped, gaps shown as Unknown, and free runs split into their Unusable and Free
+// parts. It streams the entries from the file; only when they are not in address
+// order does it read the whole list and sort it.
+func (m *Map) fromMemoryInfo(f *minidump.File, entries int) {
+	lb := m.newLayout(entries)
+	_, _ = f.ScanMemoryInfo(func(batch []minidump.MemoryInfo) bool {
+		for i := range batch {
+			if !lb.add(&batch[i]) {
+				return false
+			}
+		}
+		return true
+	})
+	if lb.unsorted {
+		list, _ := f.MemoryInfo()
+		ext := 0
+		for i := range list {
+			if lb.narrow && list[i].BaseAddress>>32 == 0xffffffff {
+				ext++
+			}
+			list[i].BaseAddress, list[i].AllocationBase = lb.fix(list[i].BaseAddress), lb.fix(list[i].AllocationBase)
+		}
+		sort.SliceStable(list, func(i, j int) bool { return list[i].BaseAddress < list[j].BaseAddress })
+		m.Notes = append(m.Notes, "MemoryInfoList entries were not in address order")
+		lb = m.newLayout(len(list))
+		lb.sorting, lb.signExtended = true, ext
+		for i := range list {
+			lb.add(&list[i])
+		}
+	}
+	lb.finish()
+}
+
+// layout builds the region list from MemoryInfoList entries in address order.
+type layout struct {
+	m                                             *Map
+	out                                           []Region
+	end                                           uint64
+	narrow                                        bool
+	cur                                           uint64
+	prevBase                                      uint64
+	signExtended, outside, overlaps, gaps, merged int
+	freeLo, freeHi                                uint64 // the pending free run
+	inFree                                        bool
+	unsorted, sorting                             bool
+}
+
+func (m *Map) newLayout(n int) *layout {
+	return &layout{m: m, out: make([]Region, 0, n+n/2+8), end: m.Space.End,
+		narrow: m.Space.PointerSize == 4 && !m.Space.WOW64}
+}
+
+// fix undoes the sign extension 32-bit dbghelp applies to addresses above 2 GB.
+func (l *layout) fix(a uint64) uint64 {
+	if l.narrow && a>>32 == 0xffffffff {
+		return a & 0xffffffff
+	}
+	return a
+}
+
+func (l *layout) flush() {
+	if l.inFree {
+		l.out = l.m.appendFree(l.out, l.freeLo, l.freeHi)
+		l.inFree = false
+	}
+}
+
+// add lays out one entry; it returns false (and sets unsorted) when the entries turn
+// out not to be in address order.
+func (l *layout) add(e *minidump.MemoryInfo) bool {
+	base, abase := e.BaseAddress, e.AllocationBase
+	if !l.sorting {
+		if l.narrow && base>>32 == 0xffffffff {
+			l.signExtended++
+		}
+		base, abase = l.fix(base), l.fix(abase)
+		if base < l.prevBase {
+			l.unsorted = true
+			return false
+		}
+		l.prevBase = base
+	}
+	size := e.RegionSize
+	if size == 0 {
+		return true
+	}
+	if base+size < base { // wraps past 2^64
+		size = -base
+	}
+	if base >= l.end {
+		l.outside++
+		return true
+	}
+	if base+size > l.end || base+size == 0 {
+		size = l.end - base
+	}
+	if base < l.cur {
+		l.overlaps++
+		if base+size <= l.cur {
+			return true
+		}
+		size -= l.cur - base
+		base = l.cur
+	}
+	if base > l.cur {
+		l.flush()
+		l.gaps++
+		l.out = append(l.out, unknownRegion(l.cur, base, "not described by the MemoryInfoList"))
+	}
+	l.cur = base + size
+	if e.State == minidump.MemFree {
+		if l.inFree {
+			// VirtualQuery coalesces free space; adjacent free entries are one run.
+			l.freeHi = l.cur
+			l.merged++
+		} else {
+			l.freeLo, l.freeHi, l.inFree = base, l.cur, true
+		}
+		return true
+	}
+	l.flush()
+	l.out = append(l.out, Region{Base: base, Size: size, State: e.State, Type: e.Type, Protect: e.Protect,
+		AllocationBase: abase, AllocationProtect: e.AllocationProtect, Usage: usageOfType(e.Type)})
+	return true
+}
+
+// finish closes the map and records what had to be corrected.
+func (l *layout) finish() {
+	m := l.m
+	l.flush()
+	if l.cur < l.end {
+		l.gaps++
+		l.out = append(l.out, unknownRegion(l.cur, l.end, "not described by the MemoryInfoList"))
+	}
+	if l.signExtended > 0 {
+		m.Notes = append(m.Notes, fmt.Sprintf("%d region addresses were sign-extended by a 32-bit writer and have been truncated to 32 bits", l.signExtended))
+	}
+	if l.outside > 0 {
+		what := "lie above the end of the user address space"
+		if strings.HasPrefix(m.Space.LimitsFrom, "the given limit") {
+			what = "lie above the given limit and are not shown"
+		}
+		if m.Space.WOW64 {
+			what = "belong to the 64-bit side of the WOW64 process (above the 32-bit address space) and are not shown"
+		}
+		m.Notes = append(m.Notes, fmt.Sprintf("%d regions %s", l.outside, what))
+	}
+	if l.overlaps > 0 {
+		m.Notes = append(m.Notes, fmt.Sprintf("%d MemoryInfoList entries overlapped earlier ones and were trimmed", l.overlaps))
+	}
+	if l.merged > 0 {
+		m.Notes = append(m.Notes, fmt.Sprintf("%d adjacent free entries were merged", l.merged))
+	}
+	if l.gaps > 0 {
+		m.Notes = append(m.Notes, fmt.Sprintf("%d gaps in the MemoryInfoList are shown as Unknown", l.gaps))
+	}
+	m.Regions = l.out
+}
+
+// appendFree appends the free run [lo, hi) split at the allocation-granularity
+// boundaries and the allocatable range: the parts no reservation can use are
+// Unusable. Free regions keep VirtualQuery's PAGE_NOACCESS protection.
+func (m *Map) appendFree(out []Region, lo, hi uint64) []Region {
+	s := &m.Space
+	ulo := max(alignUp(lo, s.Granularity), alignUp(s.MinAddress, s.Granularity))
+	uhi := alignDown(min(hi, s.End), s.Granularity)
+	if ulo >= uhi {
+		return append(out, Region{Base: lo, Size: hi - lo, State: minidump.MemFree, Protect: minidump.PageNoAccess, Usage: UsageUnusable})
+	}
+	if lo < ulo {
+		out = append(out, Region{Base: lo, Size: ulo - lo, State: minidump.MemFree, Protect: minidump.PageNoAccess, Usage: UsageUnusable})
+	}
+	out = append(out, Region{Base: ulo, Size: uhi - ulo, State: minidump.MemFree, Protect: minidump.PageNoAccess, Usage: UsageFree})
+	if uhi < hi {
+		out = append(out, Region{Base: uhi, Size: hi - uhi, State: minidump.MemFree, Protect: minidump.PageNoAccess, Usage: UsageUnusable})
+	}
+	return out
+}
+
+// usageOfType is the usage of a busy region before anything more is known.
+func usageOfType(t minidump.MemType) Usage {
+	switch t {
+	case minidump.MemImage:
+		return UsageImage
+	case minidump.MemMapped:
+		return UsageMappedFile
+	case minidump.MemPrivate:
+		return UsagePrivate
+	}
+	return UsageUnknown
+}
+
+func unknownRegion(from, to uint64, why string) Region {
+	return Region{Base: from, Size: to - from, Usage: UsageUnknown, Info: &RegionInfo{Detail: why}}
+}
+
+// splitFree splits the free regions of maps not built by fromMemoryInfo.
+func (m *Map) splitFree() {
+	out := make([]Region, 0, len(m.Regions)+8)
+	for _, r := range m.Regions {
+		if r.State == minidump.MemFree && r.Usage == UsageFree {
+			out = m.appendFree(out, r.Base, r.End())
+			continue
+		}
+		out = append(out, r)
+	}
+	m.Regions = out
+}
+
+func (m *Map) unusableWhy(from, to uint64) string {
+	s := &m.Space
+	switch {
+	case to <= s.MinAddress:
+		return fmt.Sprintf("below the lowest allocatable address %#x", s.MinAddress)
+	case from > s.MaxAddress:
+		return fmt.Sprintf("above the highest allocatable address %#x", s.MaxAddress)
+	case from%s.Granularity != 0:
+		return fmt.Sprintf("%s below the next %s boundary", humanize.IBytes(to-from), humanize.IBytes(s.Granularity))
+	case to > s.MaxAddress:
+		return fmt.Sprintf("at the top of the address space, above %#x", alignDown(s.MaxAddress+1, s.Granularity))
+	}
+	return fmt.Sprintf("less than one %s block", humanize.IBytes(s.Granularity))
+}
+
+// markUnavailable turns the free space inside the given ranges Unusable and re-splits
+// what is left of each free run at the granularity.
+func (m *Map) markUnavailable(ranges []AddrRange) {
+	out := make([]Region, 0, len(m.Regions)+2*len(ranges))
+	n := 0
+	for i := 0; i < len(m.Regions); {
+		r := m.Regions[i]
+		if r.State != minidump.MemFree {
+			out = append(out, r)
+			i++
+			continue
+		}
+		// The whole free run.
+		lo, hi := r.Base, r.End()
+		j := i + 1
+		for j < len(m.Regions) && m.Regions[j].State == minidump.MemFree && m.Regions[j].Base == hi {
+			hi = m.Regions[j].End()
+			j++
+		}
+		hit := false
+		for _, u := range ranges {
+			if u.Start < hi && u.End > lo {
+				hit = true
+			}
+		}
+		if !hit {
+			out = append(out, m.Regions[i:j]...)
+			i = j
+			continue
+		}
+		cur := lo
+		for cur < hi {
+			// The next unavailable range starting at or after cur, or covering it.
+			next, nextEnd := hi, hi
+			for _, u := range ranges {
+				if u.End > cur && u.Start < next {
+					next, nextEnd = max(u.Start, cur), min(u.End, hi)
+				}
+			}
+			if next > cur {
+				out = m.appendFree(out, cur, next)
+			}
+			if next < hi {
+				out = append(out, Region{Base: next, Size: nextEnd - next, State: minidump.MemFree, Protect: minidump.PageNoAccess,
+					Usage: UsageUnusable, Blocked: true, Info: &RegionInfo{Detail: "free but known to be unallocatable (given with the map options)"}})
+				n++
+			}
+			cur = nextEnd
+		}
+		i = j
+	}
+	m.Regions = out
+	m.Notes = append(m.Notes, fmt.Sprintf("%d free ranges were marked unallocatable as asked", n))
+}

@@ -1,0 +1,214 @@
+package analysis
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/dumpmap/dumpmap/minidump"
+)
+
+// classify assigns a usage to every busy region: images by the module lists, stacks
+// and TEBs by the thread list (and the TEBs' own contents when captured), the PEB by
+// the TEB's pointer to it, mapped views and other private memory by their type.
+func (m *Map) classify(mods []minidump.Module, unloaded []minidump.UnloadedModule, threads []minidump.Thread, mem *minidump.Memory, dumpPtr int, wow64 bool) {
+	sort.SliceStable(mods, func(i, j int) bool { return mods[i].Base < mods[j].Base })
+	// Images: name them by the module (or unloaded module) that covers them. Regions
+	// of one module share one RegionInfo.
+	infos := map[uint64]*RegionInfo{}
+	for i := range m.Regions {
+		r := &m.Regions[i]
+		if r.Usage != UsageImage {
+			continue
+		}
+		if mod := findModule(mods, r.Base); mod != nil {
+			in := infos[mod.Base]
+			if in == nil {
+				in = &RegionInfo{Detail: mod.Name, Module: mod.BaseName()}
+				infos[mod.Base] = in
+			}
+			r.Info = in
+			continue
+		}
+		for _, u := range unloaded {
+			base := u.Base
+			if m.Space.PointerSize == 4 && base>>32 == 0xffffffff {
+				base &= 0xffffffff
+			}
+			if r.Base >= base && r.Base < base+uint64(u.Size) {
+				r.Unloaded = true
+				r.Info = &RegionInfo{Detail: u.Name + " (unloaded)", Module: baseName(u.Name)}
+				break
+			}
+		}
+		if r.Info == nil {
+			r.setDetail("image not in the module list")
+		}
+	}
+
+	var pebs []uint64
+	for _, t := range threads {
+		// The thread list's TEB has the dump's pointer size; in a 64-bit dump of a
+		// WOW64 process the 32-bit TEB follows the 64-bit one.
+		type tebAt struct {
+			addr  uint64
+			ptr   int
+			wow32 bool
+		}
+		tebs := []tebAt{{t.TEB, dumpPtr, false}}
+		if wow64 && dumpPtr == 8 && t.TEB != 0 {
+			tebs = append(tebs, tebAt{t.TEB + 0x2000, 4, true})
+		}
+		var stackAddrs []uint64
+		if t.Stack.Data.Size > 0 {
+			stackAddrs = append(stackAddrs, t.Stack.Start)
+		}
+		for _, teb := range tebs {
+			if teb.addr == 0 {
+				continue
+			}
+			if base, limit, peb, ok := readTEB(mem, teb.addr, teb.ptr); ok {
+				if limit < base && base-limit < 1<<32 {
+					stackAddrs = append(stackAddrs, limit, base-1)
+				}
+				if peb != 0 {
+					pebs = append(pebs, peb)
+				}
+			}
+			if m.Space.Windows {
+				// Breakpad stores a Linux thread's TLS pointer in the TEB field.
+				m.markTEB(teb.addr, t.ID, teb.wow32)
+			}
+		}
+		for _, a := range stackAddrs {
+			m.markStack(a, t.ID)
+		}
+	}
+	for _, p := range pebs {
+		if i := m.Find(p); i >= 0 {
+			r := &m.Regions[i]
+			if r.Type == minidump.MemPrivate || r.Type == 0 && !r.IsFree() {
+				prev := ""
+				if r.Usage == UsageTEB {
+					prev = r.Detail()
+				}
+				r.Usage = UsagePEB
+				r.setDetail(joinDetail("process environment block", prev))
+			}
+		}
+	}
+}
+
+// readTEB reads NT_TIB.StackBase, NT_TIB.StackLimit and the PEB pointer from a TEB in
+// captured memory.
+func readTEB(mem *minidump.Memory, teb uint64, ptr int) (base, limit, peb uint64, ok bool) {
+	if mem == nil {
+		return 0, 0, 0, false
+	}
+	var err error
+	if ptr == 4 {
+		if base, err = mem.ReadPointer(teb+4, 4); err != nil {
+			return 0, 0, 0, false
+		}
+		limit, _ = mem.ReadPointer(teb+8, 4)
+		peb, _ = mem.ReadPointer(teb+0x30, 4)
+		return base, limit, peb, true
+	}
+	if base, err = mem.ReadPointer(teb+8, 8); err != nil {
+		return 0, 0, 0, false
+	}
+	limit, _ = mem.ReadPointer(teb+0x10, 8)
+	peb, _ = mem.ReadPointer(teb+0x60, 8)
+	return base, limit, peb, true
+}
+
+// markTEB labels the private region holding a TEB.
+func (m *Map) markTEB(teb uint64, tid uint32, wow32 bool) {
+	i := m.Find(teb)
+	if i < 0 {
+		return
+	}
+	r := &m.Regions[i]
+	if r.IsFree() || (r.Type != minidump.MemPrivate && r.Type != 0) || r.Usage == UsageStack {
+		return
+	}
+	what := fmt.Sprintf("TEB of thread %d (%#x)", tid, tid)
+	if wow32 {
+		what = fmt.Sprintf("32-bit TEB of thread %d (%#x)", tid, tid)
+	}
+	if r.Usage == UsageTEB || r.Usage == UsagePEB {
+		r.setDetail(joinDetail(r.Detail(), what))
+		return
+	}
+	r.Usage, r.ThreadID = UsageTEB, tid
+	r.setDetail(what)
+}
+
+// markStack labels every region of the allocation that holds address a as the stack of
+// thread tid, and its PAGE_GUARD region as the guard page.
+func (m *Map) markStack(a uint64, tid uint32) {
+	i := m.Find(a)
+	if i < 0 {
+		return
+	}
+	r := &m.Regions[i]
+	if r.IsFree() || r.Type == minidump.MemImage || r.Type == minidump.MemMapped {
+		return
+	}
+	lo, hi := i, i+1
+	if r.State != 0 { // complete map: the whole reservation is the stack
+		ab := r.AllocationBase
+		for lo > 0 && !m.Regions[lo-1].IsFree() && m.Regions[lo-1].AllocationBase == ab && m.Regions[lo-1].State != 0 {
+			lo--
+		}
+		for hi < len(m.Regions) && !m.Regions[hi].IsFree() && m.Regions[hi].AllocationBase == ab && m.Regions[hi].State != 0 {
+			hi++
+		}
+	}
+	for k := lo; k < hi; k++ {
+		s := &m.Regions[k]
+		if s.Usage == UsageStack && s.ThreadID != tid {
+			continue
+		}
+		s.Usage, s.ThreadID = UsageStack, tid
+		s.Guard = s.Protect.Guard()
+		switch {
+		case s.Guard:
+			s.setDetail(fmt.Sprintf("thread %d (%#x), guard page", tid, tid))
+		case s.State == minidump.MemReserve:
+			s.setDetail(fmt.Sprintf("thread %d (%#x), reserved", tid, tid))
+		default:
+			s.setDetail(fmt.Sprintf("thread %d (%#x)", tid, tid))
+		}
+	}
+}
+
+func joinDetail(a, b string) string {
+	if a == "" {
+		return b
+	}
+	if strings.Contains(a, b) {
+		return a
+	}
+	return a + "; " + b
+}
+
+// findModule returns the module whose image contains a (mods sorted by base).
+func findModule(mods []minidump.Module, a uint64) *minidump.Module {
+	i := sort.Search(len(mods), func(i int) bool { return mods[i].Base > a })
+	if i == 0 {
+		return nil
+	}
+	mod := &mods[i-1]
+	if a < mod.End() {
+		return mod
+	}
+	return nil
+}
+
+func baseName(p string) string {
+	if i := strings.LastIndexAny(p, `\/`); i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}

@@ -1,0 +1,426 @@
+package analysis
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/dustin/go-humanize"
+)
+
+// Via is the allocation path a request takes.
+type Via string
+
+// Allocation paths.
+const (
+	ViaVirtualAlloc Via = "virtualalloc" // VirtualAlloc(MEM_RESERVE|MEM_COMMIT)
+	ViaReserve      Via = "reserve"      // VirtualAlloc(MEM_RESERVE)
+	ViaHeap         Via = "heap"         // HeapAlloc on a heap (the process heap by default)
+	ViaMalloc       Via = "malloc"       // malloc/new: HeapAlloc on the C runtime's heap
+	ViaVector       Via = "vector"       // std::vector growth: a new buffer while the old is held
+)
+
+// ParseVia accepts the path names and a few synonyms ("new", "heapalloc", "va").
+func ParseVia(s string) (Via, bool) {
+	switch normalize(s) {
+	case "virtualalloc", "va", "commit":
+		return ViaVirtualAlloc, true
+	case "reserve", "memreserve":
+		return ViaReserve, true
+	case "heap", "heapalloc":
+		return ViaHeap, true
+	case "malloc", "new", "operatornew":
+		return ViaMalloc, true
+	case "vector", "stdvector":
+		return ViaVector, true
+	}
+	return "", false
+}
+
+// Verdict is the answer to "would this allocation have succeeded?".
+type Verdict string
+
+// Verdicts.
+const (
+	Succeed Verdict = "succeed"
+	Fail    Verdict = "fail"
+	// Depends: the dump lacks the fact that decides; Explanation.Condition says which.
+	Depends Verdict = "depends"
+)
+
+// Request is an allocation to explain.
+type Request struct {
+	Size uint64
+	Via  Via
+	// Heap names the heap for ViaHeap (0: the process heap).
+	Heap uint64
+	// ElementSize and Growth describe a vector: Size is the current buffer, the growth
+	// asks for a new one Growth times larger ("msvc": 1.5x, "libstdc++": 2x).
+	ElementSize uint64
+	Growth      string
+	// Below restricts the allocation to addresses below this one (NtAllocateVirtualMemory's
+	// ZeroBits, or a 32-bit allocator in a 64-bit process); 0 means no restriction.
+	Below uint64
+}
+
+// NearMiss is a free run that came close, and why it could not take the request.
+type NearMiss struct {
+	Run FreeRun
+	Why string
+}
+
+// Explanation is the verdict and the chain of reasons behind it.
+type Explanation struct {
+	Request Request
+	Verdict Verdict
+	// Condition says what a Depends verdict depends on.
+	Condition string
+	// Reasons is the explanation, step by step, in words.
+	Reasons []string
+
+	// Reservation is the 64 KB-aligned address space the request needs at the last
+	// step (0 when it needs none).
+	Reservation uint64
+	// Candidates are free runs that could take the reservation (the first few).
+	Candidates []FreeRun
+	// CandidateCount counts all of them.
+	CandidateCount int
+	NearMisses     []NearMiss
+	// Unknown lists what the dump could not show that would change the verdict.
+	Unknown []string
+	// Remedies says what would have made the request succeed.
+	Remedies []string
+	// Heap is the heap the request went to, when it went to one.
+	Heap *Heap
+
+	quick bool
+}
+
+func (e *Explanation) say(format string, args ...any) {
+	e.Reasons = append(e.Reasons, fmt.Sprintf(format, args...))
+}
+
+// ib formats a size the way the report does.
+func ib(n uint64) string { return humanize.IBytes(n) }
+
+// Explain decides whether req would have succeeded in the address space of m and says
+// why. heaps are the process's heaps as far as they are known (nil: none known).
+func (m *Map) Explain(req Request, heaps *HeapSet) *Explanation {
+	return m.explain(req, heaps, false)
+}
+
+// explain is Explain; quick skips the near misses and remedies, for MaxRequest's
+// search.
+func (m *Map) explain(req Request, heaps *HeapSet, quick bool) *Explanation {
+	e := &Explanation{Request: req, quick: quick}
+	if m.Partial {
+		e.Unknown = append(e.Unknown, "the dump has no MemoryInfoList, so its free space is unknown: the verdict assumes none")
+	}
+	switch req.Via {
+	case ViaReserve:
+		m.explainReserve(e, req.Size, false)
+	case ViaHeap, ViaMalloc:
+		m.explainHeapAlloc(e, req.Size, heaps)
+	case ViaVector:
+		m.explainVector(e, heaps)
+	default:
+		e.Request.Via = ViaVirtualAlloc
+		m.explainReserve(e, req.Size, true)
+	}
+	if m.Partial && e.Verdict == Fail {
+		e.Verdict = Depends
+		e.Condition = "whether the process had a large enough free block: the dump does not describe its free space"
+	}
+	return e
+}
+
+// limit returns the highest address + 1 a request may use.
+func (m *Map) limit(below uint64) uint64 {
+	end := m.Space.End
+	if below != 0 && below < end {
+		end = below
+	}
+	return end
+}
+
+// usable returns the usable part of a run under a limit.
+func (m *Map) usable(f FreeRun, limit uint64) (base, size uint64) {
+	lo := max(alignUp(f.Base, m.Space.Granularity), alignUp(m.Space.MinAddress, m.Space.Granularity))
+	hi := alignDown(min(f.End(), limit), m.Space.Granularity)
+	if hi <= lo {
+		return 0, 0
+	}
+	return lo, hi - lo
+}
+
+// explainReserve explains a VirtualAlloc reservation (and commit) of size bytes.
+func (m *Map) explainReserve(e *Explanation, size uint64, commit bool) {
+	s := &m.Space
+	pages := alignUp(max(size, 1), s.PageSize)
+	what := "VirtualAlloc(MEM_RESERVE|MEM_COMMIT)"
+	if !commit {
+		what = "VirtualAlloc(MEM_RESERVE)"
+	}
+	tail := alignUp(pages, s.Granularity) - pages
+	rest := fmt.Sprintf("the rest of its last %s block, %s, stays free but unusable", ib(s.Granularity), ib(tail))
+	if tail == 0 {
+		rest = fmt.Sprintf("a whole number of %s blocks, so it leaves no unusable tail", ib(s.Granularity))
+	}
+	e.say("%s of %s reserves %s (%s pages of %s) at a %s-aligned address: %s",
+		what, ib(size), ib(pages), humanize.Comma(int64(pages/s.PageSize)), ib(s.PageSize), ib(s.Granularity), rest)
+	m.findRoom(e, pages, "it")
+	if commit && e.Verdict == Succeed {
+		e.Unknown = append(e.Unknown, "the system's commit charge: committing "+ib(pages)+" also needs room in the commit limit (RAM + page file), which a minidump does not record")
+	}
+}
+
+// findRoom decides whether a reservation of need bytes fits and fills in the verdict,
+// candidates, near misses and remedies.
+func (m *Map) findRoom(e *Explanation, need uint64, subject string) {
+	s := &m.Space
+	e.Reservation = need
+	limit := m.limit(e.Request.Below)
+	runs := m.FreeRuns()
+	var total, usableTotal uint64
+	nRuns := 0
+	for _, f := range runs {
+		if f.Base >= limit {
+			continue
+		}
+		nRuns++
+		total += min(f.End(), limit) - f.Base
+		b, u := m.usable(f, limit)
+		usableTotal += u
+		if u >= need {
+			e.CandidateCount++
+			if len(e.Candidates) < 5 {
+				e.Candidates = append(e.Candidates, FreeRun{Base: f.Base, Size: f.Size, UsableBase: b, UsableSize: u})
+			}
+		}
+	}
+	where := "the address space"
+	if e.Request.Below != 0 {
+		where = fmt.Sprintf("the address space below %#x", limit)
+	}
+	if e.CandidateCount > 0 {
+		e.Verdict = Succeed
+		c := e.Candidates[0]
+		runs := fmt.Sprintf("%s free runs in %s have", humanize.Comma(int64(e.CandidateCount)), where)
+		if e.CandidateCount == 1 {
+			runs = fmt.Sprintf("one free run in %s has", where)
+		}
+		e.say("%s fits: %s a %s-aligned block of at least %s; the first is %#x-%#x (%s usable from %#x)",
+			subject, runs, ib(s.Granularity), ib(need), c.Base, c.End(), ib(c.UsableSize), c.UsableBase)
+		return
+	}
+	e.Verdict = Fail
+	var largest FreeRun
+	for _, f := range runs {
+		if f.Base >= limit {
+			continue
+		}
+		if _, u := m.usable(f, limit); u > largest.UsableSize || largest.Size == 0 {
+			b, _ := m.usable(f, limit)
+			largest = FreeRun{Base: f.Base, Size: f.Size, UsableBase: b, UsableSize: u}
+		}
+	}
+	e.say("%s does not fit: %s has %s free in %s runs, but no run holds a %s-aligned block of %s; the largest %s-aligned free block: %s",
+		subject, where, ib(total), humanize.Comma(int64(nRuns)), ib(s.Granularity), ib(need), ib(s.Granularity), sizeOrNone(largest.UsableSize, largest.UsableBase))
+	if e.quick {
+		return
+	}
+	m.explainMisses(e, runs, need, limit)
+	m.remedies(e, need, usableTotal, largest)
+}
+
+func sizeOrNone(n, at uint64) string {
+	if n == 0 {
+		return "none: not one such block is left"
+	}
+	return fmt.Sprintf("%s at %#x", ib(n), at)
+}
+
+// explainMisses names the free runs that came closest, and the patterns that made
+// most free space unusable.
+func (m *Map) explainMisses(e *Explanation, runs []FreeRun, need, limit uint64) {
+	s := &m.Space
+	g := s.Granularity
+	// Group the runs by why they fail.
+	var atZero, tails []FreeRun
+	var tailBytes uint64
+	var small []FreeRun
+	for _, f := range runs {
+		if f.Base >= limit {
+			continue
+		}
+		_, u := m.usable(f, limit)
+		switch {
+		case f.End() <= alignUp(s.MinAddress, g):
+			atZero = append(atZero, f)
+		case u == 0:
+			f.Size = min(f.End(), limit) - f.Base // only the part the request may use
+			tails = append(tails, f)
+			tailBytes += f.Size
+		default:
+			small = append(small, f)
+		}
+	}
+	for _, f := range atZero {
+		at := fmt.Sprintf("%#x", f.Base)
+		if f.Base == 0 {
+			at = "0"
+		}
+		e.NearMisses = append(e.NearMisses, NearMiss{Run: f, Why: fmt.Sprintf("the %s at address %s is below the lowest allocatable address %#x: never allocatable", ib(f.Size), at, s.MinAddress)})
+	}
+	if len(tails) > 0 {
+		// The typical tail: the most common size.
+		counts := map[uint64]int{}
+		for _, f := range tails {
+			counts[f.Size]++
+		}
+		common, n := uint64(0), 0
+		for sz, c := range counts {
+			if c > n || c == n && sz > common {
+				common, n = sz, c
+			}
+		}
+		ex := tails[0]
+		for _, f := range tails {
+			if f.Size == common {
+				ex = f
+				break
+			}
+		}
+		e.say("%s of the free runs (%s) hold no %s-aligned block at all: they are the tails that reservations not a multiple of %s leave below the next %s boundary; %s of them are %s each, such as %#x-%#x, which starts %s past a %s boundary",
+			humanize.Comma(int64(len(tails))), ib(tailBytes), ib(g), ib(g), ib(g),
+			humanize.Comma(int64(n)), ib(common), ex.Base, ex.End(), ib(ex.Base%g), ib(g))
+		for i, f := range tails {
+			if i == 3 {
+				break
+			}
+			e.NearMisses = append(e.NearMisses, NearMiss{Run: f, Why: fmt.Sprintf("%s, but it starts %s past a %s boundary and ends before the next one", ib(f.Size), ib(f.Base%g), ib(g))})
+		}
+	}
+	sort.SliceStable(small, func(i, j int) bool { return small[i].UsableSize > small[j].UsableSize })
+	for i, f := range small {
+		if i == 3 {
+			break
+		}
+		b, u := m.usable(f, limit)
+		e.NearMisses = append(e.NearMisses, NearMiss{Run: FreeRun{Base: f.Base, Size: f.Size, UsableBase: b, UsableSize: u},
+			Why: fmt.Sprintf("%s usable from %#x, %s short of the %s needed", ib(u), b, ib(need-u), ib(need))})
+	}
+	if len(small) > 0 {
+		f := small[0]
+		b, u := m.usable(f, limit)
+		e.say("the closest miss is %#x-%#x: %s usable from %#x, %s short", f.Base, f.End(), ib(u), b, ib(need-u))
+	}
+}
+
+// remedies says what would have made a reservation of need bytes fit.
+func (m *Map) remedies(e *Explanation, need, usableTotal uint64, largest FreeRun) {
+	g := m.Space.Granularity
+	n, first, smallest := m.releasable(need, m.limit(e.Request.Below))
+	switch {
+	case n > 0:
+		e.Remedies = append(e.Remedies, fmt.Sprintf("releasing any one of %s reservations would leave room: each sits between free runs that, joined, hold a %s-aligned block of %s; the smallest is the %s %s reservation at %#x (the first at %#x)",
+			humanize.Comma(int64(n)), ib(g), ib(need), ib(smallest.Size), strings.ToLower(smallest.Usage.String()), smallest.Base, first.Base))
+	case usableTotal >= need:
+		e.Remedies = append(e.Remedies, fmt.Sprintf("%s of usable free space exists in pieces; one contiguous %s block is needed: releasing the reservations that split the largest block (%s at %#x) or reserving large blocks early would make room", ib(usableTotal), ib(need), ib(largest.UsableSize), largest.UsableBase))
+	default:
+		e.Remedies = append(e.Remedies, fmt.Sprintf("at least %s more of contiguous, %s-aligned address space must be released", ib(need-largest.UsableSize), ib(g)))
+	}
+	waste, total := m.granularityWaste(m.Allocations())
+	if len(waste) > 0 && total > 0 {
+		w := waste[0]
+		e.Remedies = append(e.Remedies, fmt.Sprintf("%s; sub-allocating them from larger reservations (or a heap) instead of separate VirtualAlloc calls would give that space back", w.Describe()))
+	}
+	if m.Space.PointerSize == 4 && m.Space.MaxAddress < 0xfffeffff {
+		e.Remedies = append(e.Remedies, "linking the executable /LARGEADDRESSAWARE would give the process 4 GB under 64-bit Windows (3 GB with /3GB on 32-bit Windows); building it for 64 bits removes the limit")
+	}
+}
+
+// explainVector explains a std::vector growth.
+func (m *Map) explainVector(e *Explanation, heaps *HeapSet) {
+	r := e.Request
+	elem := max(r.ElementSize, 1)
+	oldCount := r.Size / elem
+	if oldCount == 0 {
+		oldCount = 1
+	}
+	var newCount uint64
+	growth := strings.ToLower(r.Growth)
+	switch growth {
+	case "libstdc++", "libstdcxx", "gcc", "libc++", "clang", "2", "2x":
+		newCount = oldCount * 2
+		growth = "libstdc++ doubles the capacity"
+	default:
+		newCount = oldCount + oldCount/2
+		if newCount == oldCount {
+			newCount++
+		}
+		growth = "MSVC's std::vector grows the capacity by half"
+	}
+	newBytes := newCount * elem
+	e.say("a std::vector holding %s (%s elements of %s) that grows needs a new buffer: %s, so it asks operator new for %s elements, %s, while the old %s buffer is still held until the copy is done",
+		ib(oldCount*elem), humanize.Comma(int64(oldCount)), ib(elem), growth, humanize.Comma(int64(newCount)), ib(newBytes), ib(oldCount*elem))
+	m.explainHeapAlloc(e, newBytes, heaps)
+}
+
+// MaxRequest returns the largest request size that would still succeed by the given
+// path, found by bisection over Explain's own verdicts (so it agrees with them), and
+// whether any size succeeds at all. A verdict of Depends counts as not succeeding.
+func (m *Map) MaxRequest(req Request, heaps *HeapSet) (uint64, bool) {
+	ok := func(n uint64) bool {
+		r := req
+		r.Size = n
+		return m.explain(r, heaps, true).Verdict == Succeed
+	}
+	if !ok(1) {
+		return 0, false
+	}
+	lo, hi := uint64(1), m.Space.End // ok(lo), and nothing larger than the space fits
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		if ok(mid) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo, true
+}
+
+// releasable counts the allocations whose release would join the free space around
+// them into a usable block of need bytes below limit, and returns the first and the
+// smallest of them.
+func (m *Map) releasable(need, limit uint64) (n int, first, smallest Allocation) {
+	for _, a := range m.Allocations() {
+		if a.End() > limit || a.Usage == UsageImage || a.Usage == UsageStack || a.Usage == UsageTEB || a.Usage == UsagePEB {
+			continue
+		}
+		lo, hi := a.Base, a.End()
+		if i := m.Find(lo - 1); lo > 0 && i >= 0 && m.Regions[i].IsFree() && !m.Regions[i].Blocked {
+			for i >= 0 && m.Regions[i].IsFree() && !m.Regions[i].Blocked {
+				lo = m.Regions[i].Base
+				i--
+			}
+		}
+		if i := m.Find(hi); i >= 0 && m.Regions[i].IsFree() && !m.Regions[i].Blocked {
+			for i < len(m.Regions) && m.Regions[i].IsFree() && !m.Regions[i].Blocked {
+				hi = m.Regions[i].End()
+				i++
+			}
+		}
+		if _, u := m.usable(FreeRun{Base: lo, Size: hi - lo}, limit); u >= need {
+			if n == 0 {
+				first, smallest = a, a
+			}
+			if a.Size < smallest.Size {
+				smallest = a
+			}
+			n++
+		}
+	}
+	return n, first, smallest
+}

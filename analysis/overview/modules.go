@@ -1,0 +1,123 @@
+package overview
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/dumpmap/dumpmap/minidump"
+)
+
+// ModuleIndex finds the module, loaded or unloaded, that holds an address, and names
+// addresses the way WinDbg does: "ntdll.dll+0x1e8a3", "<Unloaded_foo.dll>+0x10".
+type ModuleIndex struct {
+	loaded   []minidump.Module         // sorted by Base
+	unloaded []minidump.UnloadedModule // sorted by Base
+}
+
+// NewModuleIndex indexes the given modules. Either slice may be nil. The slices are
+// copied, so the caller may keep using its own.
+func NewModuleIndex(loaded []minidump.Module, unloaded []minidump.UnloadedModule) *ModuleIndex {
+	x := &ModuleIndex{
+		loaded:   append([]minidump.Module(nil), loaded...),
+		unloaded: append([]minidump.UnloadedModule(nil), unloaded...),
+	}
+	sort.SliceStable(x.loaded, func(i, j int) bool { return x.loaded[i].Base < x.loaded[j].Base })
+	sort.SliceStable(x.unloaded, func(i, j int) bool { return x.unloaded[i].Base < x.unloaded[j].Base })
+	return x
+}
+
+// Loaded returns the loaded module whose image holds addr, or nil. When damaged
+// module lists overlap, the innermost module is preferred, and of modules with the
+// same base one whose name could be read.
+func (x *ModuleIndex) Loaded(addr uint64) *minidump.Module {
+	if x == nil {
+		return nil
+	}
+	i := sort.Search(len(x.loaded), func(i int) bool { return x.loaded[i].Base > addr }) - 1
+	var found *minidump.Module
+	// Images do not overlap in a sane dump, so the answer is at i; look back a
+	// little in case a damaged list holds duplicates or a module that swallows others.
+	for k := i; k >= 0 && k > i-8; k-- {
+		m := &x.loaded[k]
+		if addr < m.Base || addr-m.Base >= uint64(m.Size) {
+			continue
+		}
+		if found == nil || (found.Name == "" && m.Name != "" && m.Base == found.Base) {
+			found = m
+		}
+	}
+	return found
+}
+
+// Unloaded returns the most recently listed unloaded module whose former image holds
+// addr, or nil. Several unloaded modules can have occupied the same range over time.
+func (x *ModuleIndex) Unloaded(addr uint64) *minidump.UnloadedModule {
+	if x == nil {
+		return nil
+	}
+	var found *minidump.UnloadedModule
+	for k := range x.unloaded {
+		u := &x.unloaded[k]
+		if u.Base > addr {
+			break
+		}
+		if addr-u.Base < uint64(u.Size) {
+			found = u
+		}
+	}
+	return found
+}
+
+// Name names addr relative to the module that holds it: "kernel32.dll+0x1234" for a
+// loaded module, "<Unloaded_foo.dll>+0x10" for one that was unloaded (WinDbg's form),
+// and "" when no module holds it.
+func (x *ModuleIndex) Name(addr uint64) string {
+	if m := x.Loaded(addr); m != nil {
+		return fmt.Sprintf("%s+%#x", nameOr(m.Name, m.Base), addr-m.Base)
+	}
+	if u := x.Unloaded(addr); u != nil {
+		return fmt.Sprintf("<Unloaded_%s>+%#x", nameOr(u.Name, u.Base), addr-u.Base)
+	}
+	return ""
+}
+
+// nameOr returns the file name of a module path, or "<module 0x400000>" for a module
+// whose name could not be read.
+func nameOr(p string, base uint64) string {
+	if n := BaseName(p); n != "" {
+		return n
+	}
+	return fmt.Sprintf("<module %#x>", base)
+}
+
+// BaseName returns the file-name part of a module path written with either separator.
+// An empty path gives "".
+func BaseName(p string) string {
+	if p == "" {
+		return ""
+	}
+	return path.Base(strings.ReplaceAll(p, `\`, "/"))
+}
+
+// MainModule guesses which module is the process's executable, the product the dump
+// belongs to. dbghelp, Breakpad and Crashpad all list the executable first; on Windows
+// the first module whose name ends in ".exe" is preferred, in case a writer did not.
+// It returns the index into mods and how it decided, or -1 when mods is empty.
+func MainModule(mods []minidump.Module, p minidump.Platform) (int, string) {
+	if len(mods) == 0 {
+		return -1, ""
+	}
+	if p.IsWindows() {
+		for i := range mods {
+			if strings.HasSuffix(strings.ToLower(mods[i].Name), ".exe") {
+				if i == 0 {
+					return 0, "first module, an .exe"
+				}
+				return i, "first .exe in the module list"
+			}
+		}
+	}
+	return 0, "first module in the module list"
+}

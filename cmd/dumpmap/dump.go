@@ -1,0 +1,97 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+
+	"github.com/dumpmap/dumpmap/analysis/overview"
+	"github.com/dumpmap/dumpmap/minidump"
+)
+
+// dumpFile is an open dump plus the warnings met while a command reads it. Commands
+// call warn with every accessor error; warnings are printed to stderr at the end (and
+// put in the JSON object) and do not change the exit status.
+type dumpFile struct {
+	*minidump.File
+	path  string
+	warns []string
+	seen  map[string]bool
+}
+
+// openDump opens path as a minidump. The header and directory damage it finds are
+// recorded as warnings. An error is a *fileError: exit status 1.
+func openDump(path string) (*dumpFile, error) {
+	f, err := minidump.Open(path)
+	if err != nil {
+		return nil, &fileError{file: path, err: err}
+	}
+	d := &dumpFile{File: f, path: path}
+	for _, w := range f.Warnings {
+		d.warn(w)
+	}
+	return d, nil
+}
+
+// warn records err as a warning, unless it only says a stream is absent (commands
+// say that in their own words where it matters) or was recorded before.
+func (d *dumpFile) warn(err error) {
+	for _, e := range overview.Flatten(err) {
+		if errors.Is(e, minidump.ErrNoStream) {
+			continue
+		}
+		msg := describe(e)
+		if d.seen[msg] {
+			continue
+		}
+		if d.seen == nil {
+			d.seen = map[string]bool{}
+		}
+		d.seen[msg] = true
+		d.warns = append(d.warns, msg)
+	}
+}
+
+// note records a warning written by the command itself.
+func (d *dumpFile) note(format string, args ...any) {
+	d.warn(fmt.Errorf(format, args...))
+}
+
+// warnings returns the warnings recorded so far, never nil (JSON shows []).
+func (d *dumpFile) warnings() []string {
+	if d.warns == nil {
+		return []string{}
+	}
+	return d.warns
+}
+
+// flush prints the warnings to stderr as "dumpmap: FILE: warning: ...".
+func (d *dumpFile) flush(e *env) {
+	for _, w := range d.warns {
+		fmt.Fprintf(e.stderr, "dumpmap: %s: warning: %s\n", clean(d.path), clean(w))
+	}
+}
+
+// describe turns an error into the text after "dumpmap: FILE: ". A *fs.PathError
+// gives only its cause, so the path is not repeated; the minidump package's "minidump:"
+// prefix is dropped, since every message is about a minidump.
+func describe(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	msg := err.Error()
+	for strings.HasPrefix(msg, "minidump: ") {
+		msg = strings.TrimPrefix(msg, "minidump: ")
+	}
+	return strings.ReplaceAll(msg, "\n", "; ")
+}
+
+// pointerBits returns 32 or 64, the width in which the dump's addresses are printed.
+func (d *dumpFile) pointerBits() int {
+	if si, err := d.SystemInfo(); err == nil && si.Arch.PointerSize() == 4 {
+		return 32
+	}
+	return 64
+}

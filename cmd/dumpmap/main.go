@@ -1,0 +1,181 @@
+// Command dumpmap reads Windows minidumps on Linux and macOS and explains the
+// process's address space: why did a 50 KB allocation fail when 1 GB was free?
+//
+// Usage:
+//
+//	dumpmap COMMAND [flags] FILE [ARGS...]
+//
+// Run `dumpmap --help` for the list of commands and `dumpmap help COMMAND` for one
+// command's flags and examples. Every command takes --json and then prints exactly
+// one JSON object on stdout (docs/cli-json.md). Exit status: 0 success, 1 the file
+// could not be analysed, 2 usage error.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strings"
+
+	"github.com/spf13/pflag"
+)
+
+// version is set at link time (-ldflags "-X main.version=v1.2.3"); otherwise the
+// module version from the build information is used.
+var version = ""
+
+func main() {
+	tuneGC()
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// tuneGC lets the heap grow further between collections than Go's default unless
+// the user set GOGC or GOMEMLIMIT: a dumpmap run is short and its live data is the
+// map it builds, so the default spends up to 40% of a summary's CPU time collecting
+// garbage that is about to be freed by exit anyway. The memory limit keeps huge maps
+// bounded.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(800)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(256 << 20)
+	}
+}
+
+// run runs dumpmap with the given arguments (without the program name) and returns
+// the exit status. It never panics: a panic in a command is reported as an internal
+// error with exit status 1.
+func run(args []string, stdout, stderr io.Writer) (code int) {
+	var cur *command
+	defer func() {
+		if r := recover(); r != nil {
+			name := "dumpmap"
+			if cur != nil {
+				name += " " + cur.name
+			}
+			fmt.Fprintf(stderr, "%s: internal error: %v (please report this with the dump)\n%s", name, r, debug.Stack())
+			code = exitFile
+		}
+	}()
+
+	if len(args) == 0 {
+		printMainHelp(stderr)
+		return exitUsage
+	}
+	switch first := args[0]; {
+	case first == "-h" || first == "--help" || first == "help" && len(args) == 1:
+		printMainHelp(stdout)
+		return exitOK
+	case first == "--version" || first == "version":
+		fmt.Fprintf(stdout, "dumpmap %s (%s %s/%s)\n", versionString(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		return exitOK
+	case first == "help":
+		c, ok := commands[args[1]]
+		if !ok {
+			return exitCode(stderr, nil, unknownCommand(args[1]))
+		}
+		c.printHelp(stdout)
+		return exitOK
+	case strings.HasPrefix(first, "-") && first != "-":
+		return exitCode(stderr, nil, usageErrorf("unknown flag %s before the command (flags go after it: dumpmap COMMAND [flags] FILE)", first))
+	}
+
+	c, ok := commands[args[0]]
+	if !ok {
+		return exitCode(stderr, nil, unknownCommand(args[0]))
+	}
+	cur = c
+	e := &env{stdout: stdout, stderr: stderr, cmd: c}
+	fs, runCmd := c.flagSet(e)
+	if err := fs.Parse(args[1:]); err != nil {
+		if err == pflag.ErrHelp {
+			c.printHelp(stdout)
+			return exitOK
+		}
+		return exitCode(stderr, c, &usageError{msg: err.Error()})
+	}
+	if h, _ := fs.GetBool("help"); h {
+		c.printHelp(stdout)
+		return exitOK
+	}
+	if err := c.checkArgs(fs.Args()); err != nil {
+		return exitCode(stderr, c, err)
+	}
+	return exitCode(stderr, c, runCmd(e, fs.Args()))
+}
+
+func unknownCommand(name string) error {
+	var near []string
+	for _, c := range sortedCommands() {
+		if strings.HasPrefix(c.name, name) || strings.HasPrefix(name, c.name) || editDistance(name, c.name) <= 2 {
+			near = append(near, c.name)
+		}
+	}
+	if len(near) > 0 {
+		return usageErrorf("unknown command %q (did you mean %s?)", name, strings.Join(near, " or "))
+	}
+	return usageErrorf("unknown command %q", name)
+}
+
+// editDistance is the Levenshtein distance between two short strings.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+func printMainHelp(w io.Writer) {
+	fmt.Fprint(w, `dumpmap reads Windows minidumps on Linux and macOS and explains the process's
+address space: why did a 50 KB allocation fail when 1 GB was free?
+
+Usage: dumpmap COMMAND [flags] FILE [ARGS...]
+
+Commands:
+`)
+	for _, c := range sortedCommands() {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, `
+Every command takes --json (exactly one JSON object on stdout; docs/cli-json.md)
+and -h/--help. Addresses are written 0x7ffe0000 or 00000000`+"`"+`7ffe0000 (WinDbg),
+sizes 4096, 0x1000, 4K, 64KB or 1MiB.
+
+Exit status: 0 success, 1 the file could not be analysed, 2 usage error.
+Errors and warnings go to stderr as "dumpmap: FILE: ...".
+
+Examples:
+  dumpmap info crash.dmp
+  dumpmap modules --json crash.dmp | jq '.modules[].name'
+  dumpmap read crash.dmp ntdll.dll+0x1000 64
+
+Run 'dumpmap help COMMAND' for a command's flags and examples.
+Flags: --version prints the version.
+`)
+}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/dumpmap/dumpmap/analysis"
+	"github.com/dumpmap/dumpmap/analysis/report"
+	"github.com/spf13/pflag"
+)
+
+// mapFlags are the flags every command that builds a region map shares.
+type mapFlags struct {
+	native      *bool
+	unavailable *string
+	below       *string // nil for commands whose --below means something else
+}
+
+// addBelowFlag adds --below, which ends the map at an address.
+func (mf *mapFlags) addBelowFlag(fs *pflag.FlagSet) {
+	mf.below = fs.String("below", "", "end the address space at ADDR, as if the process could not use what lies above (e.g. 2G for a 64-bit process confined below 2 GB)")
+}
+
+func addMapFlags(fs *pflag.FlagSet) mapFlags {
+	return mapFlags{
+		native:      fs.Bool("native", false, "show a WOW64 process's whole 64-bit address space instead of its 32-bit view"),
+		unavailable: fs.String("unavailable", "", "treat free ranges START-END[,START-END] as unallocatable (space the dump shows free but the process could not use, e.g. Wine's loader area)"),
+	}
+}
+
+// parseRanges parses "0x7cff0000-0x7d010000,0x10000-0x20000".
+func parseRanges(s string) ([]analysis.AddrRange, error) {
+	var out []analysis.AddrRange
+	for _, p := range splitList(s) {
+		a, b, ok := strings.Cut(p, "-")
+		if !ok {
+			return nil, fmt.Errorf("%q is not START-END", p)
+		}
+		lo, err := analysis.ParseAddress(a)
+		if err != nil {
+			return nil, err
+		}
+		hi, err := analysis.ParseAddress(b)
+		if err != nil {
+			return nil, err
+		}
+		if hi <= lo {
+			return nil, fmt.Errorf("%q: END must be above START", p)
+		}
+		out = append(out, analysis.AddrRange{Start: lo, End: hi})
+	}
+	return out, nil
+}
+
+// loadMap builds the region map of d; its notes become warnings only when they say
+// something went wrong, and are otherwise returned for the command to print.
+func loadMap(d *dumpFile, mf mapFlags) (*analysis.Map, error) {
+	opt, err := mf.options()
+	if err != nil {
+		return nil, err
+	}
+	m, err := analysis.NewMap(d.File, opt)
+	if err != nil {
+		return nil, &fileError{file: d.path, err: err}
+	}
+	return m, nil
+}
+
+// options turns the flags into map options; a bad range or address is a usage error.
+func (mf mapFlags) options() (analysis.Options, error) {
+	unavail, err := parseRanges(*mf.unavailable)
+	if err != nil {
+		return analysis.Options{}, usageErrorf("--unavailable: %v", err)
+	}
+	var below uint64
+	if mf.below != nil && *mf.below != "" {
+		if below, err = analysis.ParseAddress(*mf.below); err != nil {
+			return analysis.Options{}, usageErrorf("--below: %v", err)
+		}
+	}
+	return analysis.Options{Native: *mf.native, Unavailable: unavail, Below: below}, nil
+}
+
+// spaceJSON describes the address space in JSON output (shared with the report).
+type spaceJSON = report.Space
+
+func spaceOf(s analysis.AddressSpace) spaceJSON { return report.SpaceOf(s) }
+
+// blockJSON is a located block of address space.
+type blockJSON = report.Block
