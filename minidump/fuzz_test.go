@@ -442,3 +442,47 @@ func appendMissing(ms []minidump.AddrRange, addr uint64, wrapped bool) []minidum
 	}
 	return append(ms, minidump.AddrRange{Start: addr, End: addr + 1})
 }
+
+// FuzzScanMemoryInfo: the chunked reader gives what MemoryInfo gives.
+func FuzzScanMemoryInfo(f *testing.F) {
+	addSeeds(f, minidump.StreamMemoryInfoList)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		file := openFuzz(t, data)
+		if file == nil {
+			return
+		}
+		want, werr := file.MemoryInfo()
+		var got []minidump.MemoryInfo
+		var n int
+		var gerr error
+		allocSampled(t, len(data), func() {
+			n, gerr = file.ScanMemoryInfo(func(b []minidump.MemoryInfo) bool { got = append(got, b...); return true })
+		})
+		if p := errKindsProblem(gerr, false); p != nil {
+			t.Fatal(p)
+		}
+		if n != len(got) || len(got) != len(want) || len(got) > 0 && !reflect.DeepEqual(got, want) || (werr == nil) != (gerr == nil) {
+			t.Fatalf("scan: %d entries (n %d), %v; MemoryInfo: %d, %v", len(got), n, gerr, len(want), werr)
+		}
+	})
+}
+
+// FuzzReadCache: reads through Open's block cache equal reads of the bytes.
+func FuzzReadCache(f *testing.F) {
+	f.Add(make([]byte, 200000), int64(65530), uint16(20))
+	f.Add([]byte("short"), int64(3), uint16(8))
+	f.Fuzz(func(t *testing.T, data []byte, off int64, n uint16) {
+		direct := bytes.NewReader(data)
+		cache := minidump.NewReadCache(direct, int64(len(data)))
+		for i := range 3 { // the second and third reads hit the cache
+			o := off + int64(i)*int64(n)/2
+			want := make([]byte, n)
+			wn, werr := direct.ReadAt(want, o)
+			got := make([]byte, n)
+			gn, gerr := cache.ReadAt(got, o)
+			if gn != wn || !bytes.Equal(got[:gn], want[:wn]) || n > 0 && (gerr == nil) != (werr == nil) {
+				t.Fatalf("ReadAt(%d at %d): cache %d %v, file %d %v", n, o, gn, gerr, wn, werr)
+			}
+		}
+	})
+}
