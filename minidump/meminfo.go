@@ -125,11 +125,14 @@ func (p Protect) Guard() bool { return p&PageGuard != 0 }
 
 // MemoryInfo is one region of the MemoryInfoList stream (MINIDUMP_MEMORY_INFO): what
 // VirtualQuery returned for it when the dump was written.
+//
+// The fields are not in the on-disk order: the three 64-bit ones come first so the
+// struct is 40 bytes, not 48 (a list of a million regions is decoded into 40 MB).
 type MemoryInfo struct {
 	BaseAddress       uint64
 	AllocationBase    uint64
-	AllocationProtect Protect
 	RegionSize        uint64
+	AllocationProtect Protect
 	State             MemState
 	Protect           Protect
 	Type              MemType
@@ -146,7 +149,7 @@ func (m *MemoryInfo) End() uint64 { return m.BaseAddress + m.RegionSize }
 // ScanMemoryInfo reads it: one read of the whole stream would first copy it into a
 // buffer as large as the result, and decoding is bound by memory traffic
 // (BenchmarkMemoryInfo on 1,000,000 entries: 25 ns an entry with one read, 20 in
-// chunks).
+// chunks; 18 with the 40-byte MemoryInfo).
 func (f *File) MemoryInfo() ([]MemoryInfo, error) {
 	var out []MemoryInfo
 	if s := f.Stream(StreamMemoryInfoList); s != nil && s.Available >= 16 {
