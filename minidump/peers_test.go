@@ -759,6 +759,18 @@ func TestPeerBreakpad(t *testing.T) {
 			t.Errorf("%s: no module compared with minidump_dump", rel)
 		}
 	}
+	logTotals(t, "minidump_dump", compared)
+}
+
+// logTotals logs how many values were compared with a peer, by kind, over all files.
+func logTotals(t *testing.T, peer string, compared map[string]map[string]int) {
+	total := map[string]int{}
+	for _, c := range compared {
+		for k, n := range c {
+			total[k] += n
+		}
+	}
+	t.Logf("%d dumps compared with %s; values by kind: %v", len(compared), peer, total)
 }
 
 // TestPeerObj2yaml compares every real dump with what obj2yaml prints for it.
@@ -782,6 +794,7 @@ func TestPeerObj2yaml(t *testing.T) {
 			t.Errorf("%s: no module compared with obj2yaml", rel)
 		}
 	}
+	logTotals(t, "obj2yaml", compared)
 }
 
 // windowsDump reports whether a corpus dump is of a Windows process.
