@@ -89,7 +89,6 @@ func Resume(f *os.File, g *Grouper) (*KeySet, int64, error) {
 	return keys, n, nil
 }
 
-
 func parseRecord(line []byte) (*Record, bool) {
 	if !bytes.Contains(line, []byte(`"kind":"record"`)) {
 		return nil, false
