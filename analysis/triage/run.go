@@ -333,8 +333,8 @@ func (r *runner) resolve(ctx context.Context, b *blob, depth int, rec Record) ou
 
 // analyse hashes and analyses b as a minidump.
 func (r *runner) analyse(ctx context.Context, b *blob, kind string, rec Record) outcome {
-	rec.Size = b.size
 	sum, err := b.hash(ctx)
+	rec.Size = b.size // known for certain once hashed: the file may have been cut
 	if err != nil {
 		return errOutcome(rec, err)
 	}
@@ -371,7 +371,9 @@ func (r *runner) members(ctx context.Context, a *archive, emit func(*Record)) {
 		if r.skip(rec.Key()) {
 			continue
 		}
+		a.blob.retain() // the step reads it, perhaps after a time-out
 		o := r.guard(ctx, rec, func(ctx context.Context) outcome {
+			defer a.blob.release()
 			child, err := unpackZipFile(ctx, f, r.opt.MemoryLimit, r.opt.MaxUnpacked)
 			if err != nil {
 				return errOutcome(rec, err)

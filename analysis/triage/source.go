@@ -79,10 +79,16 @@ func (b *blob) release() {
 // readerAt returns a reader of the blob that fails once ctx is done, so an
 // analysis abandoned at its time-out stops at its next read.
 func (b *blob) readerAt(ctx context.Context) io.ReaderAt {
+	return ctxReaderAt{ctx, b.raw()}
+}
+
+// raw returns a reader of the blob that does not depend on a step's context: for
+// a zip archive, whose members are read in later steps.
+func (b *blob) raw() io.ReaderAt {
 	if b.data != nil || b.file == nil {
-		return ctxReaderAt{ctx, bytes.NewReader(b.data)}
+		return bytes.NewReader(b.data)
 	}
-	return ctxReaderAt{ctx, b.file}
+	return b.file
 }
 
 // head returns up to n bytes from the start of the blob.
@@ -105,8 +111,13 @@ func (b *blob) hash(ctx context.Context) (string, error) {
 			b.sum = s[:]
 		} else {
 			h := sha256.New()
-			if _, err := copyCtx(ctx, h, io.NewSectionReader(b.file, 0, b.size)); err != nil {
+			n, err := copyCtx(ctx, h, io.NewSectionReader(b.file, 0, b.size))
+			if err != nil {
 				return "", err
+			}
+			if n < b.size {
+				// The file was cut short after its size was taken.
+				b.size, b.short = n, true
 			}
 			b.sum = h.Sum(nil)
 		}
@@ -441,7 +452,7 @@ func wrapContainer(kind string, err error) error {
 // openZip reads a zip archive's directory and lists its files, directories left
 // out, in archive order.
 func openZip(ctx context.Context, src *blob) (*zip.Reader, []*zip.File, error) {
-	zr, err := zip.NewReader(src.readerAt(ctx), src.size)
+	zr, err := zip.NewReader(src.raw(), src.size)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, nil, context.Cause(ctx)
