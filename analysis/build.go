@@ -14,7 +14,14 @@ type Options struct {
 	// Native shows a WOW64 process's whole 64-bit address space instead of the view
 	// its 32-bit code has.
 	Native bool
+	// Unavailable lists free address ranges known not to be allocatable although the
+	// dump shows them free (Wine's loader area under Wine, say, or ranges reserved by
+	// something that is not in the dump). They become Unusable.
+	Unavailable []AddrRange
 }
+
+// An AddrRange is a half-open range of addresses [Start, End).
+type AddrRange struct{ Start, End uint64 }
 
 // NewMap rebuilds the address space of the process in f. With a MemoryInfoList the map
 // is complete; without one it is built from the Linux /proc/self/maps stream, or else
@@ -85,6 +92,9 @@ func NewMap(f *minidump.File, opt Options) (*Map, error) {
 	}
 	if m.Source != SourceMemoryInfoList {
 		m.splitFree()
+	}
+	if len(opt.Unavailable) > 0 {
+		m.markUnavailable(opt.Unavailable)
 	}
 	dumpPtr := 8
 	if d.si != nil && d.si.Arch.PointerSize() == 4 {
@@ -283,4 +293,59 @@ func (m *Map) unusableWhy(from, to uint64) string {
 		return fmt.Sprintf("at the top of the address space, above %#x", alignDown(s.MaxAddress+1, s.Granularity))
 	}
 	return fmt.Sprintf("less than one %s block", humanize.IBytes(s.Granularity))
+}
+
+// markUnavailable turns the free space inside the given ranges Unusable and re-splits
+// what is left of each free run at the granularity.
+func (m *Map) markUnavailable(ranges []AddrRange) {
+	out := make([]Region, 0, len(m.Regions)+2*len(ranges))
+	n := 0
+	for i := 0; i < len(m.Regions); {
+		r := m.Regions[i]
+		if r.State != minidump.MemFree {
+			out = append(out, r)
+			i++
+			continue
+		}
+		// The whole free run.
+		lo, hi := r.Base, r.End()
+		j := i + 1
+		for j < len(m.Regions) && m.Regions[j].State == minidump.MemFree && m.Regions[j].Base == hi {
+			hi = m.Regions[j].End()
+			j++
+		}
+		hit := false
+		for _, u := range ranges {
+			if u.Start < hi && u.End > lo {
+				hit = true
+			}
+		}
+		if !hit {
+			out = append(out, m.Regions[i:j]...)
+			i = j
+			continue
+		}
+		cur := lo
+		for cur < hi {
+			// The next unavailable range starting at or after cur, or covering it.
+			next, nextEnd := hi, hi
+			for _, u := range ranges {
+				if u.End > cur && u.Start < next {
+					next, nextEnd = max(u.Start, cur), min(u.End, hi)
+				}
+			}
+			if next > cur {
+				out = m.appendFree(out, cur, next)
+			}
+			if next < hi {
+				out = append(out, Region{Base: next, Size: nextEnd - next, State: minidump.MemFree, Protect: minidump.PageNoAccess,
+					Usage: UsageUnusable, Blocked: true, Info: &RegionInfo{Detail: "free but known to be unallocatable (given with the map options)"}})
+				n++
+			}
+			cur = nextEnd
+		}
+		i = j
+	}
+	m.Regions = out
+	m.Notes = append(m.Notes, fmt.Sprintf("%d free ranges were marked unallocatable as asked", n))
 }

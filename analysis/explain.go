@@ -258,6 +258,7 @@ func (m *Map) explainMisses(e *Explanation, runs []FreeRun, need, limit uint64) 
 		case f.End() <= alignUp(s.MinAddress, g):
 			atZero = append(atZero, f)
 		case u == 0:
+			f.Size = min(f.End(), limit) - f.Base // only the part the request may use
 			tails = append(tails, f)
 			tailBytes += f.Size
 		default:

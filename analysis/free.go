@@ -30,7 +30,7 @@ func (m *Map) FreeRuns() []FreeRun {
 	var cur *FreeRun
 	for i := range m.Regions {
 		r := &m.Regions[i]
-		if !r.IsFree() || r.State != minidump.MemFree {
+		if !r.IsFree() || r.State != minidump.MemFree || r.Blocked {
 			cur = nil
 			continue
 		}

@@ -383,3 +383,24 @@ func TestNoMapWithoutData(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestUnavailableRanges(t *testing.T) {
+	regions := []minidump.MemoryInfo{free(0, 0x100000), private(0x100000, 0x7fef0000, 0x100000, minidump.MemReserve, 0)}
+	b := minidumptest.New().SystemInfo(minidumptest.Windows7x86()).Region(regions...)
+	m, err := analysis.NewMap(open(t, b), analysis.Options{Unavailable: []analysis.AddrRange{{Start: 0x38000, End: 0x58000}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCover(t, m)
+	// [0x10000, 0x38000) keeps 0x10000-0x30000 usable; [0x58000, 0x100000) keeps 0x60000-0x100000.
+	st := m.FreeStats()
+	if st.LargestUsable.UsableBase != 0x60000 || st.LargestUsable.UsableSize != 0xa0000 {
+		t.Errorf("largest usable = %+v", st.LargestUsable)
+	}
+	if r := m.Region(0x40000); r.Usage != analysis.UsageUnusable || !strings.Contains(r.Detail(), "unallocatable") {
+		t.Errorf("region in the hole = %+v", r)
+	}
+	if r := m.Region(0x30000); r.Usage != analysis.UsageUnusable {
+		t.Errorf("misaligned rest before the hole = %+v", r)
+	}
+}

@@ -28,6 +28,9 @@ type Region struct {
 	Unloaded          bool // Image: the module is in the unloaded-module list only
 	// Captured is set in partial maps for regions whose bytes are in the dump.
 	Captured bool
+	// Blocked marks free space known not to be allocatable (Options.Unavailable): it
+	// is Unusable and ends a free run.
+	Blocked bool
 	// Info holds the details of images, stacks, heaps and the like; nil for plain
 	// regions.
 	Info *RegionInfo

@@ -74,7 +74,7 @@ type regionJSON struct {
 	ThreadID          uint32 `json:"thread_id,omitempty"`
 	Guard             bool   `json:"guard,omitempty"`
 	Heap              hexNum `json:"heap,omitempty"`
-	Captured          bool   `json:"captured,omitempty"`
+	InDump            bool   `json:"in_dump,omitempty"` // partial maps: the region's bytes are in the dump
 }
 
 type allocationJSON struct {
@@ -102,7 +102,7 @@ func regionOf(m *analysis.Map, r *analysis.Region) regionJSON {
 		Base: hexNum(r.Base), End: hexNum(r.End()), Size: r.Size, State: stateName(r.State), Type: r.Type.String(),
 		Protect: r.Protect.String(), AllocationBase: hexNum(r.AllocationBase), AllocationProtect: r.AllocationProtect.String(),
 		Usage: r.Usage.String(), Detail: m.Describe(r), Module: r.Module(), Unloaded: r.Unloaded, ThreadID: r.ThreadID,
-		Guard: r.Guard, Heap: hexNum(r.Heap()), Captured: r.Captured,
+		Guard: r.Guard, Heap: hexNum(r.Heap()), InDump: r.Captured,
 	}
 	return j
 }

@@ -231,6 +231,8 @@ func TestJSONIsOneObject(t *testing.T) {
 		for _, c := range sortedCommands() {
 			args := []string{c.name, "--json", f}
 			switch c.name {
+			case "explain":
+				args = append(args, "--size", "64K")
 			case "read":
 				args = append(args, "0x7ff6a0000000")
 				if !strings.Contains(f, "synthetic") {
@@ -350,8 +352,11 @@ func TestNoPanicOnCorpus(t *testing.T) {
 		for _, c := range sortedCommands() {
 			for _, js := range []bool{false, true} {
 				args := []string{c.name, f}
-				if c.name == "read" {
+				switch c.name {
+				case "read":
 					args = append(args, "0x10000", "64")
+				case "explain":
+					args = append(args, "--size", "64K")
 				}
 				if js {
 					args = append(args, "--json")

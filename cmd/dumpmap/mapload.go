@@ -1,23 +1,58 @@
 package main
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/dumpmap/dumpmap/analysis"
 	"github.com/spf13/pflag"
 )
 
 // mapFlags are the flags every command that builds a region map shares.
 type mapFlags struct {
-	native *bool
+	native      *bool
+	unavailable *string
 }
 
 func addMapFlags(fs *pflag.FlagSet) mapFlags {
-	return mapFlags{native: fs.Bool("native", false, "show a WOW64 process's whole 64-bit address space instead of its 32-bit view")}
+	return mapFlags{
+		native:      fs.Bool("native", false, "show a WOW64 process's whole 64-bit address space instead of its 32-bit view"),
+		unavailable: fs.String("unavailable", "", "treat free ranges START-END[,START-END] as unallocatable (space the dump shows free but the process could not use, e.g. Wine's loader area)"),
+	}
+}
+
+// parseRanges parses "0x7cff0000-0x7d010000,0x10000-0x20000".
+func parseRanges(s string) ([]analysis.AddrRange, error) {
+	var out []analysis.AddrRange
+	for _, p := range splitList(s) {
+		a, b, ok := strings.Cut(p, "-")
+		if !ok {
+			return nil, fmt.Errorf("%q is not START-END", p)
+		}
+		lo, err := analysis.ParseAddress(a)
+		if err != nil {
+			return nil, err
+		}
+		hi, err := analysis.ParseAddress(b)
+		if err != nil {
+			return nil, err
+		}
+		if hi <= lo {
+			return nil, fmt.Errorf("%q: END must be above START", p)
+		}
+		out = append(out, analysis.AddrRange{Start: lo, End: hi})
+	}
+	return out, nil
 }
 
 // loadMap builds the region map of d; its notes become warnings only when they say
 // something went wrong, and are otherwise returned for the command to print.
 func loadMap(d *dumpFile, mf mapFlags) (*analysis.Map, error) {
-	m, err := analysis.NewMap(d.File, analysis.Options{Native: *mf.native})
+	unavail, err := parseRanges(*mf.unavailable)
+	if err != nil {
+		return nil, usageErrorf("--unavailable: %v", err)
+	}
+	m, err := analysis.NewMap(d.File, analysis.Options{Native: *mf.native, Unavailable: unavail})
 	if err != nil {
 		return nil, &fileError{file: d.path, err: err}
 	}

@@ -1,2 +1,0 @@
-// Package dumpmap is the root of the dumpmap module: see packages minidump and analysis.
-package dumpmap
