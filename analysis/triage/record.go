@@ -50,7 +50,7 @@ type Record struct {
 	// "no-64k-block" (not one 64 KB reservation fits), "no-1m-block" (a 64 KB one
 	// fits, a 1 MB one does not).
 	OOM        bool     `json:"oom"`
-	OOMReasons []string `json:"oom_reasons,omitempty"`
+	OOMReasons []string `json:"oom_reasons"`
 
 	// Verdict sums up the free address space; the fields after it give the figures.
 	// They are absent when the verdict is "unknown".
@@ -65,7 +65,7 @@ type Record struct {
 
 	// Capture lists what the dump lacks or where it is damaged, as the stable finding
 	// IDs of package overview: "no-memory-info", "no-full-memory", "truncated", ...
-	Capture []string `json:"capture,omitempty"`
+	Capture []string `json:"capture"`
 
 	// Error says why the file could not be analysed; ErrorKind classifies it (see the
 	// ErrorKind constants).

@@ -271,6 +271,18 @@ type archive struct {
 // process triages one file on disk, emitting its records.
 func (r *runner) process(ctx context.Context, t task, emit func(*Record)) {
 	base := Record{Kind: "record", File: t.path}
+	emit = func(emit func(*Record)) func(*Record) {
+		return func(r *Record) {
+			// Lists are [] rather than null in JSON, as in every dumpmap object.
+			if r.OOMReasons == nil {
+				r.OOMReasons = []string{}
+			}
+			if r.Capture == nil {
+				r.Capture = []string{}
+			}
+			emit(r)
+		}
+	}(emit)
 	if t.err != nil {
 		rec := base
 		setError(&rec, kindOf(t.err), t.err)

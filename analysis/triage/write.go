@@ -1,6 +1,7 @@
 package triage
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -70,22 +71,25 @@ func NewSummary(st Stats, by GroupBy, shard Shard) *Summary {
 type NDJSONWriter struct {
 	w   io.Writer
 	g   *Grouper
-	buf []byte
+	buf bytes.Buffer
+	enc *json.Encoder
 }
 
 // NewNDJSONWriter returns a writer that groups by g's grouping; g may already hold
 // the records of an earlier run (--resume).
 func NewNDJSONWriter(w io.Writer, g *Grouper) *NDJSONWriter {
-	return &NDJSONWriter{w: w, g: g}
+	n := &NDJSONWriter{w: w, g: g}
+	n.enc = json.NewEncoder(&n.buf)
+	n.enc.SetEscapeHTML(false) // "<Unloaded_x.dll>+0x10" stays readable
+	return n
 }
 
 func (n *NDJSONWriter) line(v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
+	n.buf.Reset()
+	if err := n.enc.Encode(v); err != nil { // one line, ending in '\n'
 		return err
 	}
-	n.buf = append(append(n.buf[:0], b...), '\n')
-	_, err = n.w.Write(n.buf)
+	_, err := n.w.Write(n.buf.Bytes())
 	return err
 }
 
@@ -105,6 +109,44 @@ func (n *NDJSONWriter) Finish(s *Summary) error {
 		}
 	}
 	return n.line(s)
+}
+
+// JSONWriter writes one indented JSON object at the end, the shape every
+// `dumpmap --json` command prints: the paths, the summary and the groups (not the
+// records: for those, NDJSON or CSV, whose memory does not grow with the run).
+type JSONWriter struct {
+	w     io.Writer
+	g     *Grouper
+	paths []string
+}
+
+// Report is the object JSONWriter writes.
+type Report struct {
+	Paths    []string `json:"paths"`
+	Summary  *Summary `json:"summary"`
+	Groups   []Group  `json:"groups"`
+	Warnings []string `json:"warnings"` // always empty: every problem is in a record
+}
+
+// NewJSONWriter returns a writer for the run over paths.
+func NewJSONWriter(w io.Writer, g *Grouper, paths []string) *JSONWriter {
+	return &JSONWriter{w: w, g: g, paths: paths}
+}
+
+// Record counts rec in its group.
+func (j *JSONWriter) Record(rec *Record) error {
+	j.g.Add(rec)
+	return nil
+}
+
+// Finish writes the object.
+func (j *JSONWriter) Finish(s *Summary) error {
+	groups := j.g.Groups()
+	s.Groups = len(groups)
+	enc := json.NewEncoder(j.w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(Report{Paths: j.paths, Summary: s, Groups: groups, Warnings: []string{}})
 }
 
 // CSVColumns are the columns of the CSV output, one row per record. Lists

@@ -37,7 +37,9 @@ Formats (--format):
   csv      one row per record, in walk order (the same on every run)
   ndjson   one JSON object per line: the records as they complete
            ("kind":"record"), then the groups ("kind":"group") and a summary
-           ("kind":"summary"); --json is the same. See docs/triage.md.
+           ("kind":"summary"). See docs/triage.md.
+  --json   one JSON object, as every dumpmap command prints: the summary and
+           the groups (no records).
 
 Big collections: -o OUT --format ndjson writes each record as it completes, so an
 interrupted run loses nothing; --resume OUT continues it (skipping what OUT holds,
@@ -80,10 +82,13 @@ type triageFlags struct {
 
 func runTriage(e *env, paths []string, f triageFlags) error {
 	if e.json {
-		f.format = "ndjson"
+		if f.formatSet || f.resume != "" {
+			return usageErrorf("--json prints one object (the summary and the groups): leave out --format and --resume, or use --format ndjson for the records")
+		}
+		f.format = "json"
 	}
 	switch f.format {
-	case "table", "csv", "ndjson":
+	case "table", "csv", "ndjson", "json":
 	default:
 		return usageErrorf("bad --format %q: want table, csv or ndjson", f.format)
 	}
@@ -149,6 +154,8 @@ func runTriage(e *env, paths []string, f triageFlags) error {
 		}
 	case "ndjson":
 		w = triage.NewNDJSONWriter(out, g)
+	case "json":
+		w = triage.NewJSONWriter(out, g, paths)
 	default:
 		w = triage.NewTableWriter(out, g)
 	}

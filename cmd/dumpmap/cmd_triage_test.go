@@ -166,9 +166,15 @@ func TestTriageNDJSONAndResume(t *testing.T) {
 	if n != 12 {
 		t.Errorf("groups count %v records", n)
 	}
-	// --json is --format ndjson.
-	if out2, _, _ := runCLI("triage", "--json", dir); strings.Count(out2, `"kind":"record"`) != 12 {
-		t.Errorf("--json: %s", out2)
+	// --json: one object, the summary and the groups.
+	out2, _, code := runCLI("triage", "--json", dir)
+	var rep struct {
+		Paths   []string
+		Summary map[string]any
+		Groups  []map[string]any
+	}
+	if err := json.Unmarshal([]byte(out2), &rep); err != nil || code != 0 || rep.Summary["records"].(float64) != 12 || len(rep.Groups) != len(groups) {
+		t.Errorf("--json: exit %d, %v: %s", code, err, out2)
 	}
 
 	// An interrupted run: the first five records and half a line.
@@ -233,6 +239,7 @@ func TestTriageUsage(t *testing.T) {
 		{"triage", "--max-unpacked", "lots", dir},
 		{"triage", "--resume", filepath.Join(dir, "o"), "--format", "csv", dir},
 		{"triage", "--resume", filepath.Join(dir, "o"), "-o", filepath.Join(dir, "p"), dir},
+		{"triage", "--json", "--format", "csv", dir},
 	} {
 		if _, errOut, code := runCLI(args...); code != exitUsage {
 			t.Errorf("%q: exit %d, want %d (%s)", args, code, exitUsage, errOut)
