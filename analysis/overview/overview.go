@@ -373,13 +373,17 @@ func detectWOW64(arch minidump.Arch, mods []minidump.Module) (bool, string) {
 	}
 	wowDLL, sysWow := "", ""
 	for i := range mods {
-		switch strings.ToLower(BaseName(mods[i].Name)) {
-		case "wow64.dll", "wow64cpu.dll", "wow64win.dll", "wowarmhw.dll", "xtajit.dll":
-			if wowDLL == "" {
-				wowDLL = BaseName(mods[i].Name)
+		// EqualFold and containsFold rather than ToLower: no string per module.
+		if wowDLL == "" {
+			base := BaseName(mods[i].Name)
+			for _, dll := range []string{"wow64.dll", "wow64cpu.dll", "wow64win.dll", "wowarmhw.dll", "xtajit.dll"} {
+				if strings.EqualFold(base, dll) {
+					wowDLL = base
+					break
+				}
 			}
 		}
-		if sysWow == "" && strings.Contains(strings.ToLower(mods[i].Name), `\syswow64\`) {
+		if sysWow == "" && containsFold(mods[i].Name, `\syswow64\`) {
 			sysWow = BaseName(mods[i].Name)
 		}
 	}
@@ -400,6 +404,17 @@ func detectWOW64(arch minidump.Arch, mods []minidump.Module) (bool, string) {
 		}
 	}
 	return false, ""
+}
+
+// containsFold reports whether s contains sub, ignoring ASCII case; sub is lower
+// case and starts with a character that has no case.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i] == sub[0] && strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
 }
 
 func processOf(f *minidump.File, w *warnings, dumpTime time.Time) *Process {
