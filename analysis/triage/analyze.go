@@ -88,6 +88,14 @@ func describe(f *minidump.File, rec *Record) {
 	}
 
 	rec.Verdict = VerdictUnknown
+	if !f.HasStream(minidump.StreamMemoryInfoList) && !f.HasStream(minidump.StreamLinuxMaps) {
+		// Without a region list the map would be built from the captured memory alone:
+		// partial, its free space unknown. Building it would cost the most of all and
+		// tell the verdict nothing.
+		rec.MapSource = "captured"
+		rec.OOM = len(rec.OOMReasons) > 0
+		return
+	}
 	m, err := analysis.NewMap(f, analysis.Options{})
 	if err == nil {
 		switch m.Source {

@@ -144,10 +144,14 @@ func getBuf(n int) *[]byte {
 	if p, ok := bufPool.Get().(*[]byte); ok && cap(*p) >= n {
 		*p = (*p)[:n]
 		return p
-	} else if ok {
-		bufPool.Put(p)
 	}
-	b := make([]byte, n, max(n, 64<<10))
+	// Too small (dropped) or none: a new one, rounded up to a power of two of at
+	// least 512 KiB, so that the pool settles on a few buffers that fit every dump.
+	c := 512 << 10
+	for c < n {
+		c <<= 1
+	}
+	b := make([]byte, n, c)
 	return &b
 }
 

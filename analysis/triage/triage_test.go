@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -360,7 +359,7 @@ func TestSpecialFilesAndLinks(t *testing.T) {
 	}
 	os.Symlink("a.dmp", filepath.Join(dir, "d", "link.dmp"))
 	os.Symlink("missing.dmp", filepath.Join(dir, "d", "broken.dmp"))
-	if err := syscall.Mkfifo(filepath.Join(dir, "d", "pipe"), 0o644); err != nil {
+	if err := mkfifo(filepath.Join(dir, "d", "pipe")); err != nil {
 		t.Log("no named pipe:", err)
 	}
 	got, _, st := collect(t, dir, []string{dir, filepath.Join(dir, "missing-arg")}, Options{})
