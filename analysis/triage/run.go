@@ -119,6 +119,24 @@ func Run(ctx context.Context, paths []string, opt Options, sink Sink) (Stats, er
 		w.walk(paths)
 		walkDone.Store(true)
 	}()
+	// With a progress display, a second walker runs ahead and only counts, so that
+	// the total (and the time left) is known long before the first walker, held
+	// back by the workers, gets there. It costs a directory listing per folder.
+	var counted atomic.Int64
+	var countDone atomic.Bool
+	if opt.Progress != nil {
+		go func() {
+			c := &walker{ctx: ctx, shard: opt.Shard, visited: map[fileID]bool{}}
+			c.emitHook = func() {
+				if c.found%64 == 0 {
+					counted.Store(c.found - c.outside)
+				}
+			}
+			c.walk(paths)
+			counted.Store(c.found - c.outside)
+			countDone.Store(true)
+		}()
+	}
 	var wg sync.WaitGroup
 	for range opt.Jobs {
 		wg.Go(func() {
@@ -164,8 +182,12 @@ func Run(ctx context.Context, paths []string, opt Options, sink Sink) (Stats, er
 	var next, filesDone int64
 	progress := func() {
 		if opt.Progress != nil {
-			opt.Progress(Progress{FilesDone: filesDone, FilesFound: found.Load(), WalkDone: walkDone.Load(),
-				Records: st.Records, Elapsed: time.Since(start)})
+			p := Progress{FilesDone: filesDone, FilesFound: found.Load(), WalkDone: walkDone.Load(),
+				Records: st.Records, Elapsed: time.Since(start)}
+			if n := counted.Load(); n > p.FilesFound && !p.WalkDone {
+				p.FilesFound, p.WalkDone = n, countDone.Load()
+			}
+			opt.Progress(p)
 		}
 	}
 	tick := time.NewTicker(100 * time.Millisecond)

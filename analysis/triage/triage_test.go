@@ -571,3 +571,33 @@ func TestAnalyzeSurvivesHostileInput(t *testing.T) {
 		}
 	}
 }
+
+func TestProgress(t *testing.T) {
+	dir, ws := mixedFolder(t)
+	var last Progress
+	calls := 0
+	_, err := Run(context.Background(), []string{dir}, Options{Progress: func(p Progress) {
+		if p.FilesDone < last.FilesDone || p.Records < last.Records {
+			t.Errorf("progress went back: %+v after %+v", p, last)
+		}
+		last = p
+		calls++
+	}}, func(*Record) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls == 0 || !last.WalkDone || last.FilesDone != last.FilesFound || last.Records != int64(len(ws)) {
+		t.Errorf("last progress %+v after %d calls; %d records expected", last, calls, len(ws))
+	}
+
+	var b bytes.Buffer
+	bar := NewBar(&b)
+	bar.Update(Progress{FilesDone: 50, FilesFound: 200, Elapsed: 2 * time.Second})
+	bar.Update(Progress{FilesDone: 100, FilesFound: 200, WalkDone: true, Elapsed: 4 * time.Second})
+	bar.Done()
+	want := "\r\x1b[Ktriage 50/200+ files [######..................] 25 files/s, 0:02 elapsed, ETA ?" +
+		"\r\x1b[Ktriage 100/200 files [############............] 25 files/s, 0:04 elapsed, ETA 0:04\r\x1b[K"
+	if b.String() != want {
+		t.Errorf("bar:\n%q\nwant\n%q", b.String(), want)
+	}
+}

@@ -115,6 +115,9 @@ func (w *walker) emit(p, key string, err error) {
 	if w.emitHook != nil {
 		w.emitHook()
 	}
+	if w.out == nil { // counting only
+		return
+	}
 	if w.slots != nil {
 		select {
 		case w.slots <- struct{}{}:
