@@ -3,6 +3,7 @@ package triage
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -599,5 +600,19 @@ func TestProgress(t *testing.T) {
 		"\r\x1b[Ktriage 100/200 files [############............] 25 files/s, 0:04 elapsed, ETA 0:04\r\x1b[K"
 	if b.String() != want {
 		t.Errorf("bar:\n%q\nwant\n%q", b.String(), want)
+	}
+}
+
+// TestSinkError: a sink that fails (a full disk) stops the run with its error.
+func TestSinkError(t *testing.T) {
+	dir, _ := mixedFolder(t)
+	boom := errors.New("disk full")
+	n := 0
+	st, err := Run(context.Background(), []string{dir}, Options{Jobs: 2, Ordered: true}, func(*Record) error {
+		n++
+		return boom
+	})
+	if !errors.Is(err, boom) || n != 1 || st.Interrupted {
+		t.Errorf("err %v after %d records, stats %+v", err, n, st)
 	}
 }
