@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/dumpmap/dumpmap/minidump"
 	"github.com/dustin/go-humanize"
@@ -14,6 +15,10 @@ type Options struct {
 	// Native shows a WOW64 process's whole 64-bit address space instead of the view
 	// its 32-bit code has.
 	Native bool
+	// Below, when not zero, ends the map at this address, as if the process's address
+	// space ended there: a 64-bit process confined below 2 GB standing in for a 32-bit
+	// one, or the part a 32-bit allocator inside a 64-bit process can use.
+	Below uint64
 	// Unavailable lists free address ranges known not to be allocatable although the
 	// dump shows them free (Wine's loader area under Wine, say, or ranges reserved by
 	// something that is not in the dump). They become Unusable.
@@ -50,7 +55,7 @@ func NewMap(f *minidump.File, opt Options) (*Map, error) {
 	threads, err := f.Threads()
 	note(err)
 	if f.HasStream(minidump.StreamMemoryInfoList) {
-		d.regions, err = f.MemoryInfo()
+		d.walk, err = scanWalk(f)
 		note(err)
 	}
 	m.Space = addressSpace(d)
@@ -64,13 +69,20 @@ func NewMap(f *minidump.File, opt Options) (*Map, error) {
 	if d.si == nil {
 		m.Notes = append(m.Notes, "no SystemInfo stream: assumed a 64-bit Windows process")
 	}
+	if opt.Below != 0 && opt.Below-1 < m.Space.MaxAddress {
+		if opt.Below <= m.Space.MinAddress {
+			return nil, fmt.Errorf("the limit %#x is below the lowest user address %#x", opt.Below, m.Space.MinAddress)
+		}
+		m.Space.MaxAddress, m.Space.End = opt.Below-1, opt.Below
+		m.Space.LimitsFrom = fmt.Sprintf("the given limit: only addresses below %#x", opt.Below)
+		m.Notes = append(m.Notes, fmt.Sprintf("the map ends at %#x as asked; what lies above is not shown", opt.Below))
+	}
 	mods := normalizeModules(m, d.mods)
 
 	switch {
-	case len(d.regions) > 0:
+	case d.walk != nil && d.walk.entries > 0:
 		m.Source = SourceMemoryInfoList
-		m.fromMemoryInfo(d.regions)
-		d.regions = nil
+		m.fromMemoryInfo(f, d.walk.entries)
 	case f.HasStream(minidump.StreamLinuxMaps):
 		text, err := f.Text(minidump.StreamLinuxMaps)
 		note(err)
@@ -120,114 +132,155 @@ func normalizeModules(m *Map, mods []minidump.Module) []minidump.Module {
 }
 
 // fromMemoryInfo lays the MemoryInfoList entries out over [0, End) in one pass:
-// sorted, clipped, gaps shown as Unknown, and free runs split into their Unusable and
-// Free parts. It may reorder list.
-func (m *Map) fromMemoryInfo(list []minidump.MemoryInfo) {
-	end := m.Space.End
-	narrow := m.Space.PointerSize == 4 && !m.Space.WOW64
-	signExtended, outside := 0, 0
-	// 32-bit dbghelp sign-extends addresses above 2 GB into 64 bits.
-	fix := func(a uint64) uint64 {
-		if narrow && a>>32 == 0xffffffff {
-			return a & 0xffffffff
+// clipped, gaps shown as Unknown, and free runs split into their Unusable and Free
+// parts. It streams the entries from the file; only when they are not in address
+// order does it read the whole list and sort it.
+func (m *Map) fromMemoryInfo(f *minidump.File, entries int) {
+	lb := m.newLayout(entries)
+	_, _ = f.ScanMemoryInfo(func(e minidump.MemoryInfo) bool { return lb.add(e) })
+	if lb.unsorted {
+		list, _ := f.MemoryInfo()
+		ext := 0
+		for i := range list {
+			if lb.narrow && list[i].BaseAddress>>32 == 0xffffffff {
+				ext++
+			}
+			list[i].BaseAddress, list[i].AllocationBase = lb.fix(list[i].BaseAddress), lb.fix(list[i].AllocationBase)
 		}
-		return a
-	}
-	sorted := true
-	for i := range list {
-		e := &list[i]
-		if narrow && e.BaseAddress>>32 == 0xffffffff {
-			signExtended++
-		}
-		e.BaseAddress, e.AllocationBase = fix(e.BaseAddress), fix(e.AllocationBase)
-		if i > 0 && e.BaseAddress < list[i-1].BaseAddress {
-			sorted = false
-		}
-	}
-	if !sorted {
 		sort.SliceStable(list, func(i, j int) bool { return list[i].BaseAddress < list[j].BaseAddress })
 		m.Notes = append(m.Notes, "MemoryInfoList entries were not in address order")
-	}
-	out := make([]Region, 0, len(list)+len(list)/2+8)
-	cur := uint64(0)
-	overlaps, gaps, merged := 0, 0, 0
-	var freeLo, freeHi uint64 // the pending free run
-	inFree := false
-	flush := func() {
-		if inFree {
-			out = m.appendFree(out, freeLo, freeHi)
-			inFree = false
+		lb = m.newLayout(len(list))
+		lb.sorting, lb.signExtended = true, ext
+		for _, e := range list {
+			lb.add(e)
 		}
 	}
-	for i := range list {
-		e := &list[i]
-		base, size := e.BaseAddress, e.RegionSize
-		if size == 0 {
-			continue
-		}
-		if base+size < base { // wraps past 2^64
-			size = -base
-		}
-		if base >= end {
-			outside++
-			continue
-		}
-		if base+size > end || base+size == 0 {
-			size = end - base
-		}
-		if base < cur {
-			overlaps++
-			if base+size <= cur {
-				continue
-			}
-			size -= cur - base
-			base = cur
-		}
-		if base > cur {
-			flush()
-			gaps++
-			out = append(out, unknownRegion(cur, base, "not described by the MemoryInfoList"))
-		}
-		cur = base + size
-		if e.State == minidump.MemFree {
-			if inFree {
-				// VirtualQuery coalesces free space; adjacent free entries are one run.
-				freeHi = cur
-				merged++
-			} else {
-				freeLo, freeHi, inFree = base, cur, true
-			}
-			continue
-		}
-		flush()
-		out = append(out, Region{Base: base, Size: size, State: e.State, Type: e.Type, Protect: e.Protect,
-			AllocationBase: e.AllocationBase, AllocationProtect: e.AllocationProtect, Usage: usageOfType(e.Type)})
+	lb.finish()
+}
+
+// layout builds the region list from MemoryInfoList entries in address order.
+type layout struct {
+	m                                             *Map
+	out                                           []Region
+	end                                           uint64
+	narrow                                        bool
+	cur                                           uint64
+	prevBase                                      uint64
+	signExtended, outside, overlaps, gaps, merged int
+	freeLo, freeHi                                uint64 // the pending free run
+	inFree                                        bool
+	unsorted, sorting                             bool
+}
+
+func (m *Map) newLayout(n int) *layout {
+	return &layout{m: m, out: make([]Region, 0, n+n/2+8), end: m.Space.End,
+		narrow: m.Space.PointerSize == 4 && !m.Space.WOW64}
+}
+
+// fix undoes the sign extension 32-bit dbghelp applies to addresses above 2 GB.
+func (l *layout) fix(a uint64) uint64 {
+	if l.narrow && a>>32 == 0xffffffff {
+		return a & 0xffffffff
 	}
-	flush()
-	if cur < end {
-		gaps++
-		out = append(out, unknownRegion(cur, end, "not described by the MemoryInfoList"))
+	return a
+}
+
+func (l *layout) flush() {
+	if l.inFree {
+		l.out = l.m.appendFree(l.out, l.freeLo, l.freeHi)
+		l.inFree = false
 	}
-	if signExtended > 0 {
-		m.Notes = append(m.Notes, fmt.Sprintf("%d region addresses were sign-extended by a 32-bit writer and have been truncated to 32 bits", signExtended))
+}
+
+// add lays out one entry; it returns false (and sets unsorted) when the entries turn
+// out not to be in address order.
+func (l *layout) add(e minidump.MemoryInfo) bool {
+	if !l.sorting {
+		if l.narrow && e.BaseAddress>>32 == 0xffffffff {
+			l.signExtended++
+		}
+		e.BaseAddress, e.AllocationBase = l.fix(e.BaseAddress), l.fix(e.AllocationBase)
+		if e.BaseAddress < l.prevBase {
+			l.unsorted = true
+			return false
+		}
+		l.prevBase = e.BaseAddress
 	}
-	if outside > 0 {
+	base, size := e.BaseAddress, e.RegionSize
+	if size == 0 {
+		return true
+	}
+	if base+size < base { // wraps past 2^64
+		size = -base
+	}
+	if base >= l.end {
+		l.outside++
+		return true
+	}
+	if base+size > l.end || base+size == 0 {
+		size = l.end - base
+	}
+	if base < l.cur {
+		l.overlaps++
+		if base+size <= l.cur {
+			return true
+		}
+		size -= l.cur - base
+		base = l.cur
+	}
+	if base > l.cur {
+		l.flush()
+		l.gaps++
+		l.out = append(l.out, unknownRegion(l.cur, base, "not described by the MemoryInfoList"))
+	}
+	l.cur = base + size
+	if e.State == minidump.MemFree {
+		if l.inFree {
+			// VirtualQuery coalesces free space; adjacent free entries are one run.
+			l.freeHi = l.cur
+			l.merged++
+		} else {
+			l.freeLo, l.freeHi, l.inFree = base, l.cur, true
+		}
+		return true
+	}
+	l.flush()
+	l.out = append(l.out, Region{Base: base, Size: size, State: e.State, Type: e.Type, Protect: e.Protect,
+		AllocationBase: e.AllocationBase, AllocationProtect: e.AllocationProtect, Usage: usageOfType(e.Type)})
+	return true
+}
+
+// finish closes the map and records what had to be corrected.
+func (l *layout) finish() {
+	m := l.m
+	l.flush()
+	if l.cur < l.end {
+		l.gaps++
+		l.out = append(l.out, unknownRegion(l.cur, l.end, "not described by the MemoryInfoList"))
+	}
+	if l.signExtended > 0 {
+		m.Notes = append(m.Notes, fmt.Sprintf("%d region addresses were sign-extended by a 32-bit writer and have been truncated to 32 bits", l.signExtended))
+	}
+	if l.outside > 0 {
 		what := "lie above the end of the user address space"
+		if strings.HasPrefix(m.Space.LimitsFrom, "the given limit") {
+			what = "lie above the given limit and are not shown"
+		}
 		if m.Space.WOW64 {
 			what = "belong to the 64-bit side of the WOW64 process (above the 32-bit address space) and are not shown"
 		}
-		m.Notes = append(m.Notes, fmt.Sprintf("%d regions %s", outside, what))
+		m.Notes = append(m.Notes, fmt.Sprintf("%d regions %s", l.outside, what))
 	}
-	if overlaps > 0 {
-		m.Notes = append(m.Notes, fmt.Sprintf("%d MemoryInfoList entries overlapped earlier ones and were trimmed", overlaps))
+	if l.overlaps > 0 {
+		m.Notes = append(m.Notes, fmt.Sprintf("%d MemoryInfoList entries overlapped earlier ones and were trimmed", l.overlaps))
 	}
-	if merged > 0 {
-		m.Notes = append(m.Notes, fmt.Sprintf("%d adjacent free entries were merged", merged))
+	if l.merged > 0 {
+		m.Notes = append(m.Notes, fmt.Sprintf("%d adjacent free entries were merged", l.merged))
 	}
-	if gaps > 0 {
-		m.Notes = append(m.Notes, fmt.Sprintf("%d gaps in the MemoryInfoList are shown as Unknown", gaps))
+	if l.gaps > 0 {
+		m.Notes = append(m.Notes, fmt.Sprintf("%d gaps in the MemoryInfoList are shown as Unknown", l.gaps))
 	}
-	m.Regions = out
+	m.Regions = l.out
 }
 
 // appendFree appends the free run [lo, hi) split at the allocation-granularity

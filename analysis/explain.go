@@ -224,8 +224,8 @@ func (m *Map) findRoom(e *Explanation, need uint64, subject string) {
 			largest = FreeRun{Base: f.Base, Size: f.Size, UsableBase: b, UsableSize: u}
 		}
 	}
-	e.say("%s does not fit: %s has %s free in %s runs, but no run holds a %s-aligned block of %s; the largest such block is %s",
-		subject, where, ib(total), humanize.Comma(int64(nRuns)), ib(s.Granularity), ib(need), sizeOrNone(largest.UsableSize, largest.UsableBase))
+	e.say("%s does not fit: %s has %s free in %s runs, but no run holds a %s-aligned block of %s; the largest %s-aligned free block: %s",
+		subject, where, ib(total), humanize.Comma(int64(nRuns)), ib(s.Granularity), ib(need), ib(s.Granularity), sizeOrNone(largest.UsableSize, largest.UsableBase))
 	if e.quick {
 		return
 	}
@@ -235,7 +235,7 @@ func (m *Map) findRoom(e *Explanation, need uint64, subject string) {
 
 func sizeOrNone(n, at uint64) string {
 	if n == 0 {
-		return "0 bytes: there is none"
+		return "none: not one such block is left"
 	}
 	return fmt.Sprintf("%s at %#x", ib(n), at)
 }
@@ -266,7 +266,11 @@ func (m *Map) explainMisses(e *Explanation, runs []FreeRun, need, limit uint64) 
 		}
 	}
 	for _, f := range atZero {
-		e.NearMisses = append(e.NearMisses, NearMiss{Run: f, Why: fmt.Sprintf("the %s at address %#x is below the lowest allocatable address %#x and is never allocatable", ib(f.Size), f.Base, s.MinAddress)})
+		at := fmt.Sprintf("%#x", f.Base)
+		if f.Base == 0 {
+			at = "0"
+		}
+		e.NearMisses = append(e.NearMisses, NearMiss{Run: f, Why: fmt.Sprintf("the %s at address %s is below the lowest allocatable address %#x: never allocatable", ib(f.Size), at, s.MinAddress)})
 	}
 	if len(tails) > 0 {
 		// The typical tail: the most common size.
@@ -287,8 +291,8 @@ func (m *Map) explainMisses(e *Explanation, runs []FreeRun, need, limit uint64) 
 				break
 			}
 		}
-		e.say("%s free runs (%s in all) do not contain a single %s-aligned %s block: they are the tails that reservations not a multiple of %s leave below the next %s boundary; %s of them are %s each, such as %#x-%#x, which starts %s past a %s boundary",
-			humanize.Comma(int64(len(tails))), ib(tailBytes), ib(g), ib(g), ib(g), ib(g),
+		e.say("%s of the free runs (%s) hold no %s-aligned block at all: they are the tails that reservations not a multiple of %s leave below the next %s boundary; %s of them are %s each, such as %#x-%#x, which starts %s past a %s boundary",
+			humanize.Comma(int64(len(tails))), ib(tailBytes), ib(g), ib(g), ib(g),
 			humanize.Comma(int64(n)), ib(common), ex.Base, ex.End(), ib(ex.Base%g), ib(g))
 		for i, f := range tails {
 			if i == 3 {
@@ -316,9 +320,14 @@ func (m *Map) explainMisses(e *Explanation, runs []FreeRun, need, limit uint64) 
 // remedies says what would have made a reservation of need bytes fit.
 func (m *Map) remedies(e *Explanation, need, usableTotal uint64, largest FreeRun) {
 	g := m.Space.Granularity
-	if usableTotal >= need {
+	n, first, smallest := m.releasable(need, m.limit(e.Request.Below))
+	switch {
+	case n > 0:
+		e.Remedies = append(e.Remedies, fmt.Sprintf("releasing any one of %s reservations would leave room: each sits between free runs that, joined, hold a %s-aligned block of %s; the smallest is the %s %s reservation at %#x (the first at %#x)",
+			humanize.Comma(int64(n)), ib(g), ib(need), ib(smallest.Size), strings.ToLower(smallest.Usage.String()), smallest.Base, first.Base))
+	case usableTotal >= need:
 		e.Remedies = append(e.Remedies, fmt.Sprintf("%s of usable free space exists in pieces; one contiguous %s block is needed: releasing the reservations that split the largest block (%s at %#x) or reserving large blocks early would make room", ib(usableTotal), ib(need), ib(largest.UsableSize), largest.UsableBase))
-	} else {
+	default:
 		e.Remedies = append(e.Remedies, fmt.Sprintf("at least %s more of contiguous, %s-aligned address space must be released", ib(need-largest.UsableSize), ib(g)))
 	}
 	waste, total := m.granularityWaste(m.Allocations())
@@ -380,4 +389,38 @@ func (m *Map) MaxRequest(req Request, heaps *HeapSet) (uint64, bool) {
 		}
 	}
 	return lo, true
+}
+
+// releasable counts the allocations whose release would join the free space around
+// them into a usable block of need bytes below limit, and returns the first and the
+// smallest of them.
+func (m *Map) releasable(need, limit uint64) (n int, first, smallest Allocation) {
+	for _, a := range m.Allocations() {
+		if a.End() > limit || a.Usage == UsageImage || a.Usage == UsageStack || a.Usage == UsageTEB || a.Usage == UsagePEB {
+			continue
+		}
+		lo, hi := a.Base, a.End()
+		if i := m.Find(lo - 1); lo > 0 && i >= 0 && m.Regions[i].IsFree() && !m.Regions[i].Blocked {
+			for i >= 0 && m.Regions[i].IsFree() && !m.Regions[i].Blocked {
+				lo = m.Regions[i].Base
+				i--
+			}
+		}
+		if i := m.Find(hi); i >= 0 && m.Regions[i].IsFree() && !m.Regions[i].Blocked {
+			for i < len(m.Regions) && m.Regions[i].IsFree() && !m.Regions[i].Blocked {
+				hi = m.Regions[i].End()
+				i++
+			}
+		}
+		if _, u := m.usable(FreeRun{Base: lo, Size: hi - lo}, limit); u >= need {
+			if n == 0 {
+				first, smallest = a, a
+			}
+			if a.Size < smallest.Size {
+				smallest = a
+			}
+			n++
+		}
+	}
+	return n, first, smallest
 }

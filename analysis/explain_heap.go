@@ -53,8 +53,8 @@ func (m *Map) explainHeapAlloc(e *Explanation, size uint64, heaps *HeapSet) {
 	}
 	block := alignUp(size+unit, unit)
 	if block > threshold {
-		e.say("HeapAlloc(%s) on %s is above the heap's virtual-memory threshold (%s on this %d-bit process), so the heap does not use its segments: it asks VirtualAlloc for the block directly, %s with its %d-byte header",
-			ib(size), name, ib(threshold), m.Space.PointerSize*8, ib(size+vhdr), vhdr)
+		e.say("HeapAlloc(%s) on %s is above the heap's virtual-memory threshold (%s on this %d-bit process), so the heap does not use its segments: it asks VirtualAlloc for the block directly: %s plus its %d-byte header",
+			ib(size), name, ib(threshold), m.Space.PointerSize*8, ib(size), vhdr)
 		if !growable {
 			e.Verdict = Fail
 			e.say("%s was created with a maximum size and cannot grow, and such heaps refuse blocks above the threshold", name)

@@ -67,7 +67,7 @@ func TestExplainSeedStory(t *testing.T) {
 	text := strings.Join(e.Reasons, "\n")
 	for _, want := range []string{
 		"52 KiB (13 pages",                      // rounding
-		"1,000 free runs",                       // the tails, counted
+		"1,000 of the free runs",                // the tails, counted
 		"60 KiB each",                           // their size
 		"starts 4.0 KiB past a 64 KiB boundary", // why they fail
 	} {

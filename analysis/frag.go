@@ -71,6 +71,10 @@ func (w WastePattern) Describe() string {
 	case UsageTEB, UsagePEB:
 		where = " (" + w.Usage.String() + ")"
 	}
+	if w.Count == 1 {
+		return fmt.Sprintf("1 %s%s reservation of %s wastes %s of address space",
+			kind, where, humanize.IBytes(w.Size), humanize.IBytes(w.WastedTotal))
+	}
 	return fmt.Sprintf("%s %s%s reservations of %s each waste %s: %s of address space",
 		humanize.Comma(int64(w.Count)), kind, where, humanize.IBytes(w.Size), humanize.IBytes(w.WastedEach), humanize.IBytes(w.WastedTotal))
 }

@@ -27,27 +27,42 @@ func (f FreeRun) Fits(size uint64) bool { return size > 0 && f.UsableSize >= siz
 // free runs but those the dump proves.
 func (m *Map) FreeRuns() []FreeRun {
 	var out []FreeRun
-	var cur *FreeRun
+	m.eachFreeRun(func(f FreeRun) { out = append(out, f) })
+	return out
+}
+
+// eachFreeRun calls fn with each free run in address order, allocating nothing.
+func (m *Map) eachFreeRun(fn func(FreeRun)) {
+	var cur FreeRun
+	open := false
 	for i := range m.Regions {
 		r := &m.Regions[i]
 		if !r.IsFree() || r.State != minidump.MemFree || r.Blocked {
-			cur = nil
+			if open {
+				fn(cur)
+				open = false
+			}
 			continue
 		}
-		if cur == nil || cur.End() != r.Base {
-			out = append(out, FreeRun{Base: r.Base})
-			cur = &out[len(out)-1]
+		if open && cur.End() != r.Base {
+			fn(cur)
+			open = false
+		}
+		if !open {
+			cur, open = FreeRun{Base: r.Base}, true
 		}
 		cur.Size += r.Size
 		if r.Usage == UsageFree {
 			if cur.UsableSize == 0 {
 				cur.UsableBase = r.Base
 			}
-			// splitFree leaves at most one usable piece per run.
+			// appendFree leaves at most one usable piece per run.
 			cur.UsableSize += r.Size
 		}
 	}
-	return out
+	if open {
+		fn(cur)
+	}
 }
 
 // FreeStats sums up the free space.
@@ -64,7 +79,7 @@ type FreeStats struct {
 // FreeStats computes totals and the largest free and largest usable free blocks.
 func (m *Map) FreeStats() FreeStats {
 	var s FreeStats
-	for _, f := range m.FreeRuns() {
+	m.eachFreeRun(func(f FreeRun) {
 		s.Runs++
 		s.Total += f.Size
 		s.UsableTotal += f.UsableSize
@@ -78,6 +93,6 @@ func (m *Map) FreeStats() FreeStats {
 		if f.UsableSize > s.LargestUsable.UsableSize {
 			s.LargestUsable = f
 		}
-	}
+	})
 	return s
 }

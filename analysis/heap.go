@@ -244,6 +244,12 @@ func (m *Map) layOutHeap(h *Heap) {
 		return
 	}
 	ab := m.Regions[i].AllocationBase
+	if m.Partial || ab == 0 {
+		// Without a MemoryInfoList no region has an allocation base: walking
+		// "the same reservation" would swallow the whole address space.
+		h.Notes = append(h.Notes, fmt.Sprintf("the region map does not show the reservation holding the heap's header at %#x (no MemoryInfoList): its segments are unknown", h.Handle))
+		return
+	}
 	lo := i
 	for lo > 0 && m.Regions[lo-1].AllocationBase == ab && !m.Regions[lo-1].IsFree() {
 		lo--

@@ -81,11 +81,43 @@ func (s *AddressSpace) Describe() string {
 
 // dumpFacts gathers what the limits depend on.
 type dumpFacts struct {
-	si      *minidump.SystemInfo
-	smi     *minidump.SystemMemoryInfo
-	mods    []minidump.Module
-	mem     *minidump.Memory
-	regions []minidump.MemoryInfo
+	si   *minidump.SystemInfo
+	smi  *minidump.SystemMemoryInfo
+	mods []minidump.Module
+	mem  *minidump.Memory
+	walk *walkStats // nil without a MemoryInfoList
+}
+
+// walkStats is what the address-space limits need from the MemoryInfoList: how far
+// the walk and the busy regions reach, in 32-bit and full width.
+type walkStats struct {
+	entries            int
+	busyEnd32, busyEnd uint64 // highest busy address (inclusive): below 4 GB, and overall
+	walkEnd32, walkEnd uint64 // end of the walk: below 4 GB, and overall
+}
+
+// scanWalk gathers walkStats in one streaming pass over the MemoryInfoList.
+func scanWalk(f *minidump.File) (*walkStats, error) {
+	w := &walkStats{}
+	_, err := f.ScanMemoryInfo(func(r minidump.MemoryInfo) bool {
+		w.entries++
+		end := r.BaseAddress + r.RegionSize
+		if end < r.BaseAddress || r.RegionSize == 0 {
+			return true
+		}
+		if end <= 1<<32 {
+			w.walkEnd32 = max(w.walkEnd32, end)
+		}
+		w.walkEnd = max(w.walkEnd, end)
+		if r.State != minidump.MemFree {
+			if end-1 <= 0xffffffff {
+				w.busyEnd32 = max(w.busyEnd32, end-1)
+			}
+			w.busyEnd = max(w.busyEnd, end-1)
+		}
+		return true
+	})
+	return w, err
 }
 
 // isWOW64 reports whether a 64-bit dump holds a 32-bit process: the WOW64 layer's DLLs
@@ -162,15 +194,11 @@ func addressSpace(d dumpFacts) AddressSpace {
 
 	// The highest address any region of the dump reaches, in the view's width.
 	var seen uint64
-	for _, r := range d.regions {
-		if r.State == minidump.MemFree {
-			continue
+	if d.walk != nil {
+		seen = d.walk.busyEnd
+		if s.PointerSize == 4 {
+			seen = d.walk.busyEnd32
 		}
-		end := r.BaseAddress + r.RegionSize - 1
-		if s.PointerSize == 4 && end > 0xffffffff {
-			continue
-		}
-		seen = max(seen, end)
 	}
 
 	switch {
@@ -226,6 +254,19 @@ func addressSpace(d dumpFacts) AddressSpace {
 	}
 	if s.MinAddress == 0 {
 		s.MinAddress = s.Granularity
+	}
+	// VirtualQuery walks up to the highest user address: a MemoryInfoList that goes
+	// further than the assumed limit shows the real one (Wine reports Windows 7 but
+	// gives 64-bit processes 128 TB).
+	if s.Windows && !strings.HasPrefix(s.LimitsFrom, "the SystemMemoryInfo") && d.walk != nil && d.walk.entries > 0 {
+		walkEnd := d.walk.walkEnd
+		if s.PointerSize == 4 {
+			walkEnd = d.walk.walkEnd32
+		}
+		if walkEnd > s.MaxAddress+1 && walkEnd%s.PageSize == 0 {
+			s.MaxAddress = walkEnd - 1
+			s.LimitsFrom = fmt.Sprintf("the end of the MemoryInfoList walk, %#x (beyond what the architecture and OS version imply)", walkEnd)
+		}
 	}
 	s.End = s.MaxAddress + 1
 	if s.End == 0 { // MaxAddress was the top of the address space

@@ -174,7 +174,13 @@ func (m *Map) Summary() *Summary {
 	for p := range protects {
 		prots = append(prots, p)
 	}
-	sort.Slice(prots, func(i, j int) bool { return protects[prots[i]].size > protects[prots[j]].size })
+	sort.Slice(prots, func(i, j int) bool {
+		a, b := protects[prots[i]], protects[prots[j]]
+		if a.size != b.size {
+			return a.size > b.size
+		}
+		return prots[i] < prots[j] // ties in a fixed order, for stable output
+	})
 	for _, p := range prots {
 		name := p.String()
 		if name == "" {
@@ -192,7 +198,7 @@ func (m *Map) Summary() *Summary {
 		}
 	}
 	s.SizeClasses = FreeSizeClasses()
-	for _, f := range m.FreeRuns() {
+	m.eachFreeRun(func(f FreeRun) {
 		for i := range s.SizeClasses {
 			c := &s.SizeClasses[i]
 			if f.Size >= c.Min && (c.Max == 0 || f.Size < c.Max) {
@@ -202,7 +208,7 @@ func (m *Map) Summary() *Summary {
 				break
 			}
 		}
-	}
+	})
 	return s
 }
 

@@ -45,46 +45,106 @@ func (f *File) countedList(t StreamType, entrySize int) (s *Stream, entries []by
 
 // headedList reads a stream that starts with a header giving its own size, the entry
 // size and the entry count (MemoryInfoList, UnloadedModuleList, ThreadInfoList,
-// HandleData). It honours SizeOfHeader and SizeOfEntry so that a newer writer's longer
-// header or entries still decode; minEntry is the size of the fields this package
-// reads. countOff and count64 locate the count within the header.
+// HandleData) with one ReadAt. It honours SizeOfHeader and SizeOfEntry so that a newer
+// writer's longer header or entries still decode; minEntry is the size of the fields
+// this package reads; count64 says the count is a u64.
 func (f *File) headedList(t StreamType, minHeader, minEntry int, count64 bool) (s *Stream, data []byte, hdrSize, entrySize, n int, err error) {
 	s = f.Stream(t)
 	if s == nil {
 		return nil, nil, 0, 0, 0, noStream(t)
 	}
 	data, err = f.readStream(s, 0)
-	if len(data) < minHeader {
-		if err == nil {
-			err = formatErr(t.String(), s.Offset, "stream is %d bytes, too short for its %d-byte header", len(data), minHeader)
+	hs, es, count, herr := parseListHeader(t, s, data, int64(len(data)), minHeader, minEntry, count64)
+	if herr != nil {
+		if err == nil || len(data) >= minHeader {
+			err = herr
 		}
 		return s, nil, 0, 0, 0, err
 	}
-	hs := int64(binary.LittleEndian.Uint32(data[0:]))
-	es := int64(binary.LittleEndian.Uint32(data[4:]))
+	if count.err != nil && err == nil {
+		err = count.err
+	}
+	return s, data, hs, es, count.n, err
+}
+
+// listCount is the number of entries that fit, and the damage when fewer fit than
+// the header declares.
+type listCount struct {
+	n   int
+	err error
+}
+
+// parseListHeader validates the header of a headed list whose stream holds avail
+// bytes; hdr holds at least its first minHeader bytes when the stream has them.
+func parseListHeader(t StreamType, s *Stream, hdr []byte, avail int64, minHeader, minEntry int, count64 bool) (hs, es int, count listCount, err error) {
+	if avail < int64(minHeader) || len(hdr) < minHeader {
+		return 0, 0, count, formatErr(t.String(), s.Offset, "stream is %d bytes, too short for its %d-byte header", avail, minHeader)
+	}
+	h := int64(binary.LittleEndian.Uint32(hdr[0:]))
+	e := int64(binary.LittleEndian.Uint32(hdr[4:]))
 	var declared int64
 	if count64 {
-		c := binary.LittleEndian.Uint64(data[8:])
+		c := binary.LittleEndian.Uint64(hdr[8:])
 		if c > 1<<40 {
 			c = 1 << 40 // larger than any file; clamped below by the stream size
 		}
 		declared = int64(c)
 	} else {
-		declared = int64(binary.LittleEndian.Uint32(data[8:]))
+		declared = int64(binary.LittleEndian.Uint32(hdr[8:]))
 	}
-	if hs < int64(minHeader) || hs > int64(len(data)) {
-		return s, nil, 0, 0, 0, formatErr(t.String(), s.Offset, "SizeOfHeader %d is invalid (minimum %d, stream %d bytes)", hs, minHeader, len(data))
+	if h < int64(minHeader) || h > avail {
+		return 0, 0, count, formatErr(t.String(), s.Offset, "SizeOfHeader %d is invalid (minimum %d, stream %d bytes)", h, minHeader, avail)
 	}
-	if es < int64(minEntry) || es > 1<<20 {
-		return s, nil, 0, 0, 0, formatErr(t.String(), s.Offset+4, "SizeOfEntry %d is invalid (minimum %d)", es, minEntry)
+	if e < int64(minEntry) || e > 1<<20 {
+		return 0, 0, count, formatErr(t.String(), s.Offset+4, "SizeOfEntry %d is invalid (minimum %d)", e, minEntry)
 	}
-	fit := (int64(len(data)) - hs) / es
-	count := declared
-	if count > fit {
-		if err == nil {
-			err = formatErr(t.String(), s.Offset, "%d entries declared, only %d fit in the %d-byte stream", declared, fit, len(data))
+	fit := (avail - h) / e
+	count.n = int(min(declared, fit))
+	if declared > fit {
+		count.err = formatErr(t.String(), s.Offset, "%d entries declared, only %d fit in the %d-byte stream", declared, fit, avail)
+	}
+	return int(h), int(e), count, nil
+}
+
+// scanChunk is how many entries scanList reads at a time.
+const scanChunk = 4096
+
+// scanList walks the entries of a headed list in chunks of scanChunk entries, so
+// that a caller consuming them one by one holds neither the raw stream nor a decoded
+// copy of it. fn gets each entry's bytes (at least minEntry of them).
+func (f *File) scanList(t StreamType, minHeader, minEntry int, count64 bool, fn func(e []byte) bool) (int, error) {
+	s := f.Stream(t)
+	if s == nil {
+		return 0, noStream(t)
+	}
+	hdr := make([]byte, min(int64(minHeader), s.Available))
+	if err := f.readAt(hdr, s.Offset, t.String()); err != nil {
+		return 0, err
+	}
+	hs, es, count, err := parseListHeader(t, s, hdr, s.Available, minHeader, minEntry, count64)
+	if err != nil {
+		if s.Damage != nil && s.Available < int64(minHeader) {
+			return 0, s.Damage
 		}
-		count = fit
+		return 0, err
 	}
-	return s, data, int(hs), int(es), int(count), err
+	if count.err == nil {
+		count.err = s.Damage
+	}
+	buf := make([]byte, min(count.n, scanChunk)*es)
+	done := 0
+	for done < count.n {
+		k := min(count.n-done, scanChunk)
+		chunk := buf[:k*es]
+		if err := f.readAt(chunk, s.Offset+int64(hs)+int64(done)*int64(es), t.String()); err != nil {
+			return done, err
+		}
+		for i := 0; i < k; i++ {
+			if !fn(chunk[i*es : (i+1)*es]) {
+				return done + i + 1, count.err
+			}
+		}
+		done += k
+	}
+	return done, count.err
 }

@@ -147,6 +147,18 @@ func (f *File) MemoryInfo() ([]MemoryInfo, error) {
 	return out, err
 }
 
+// ScanMemoryInfo calls fn with each MemoryInfoList entry in file order until fn
+// returns false, reading the stream in bounded chunks: a caller that builds its own
+// structure from the entries holds no copy of the list. It returns how many entries
+// it passed to fn and, as MemoryInfo does, the damage found.
+func (f *File) ScanMemoryInfo(fn func(MemoryInfo) bool) (int, error) {
+	var one [1]MemoryInfo
+	return f.scanList(StreamMemoryInfoList, 16, memoryInfoSize, true, func(e []byte) bool {
+		decodeMemoryInfo(one[:], e, len(e))
+		return fn(one[0])
+	})
+}
+
 // decodeMemoryInfo fills out from consecutive entries of es bytes each.
 func decodeMemoryInfo(out []MemoryInfo, b []byte, es int) {
 	le := binary.LittleEndian

@@ -71,8 +71,8 @@ func (f *File) Exports() (*ExportDirectory, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pe: export name table: %w", err)
 	}
-	ordBytes := make([]byte, 2*nNames)
-	if err := f.ReadRVA(ordBytes, ordsRVA); err != nil {
+	ordBytes, err := f.readChunked(ordsRVA, 2*uint64(nNames))
+	if err != nil {
 		return nil, fmt.Errorf("pe: export ordinal table: %w", err)
 	}
 	namesOf := make(map[uint32][]string)
@@ -116,13 +116,36 @@ func (f *File) rvaLimit() uint64 {
 }
 
 func (f *File) readU32s(rva, n uint32) ([]uint32, error) {
-	b := make([]byte, 4*uint64(n))
-	if err := f.ReadRVA(b, rva); err != nil {
+	b, err := f.readChunked(rva, 4*uint64(n))
+	if err != nil {
 		return nil, err
 	}
 	out := make([]uint32, n)
 	for i := range out {
 		out[i] = binary.LittleEndian.Uint32(b[4*i:])
+	}
+	return out, nil
+}
+
+// readChunk is the unit in which readChunked grows its buffer.
+const readChunk = 64 << 10
+
+// readChunked reads n bytes at rva a chunk at a time, so that a table whose
+// count is damaged allocates only as much as the image really holds: a
+// mapped image's size comes from the dump and may claim gigabytes that
+// were never captured.
+func (f *File) readChunked(rva uint32, n uint64) ([]byte, error) {
+	if n > 0xFFFFFFFF || uint64(rva)+n > 1<<32 {
+		return nil, formatErr(int64(rva), "table of %d bytes at RVA %#x runs past the 4 GB RVA range", n, rva)
+	}
+	out := make([]byte, 0, min(n, readChunk))
+	for done := uint64(0); done < n; {
+		k := min(n-done, readChunk)
+		out = append(out, make([]byte, k)...)
+		if err := f.ReadRVA(out[done:done+k], rva+uint32(done)); err != nil {
+			return nil, err
+		}
+		done += k
 	}
 	return out, nil
 }

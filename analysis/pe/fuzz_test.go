@@ -34,6 +34,7 @@ func FuzzNew(f *testing.F) {
 			return
 		}
 		pf.Exports()
+		pf.Imports()
 		pf.CodeView()
 		var p [32]byte
 		pf.ReadRVA(p[:], pf.EntryPoint)

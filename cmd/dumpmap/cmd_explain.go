@@ -25,7 +25,9 @@ the chain of reasons, with the addresses that prove each step:
                 rounding, the virtual-memory threshold (508 KB on x86, 1020 KB on
                 x64) above which the heap calls VirtualAlloc itself, uncommitted room
                 in its segments, or a new segment
-  malloc        malloc/new: HeapAlloc on the C runtime's heap
+  malloc        malloc/new: HeapAlloc on the C runtime's heap, identified as
+                dumpmap heaps does (give --symbol-path and --image-path to let it
+                use PDBs and module files)
   vector        a std::vector of --size bytes growing: a new buffer 1.5x (MSVC) or 2x
                 (--stl libstdc++) as large, while the old one is still held
 
@@ -43,6 +45,7 @@ Examples:
 		setup: func(fs *pflag.FlagSet) runFunc {
 			var o explainOpts
 			o.mf = addMapFlags(fs)
+			o.sym = addSymbolFlags(fs)
 			o.size = fs.String("size", "", "the request size (50K, 1MiB, 0x10000, bytes)")
 			o.via = fs.String("via", "virtualalloc", "the allocation path: virtualalloc, reserve, heap, malloc or vector")
 			o.heap = fs.String("heap", "", "with --via heap: the heap's handle (default: the process heap)")
@@ -57,6 +60,7 @@ Examples:
 
 type explainOpts struct {
 	mf                                mapFlags
+	sym                               *symOpts // where symbols and images are: the CRT heap for --via malloc
 	size, via, heap, elem, stl, below *string
 	max                               *bool
 }
@@ -163,6 +167,10 @@ func runExplain(e *env, args []string, o explainOpts) error {
 			return usageErrorf("--below: %v", err)
 		}
 	}
+	symOpts, err := o.sym.options()
+	if err != nil {
+		return err
+	}
 	d, err := openDump(args[0])
 	if err != nil {
 		return err
@@ -173,7 +181,7 @@ func runExplain(e *env, args []string, o explainOpts) error {
 	if err != nil {
 		return err
 	}
-	heaps := m.FindHeaps(d.File)
+	heaps := identifyHeaps(d, m, symOpts)
 	if *o.max {
 		return printMax(e, d, m, req, heaps)
 	}

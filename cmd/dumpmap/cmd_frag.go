@@ -35,6 +35,7 @@ Examples:
   dumpmap frag --json crash.dmp | jq '.waste[0]'`,
 		setup: func(fs *pflag.FlagSet) runFunc {
 			mf := addMapFlags(fs)
+			mf.addBelowFlag(fs)
 			top := fs.Int("top", 10, "how many waste patterns and allocations to list")
 			return func(e *env, args []string) error { return runFrag(e, args, mf, *top) }
 		},

@@ -40,6 +40,7 @@ Examples:
 		setup: func(fs *pflag.FlagSet) runFunc {
 			var o regionOpts
 			o.mf = addMapFlags(fs)
+			o.mf.addBelowFlag(fs)
 			o.usage = fs.String("usage", "", "only regions of these usages, e.g. Free,Unusable")
 			o.state = fs.String("state", "", "only regions in these states: commit, reserve, free")
 			o.typ = fs.String("type", "", "only regions of these types: image, mapped, private")

@@ -28,6 +28,7 @@ Examples:
   dumpmap summary --json crash.dmp | jq .largest_usable_free`,
 		setup: func(fs *pflag.FlagSet) runFunc {
 			mf := addMapFlags(fs)
+			mf.addBelowFlag(fs)
 			return func(e *env, args []string) error { return runSummary(e, args, mf) }
 		},
 	})

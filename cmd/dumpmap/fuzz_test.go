@@ -47,6 +47,7 @@ func FuzzCommands(f *testing.F) {
 			{"threads", p}, {"threads", "-l", p}, {"threads", "--json", p},
 			{"memory", p}, {"memory", "--json", p},
 			{"read", p, "0x10000", "32"}, {"read", "--json", p, "0x7ff6a0000000", "64"},
+			{"symbols", p, "*!*"}, {"symbols", "--json", p, "*!*heap*"}, {"heaps", p}, {"heaps", "--json", p},
 		} {
 			_, errOut, code := runCLI(args...)
 			if strings.Contains(errOut, "internal error") {

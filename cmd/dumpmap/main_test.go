@@ -239,6 +239,8 @@ func TestJSONIsOneObject(t *testing.T) {
 					args = args[:3]
 					args = append(args, firstCaptured(t, f))
 				}
+			case "symbols":
+				args = append(args, "*!*")
 			}
 			t.Run(c.name+"/"+filepath.Base(f), func(t *testing.T) {
 				out, errOut, code := runCLI(args...)
@@ -355,6 +357,8 @@ func TestNoPanicOnCorpus(t *testing.T) {
 				switch c.name {
 				case "read":
 					args = append(args, "0x10000", "64")
+				case "symbols":
+					args = append(args, "*!*")
 				case "explain":
 					args = append(args, "--size", "64K")
 				}

@@ -12,6 +12,12 @@ import (
 type mapFlags struct {
 	native      *bool
 	unavailable *string
+	below       *string // nil for commands whose --below means something else
+}
+
+// addBelowFlag adds --below, which ends the map at an address.
+func (mf *mapFlags) addBelowFlag(fs *pflag.FlagSet) {
+	mf.below = fs.String("below", "", "end the address space at ADDR, as if the process could not use what lies above (e.g. 2G for a 64-bit process confined below 2 GB)")
 }
 
 func addMapFlags(fs *pflag.FlagSet) mapFlags {
@@ -52,7 +58,13 @@ func loadMap(d *dumpFile, mf mapFlags) (*analysis.Map, error) {
 	if err != nil {
 		return nil, usageErrorf("--unavailable: %v", err)
 	}
-	m, err := analysis.NewMap(d.File, analysis.Options{Native: *mf.native, Unavailable: unavail})
+	var below uint64
+	if mf.below != nil && *mf.below != "" {
+		if below, err = analysis.ParseAddress(*mf.below); err != nil {
+			return nil, usageErrorf("--below: %v", err)
+		}
+	}
+	m, err := analysis.NewMap(d.File, analysis.Options{Native: *mf.native, Unavailable: unavail, Below: below})
 	if err != nil {
 		return nil, &fileError{file: d.path, err: err}
 	}

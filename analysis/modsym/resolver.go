@@ -1,0 +1,440 @@
+package modsym
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/dumpmap/dumpmap/analysis/pdb"
+	"github.com/dumpmap/dumpmap/analysis/pe"
+	"github.com/dumpmap/dumpmap/analysis/symstore"
+	"github.com/dumpmap/dumpmap/minidump"
+)
+
+// Resolver finds the symbols and images of a dump's modules. Each module's PDB
+// and images are looked up once, on first use, and kept open until Close. A
+// Resolver is safe for concurrent use.
+type Resolver struct {
+	f     *minidump.File
+	mem   *minidump.Memory // nil when the dump captured no memory
+	arch  minidump.Arch
+	opts  Options
+	store *symstore.Store
+	mods  []*Module
+	// Notes records damage in the dump that limits what the resolver sees.
+	Notes []string
+
+	dirMu sync.Mutex
+	dirs  map[string][]string // image folder listings, for case-insensitive names
+}
+
+// New returns a Resolver for the modules of f.
+func New(f *minidump.File, opts Options) *Resolver {
+	r := &Resolver{f: f, opts: opts, dirs: map[string][]string{}}
+	if len(opts.SymbolPath) > 0 {
+		r.store = symstore.New(opts.SymbolPath, opts.Store)
+	}
+	if si, err := f.SystemInfo(); err == nil {
+		r.arch = si.Arch
+	} else {
+		r.arch = minidump.ArchUnknown
+	}
+	mem, err := f.Memory()
+	if err != nil {
+		r.Notes = append(r.Notes, "memory lists: "+err.Error())
+	}
+	if mem != nil && len(mem.Ranges()) > 0 {
+		r.mem = mem
+	}
+	mods, err := f.Modules()
+	if err != nil {
+		r.Notes = append(r.Notes, "module list: "+err.Error())
+	}
+	for i := range mods {
+		r.mods = append(r.mods, &Module{r: r, Index: i, Module: mods[i], FileName: mods[i].BaseName()})
+	}
+	return r
+}
+
+// Close closes the PDBs and image files the resolver opened.
+func (r *Resolver) Close() error {
+	var errs []error
+	for _, m := range r.mods {
+		m.mu.Lock()
+		if m.pdb != nil {
+			errs = append(errs, m.pdb.Close())
+			m.pdb = nil
+		}
+		if m.disk != nil {
+			errs = append(errs, m.disk.Close())
+			m.disk = nil
+		}
+		m.mu.Unlock()
+	}
+	return errors.Join(errs...)
+}
+
+// Modules returns the dump's modules in module-list order (the executable
+// first).
+func (r *Resolver) Modules() []*Module { return r.mods }
+
+// Main returns the main executable's module: the first of the module list, as
+// dbghelp, Breakpad and Crashpad write it; nil without modules.
+func (r *Resolver) Main() *Module {
+	if len(r.mods) == 0 {
+		return nil
+	}
+	return r.mods[0]
+}
+
+// Memory returns the dump's captured memory, or nil.
+func (r *Resolver) Memory() *minidump.Memory { return r.mem }
+
+// Module is one module of the dump and what was found for it.
+type Module struct {
+	r     *Resolver
+	Index int
+	minidump.Module
+	// FileName is the last component of the module's path ("crash.exe").
+	FileName string
+
+	mu sync.Mutex
+
+	pdbDone  bool
+	pdb      *pdb.File
+	pdbPath  string
+	pdbErr   error
+	pdbTried []string
+
+	mappedDone bool
+	mapped     *pe.File
+	mappedErr  error
+
+	diskDone  bool
+	disk      *pe.File
+	diskPath  string
+	diskErr   error
+	diskTried []string
+}
+
+// errNoSymbolPath is the PDB error when no symbol path was given.
+var errNoSymbolPath = errors.New("no symbol path")
+
+// PDB returns the module's PDB, finding and opening it on first use. The
+// error says why there is none: no CodeView record, not an RSDS record, no
+// symbol path, not found (PDBTried lists the places looked at and what was
+// there, including GUID/age mismatches), or unreadable.
+func (m *Module) PDB(ctx context.Context) (*pdb.File, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.pdbDone {
+		return m.pdb, m.pdbErr
+	}
+	m.pdbDone = true
+	cv := m.CodeView
+	switch {
+	case cv == nil:
+		m.pdbErr = errors.New("the module list has no CodeView record for it, so its PDB is unknown")
+	case cv.Signature != "RSDS":
+		m.pdbErr = fmt.Errorf("its CodeView record is %s, not RSDS (PDB 7.0): not supported", cv.Signature)
+	case m.r.store == nil:
+		m.pdbErr = errNoSymbolPath
+	}
+	if m.pdbErr != nil {
+		return nil, m.pdbErr
+	}
+	path, tried, err := m.r.store.FindPDB(ctx, cv.PDBPath, cv.GUID, cv.Age)
+	m.pdbTried = tried
+	if err != nil {
+		m.pdbErr = trimPrefix{err, "symstore: "}
+		return nil, m.pdbErr
+	}
+	f, err := pdb.Open(path)
+	if err != nil {
+		m.pdbErr = fmt.Errorf("%s: %w", path, err)
+		return nil, m.pdbErr
+	}
+	m.pdb, m.pdbPath = f, path
+	return f, nil
+}
+
+// ErrNoSymbolPath and ErrNoImagePath are the errors of PDB and DiskImage
+// when the options name no symbol path or no image folder.
+var (
+	ErrNoSymbolPath = errNoSymbolPath
+	ErrNoImagePath  = errNoImagePath
+)
+
+// trimPrefix is err with a package prefix dropped from its message.
+type trimPrefix struct {
+	err    error
+	prefix string
+}
+
+func (t trimPrefix) Error() string { return strings.TrimPrefix(t.err.Error(), t.prefix) }
+func (t trimPrefix) Unwrap() error { return t.err }
+
+// PDBPath returns the path of the PDB opened by PDB, or "".
+func (m *Module) PDBPath() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.pdbPath
+}
+
+// MappedImage returns the module's image as the dump captured it in memory
+// (RVA = offset from the base). It fails when the headers were not captured;
+// parts past the headers may still be missing, which the pe reader reports
+// when they are read.
+func (m *Module) MappedImage() (*pe.File, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.mappedDone {
+		return m.mapped, m.mappedErr
+	}
+	m.mappedDone = true
+	mem := m.r.mem
+	switch {
+	case mem == nil:
+		m.mappedErr = errors.New("the dump has no memory")
+	case !mem.Contains(m.Base, 0x40):
+		m.mappedErr = fmt.Errorf("headers at %#x not captured", m.Base)
+	}
+	if m.mappedErr != nil {
+		return nil, m.mappedErr
+	}
+	img, err := pe.NewMapped(pe.MemoryReader(mem.ReadAt, m.Base), int64(m.Size))
+	if err != nil {
+		if strings.Contains(err.Error(), "not captured") {
+			m.mappedErr = fmt.Errorf("headers at %#x only partly captured", m.Base)
+		} else {
+			m.mappedErr = fmt.Errorf("image at %#x: %w", m.Base, err)
+		}
+		return nil, m.mappedErr
+	}
+	if m.TimeDateStamp != 0 && img.TimeDateStamp != m.TimeDateStamp {
+		m.mappedErr = fmt.Errorf("the image at %#x has TimeDateStamp %#x, the module list says %#x", m.Base, img.TimeDateStamp, m.TimeDateStamp)
+		return nil, m.mappedErr
+	}
+	m.mapped = img
+	return img, nil
+}
+
+// DiskImage returns the module's image file found on the image path: a file
+// with the module's (sanitized) file name whose TimeDateStamp and SizeOfImage
+// match the module list's. DiskTried lists the files looked at.
+func (m *Module) DiskImage() (*pe.File, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.diskDone {
+		return m.disk, m.diskErr
+	}
+	m.diskDone = true
+	m.disk, m.diskPath, m.diskTried, m.diskErr = m.r.findImage(&m.Module)
+	return m.disk, m.diskErr
+}
+
+// DiskImagePath returns the path of the image file found by DiskImage, or "".
+func (m *Module) DiskImagePath() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.diskPath
+}
+
+// Is32 reports whether the module is 32-bit code (x86 C names are decorated,
+// pointers are 4 bytes): from its image, its PDB, or the dump's architecture,
+// whichever is known first. In a WOW64 dump only the first two tell.
+func (m *Module) Is32() bool {
+	img, _ := m.MappedImage()
+	m.mu.Lock()
+	disk, p := m.disk, m.pdb
+	m.mu.Unlock()
+	switch {
+	case img != nil:
+		return !img.Is64()
+	case disk != nil:
+		return !disk.Is64()
+	case p != nil && p.Machine != 0:
+		return p.Machine == pe.MachineI386 || p.Machine == pe.MachineARMNT
+	}
+	if m.r.arch.PointerSize() == 4 {
+		return true
+	}
+	// A 64-bit dump of a WOW64 process: 32-bit modules load below 4 GB, and
+	// without an image the module list's size is all there is to go by.
+	return false
+}
+
+// PointerSize is 4 for a 32-bit module, 8 otherwise.
+func (m *Module) PointerSize() int {
+	if m.Is32() {
+		return 4
+	}
+	return 8
+}
+
+// Image runs use on the mapped image, then on the disk image if the mapped one
+// is missing or use fails on it (an export table that was not captured, say).
+// It returns where the successful image came from ("dump memory" or a path)
+// and, when both failed, an error naming both reasons.
+func (m *Module) Image(use func(img *pe.File) error) (source string, err error) {
+	var errs []string
+	if img, err := m.MappedImage(); err == nil {
+		if err = use(img); err == nil {
+			return "dump memory", nil
+		}
+		errs = append(errs, "dump memory: "+err.Error())
+	} else {
+		errs = append(errs, "dump memory: "+err.Error())
+	}
+	if img, err := m.DiskImage(); err == nil {
+		if err = use(img); err == nil {
+			return m.DiskImagePath(), nil
+		}
+		errs = append(errs, m.DiskImagePath()+": "+err.Error())
+	} else {
+		if errors.Is(err, errNoImagePath) {
+			errs = append(errs, err.Error())
+		} else {
+			errs = append(errs, "image path: "+err.Error())
+		}
+	}
+	return "", errors.New(strings.Join(errs, "; "))
+}
+
+// Report describes what was found for the module and where, and what was
+// tried without success, one line each.
+func (m *Module) Report() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	switch {
+	case m.pdb != nil:
+		out = append(out, fmt.Sprintf("PDB %s (GUID %s, age %d)", m.pdbPath, m.pdb.GUID, m.pdb.Age))
+	case m.pdbDone:
+		out = append(out, "no PDB: "+m.pdbErr.Error())
+		for _, t := range m.pdbTried {
+			out = append(out, "  tried "+t)
+		}
+	}
+	switch {
+	case m.mapped != nil:
+		out = append(out, "image mapped in dump memory")
+	case m.mappedDone:
+		out = append(out, "image not in dump memory: "+m.mappedErr.Error())
+	}
+	switch {
+	case m.disk != nil:
+		out = append(out, "image file "+m.diskPath)
+		for _, t := range m.diskTried {
+			out = append(out, "  passed over "+t)
+		}
+	case m.diskDone:
+		out = append(out, "no image file: "+m.diskErr.Error())
+		for _, t := range m.diskTried {
+			out = append(out, "  tried "+t)
+		}
+	}
+	return out
+}
+
+// errNoImagePath is the disk image error when no image path was given.
+var errNoImagePath = errors.New("no image path")
+
+// findImage looks for mod's image file along the image path: in each folder,
+// the file named as the module, then the symbol-store key folder
+// name/TIMESTAMPSIZE/name. Names are matched case-insensitively (Windows file
+// names are) but only names read from the folder itself are opened, and the
+// module's name is reduced to a validated bare file name first.
+func (r *Resolver) findImage(mod *minidump.Module) (*pe.File, string, []string, error) {
+	if len(r.opts.ImagePath) == 0 {
+		return nil, "", nil, errNoImagePath
+	}
+	name, err := symstore.SafeName(mod.Name)
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("the module's file name cannot be looked up: %v", strings.TrimPrefix(err.Error(), "symstore: "))
+	}
+	var tried []string
+	note := func(where, what string) { tried = append(tried, where+": "+what) }
+	keys := []string{fmt.Sprintf("%08X%X", mod.TimeDateStamp, mod.Size)}
+	for _, dir := range r.opts.ImagePath {
+		p, ok := r.findFold(dir, name)
+		if !ok {
+			note(filepath.Join(dir, name), "not there")
+			continue
+		}
+		cands := []string{p}
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			// A symbol store: the name is a folder of key folders.
+			cands = nil
+			for _, k := range keys {
+				kd, ok := r.findFold(p, k)
+				if !ok {
+					note(filepath.Join(p, k), "no such folder")
+					continue
+				}
+				if f, ok := r.findFold(kd, name); ok {
+					cands = append(cands, f)
+				} else {
+					note(filepath.Join(kd, name), "not there")
+				}
+			}
+		}
+		for _, p := range cands {
+			st, err := os.Stat(p)
+			if err != nil || !st.Mode().IsRegular() {
+				note(p, "not a regular file")
+				continue
+			}
+			img, err := pe.Open(p)
+			if err != nil {
+				note(p, "not a PE image: "+err.Error())
+				continue
+			}
+			if img.TimeDateStamp != mod.TimeDateStamp || img.SizeOfImage != mod.Size {
+				note(p, fmt.Sprintf("a different build: TimeDateStamp %#x and SizeOfImage %#x, the module has %#x and %#x",
+					img.TimeDateStamp, img.SizeOfImage, mod.TimeDateStamp, mod.Size))
+				img.Close()
+				continue
+			}
+			if cv := mod.CodeView; cv != nil && cv.Signature == "RSDS" {
+				if icv, err := img.CodeView(); err == nil && icv.Signature == "RSDS" && (icv.GUID != cv.GUID || icv.Age != cv.Age) {
+					note(p, fmt.Sprintf("a different build: PDB GUID %s age %d, the module has %s age %d", icv.GUID, icv.Age, cv.GUID, cv.Age))
+					img.Close()
+					continue
+				}
+			}
+			return img, p, tried, nil
+		}
+	}
+	return nil, "", tried, fmt.Errorf("%s (TimeDateStamp %#x, SizeOfImage %#x) not found on the image path (%d places tried)", name, mod.TimeDateStamp, mod.Size, len(tried))
+}
+
+// findFold returns the path of the entry of dir named name, ignoring case. The
+// exact name is tried first; otherwise the entry's name as the folder lists it
+// is used, so nothing but the folder's own names is joined to dir.
+func (r *Resolver) findFold(dir, name string) (string, bool) {
+	p := filepath.Join(dir, name)
+	if _, err := os.Lstat(p); err == nil {
+		return p, true
+	}
+	r.dirMu.Lock()
+	names, ok := r.dirs[dir]
+	if !ok {
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		r.dirs[dir] = names
+	}
+	r.dirMu.Unlock()
+	for _, n := range names {
+		if strings.EqualFold(n, name) {
+			return filepath.Join(dir, n), true
+		}
+	}
+	return "", false
+}
