@@ -49,6 +49,9 @@ type Options struct {
 	// Skip, when set, is asked about every record before its file or member is read;
 	// true leaves it out (--resume).
 	Skip func(Key) bool
+	// Exclude lists files not to triage (by absolute path): the output file, when
+	// it lies in a folder being walked.
+	Exclude []string
 	// Progress, when set, is called from Run's goroutine about ten times a second
 	// and once at the end.
 	Progress func(Progress)
@@ -109,7 +112,7 @@ func Run(ctx context.Context, paths []string, opt Options, sink Sink) (Stats, er
 	tasks := make(chan task, 256)
 	results := make(chan result, 256)
 	slots := make(chan struct{}, window)
-	w := &walker{ctx: ctx, shard: opt.Shard, out: tasks, visited: map[fileID]bool{}}
+	w := &walker{ctx: ctx, shard: opt.Shard, out: tasks, visited: map[fileID]bool{}, exclude: excludeSet(opt.Exclude)}
 	var walkDone atomic.Bool
 	var found atomic.Int64
 	go func() {
@@ -126,7 +129,7 @@ func Run(ctx context.Context, paths []string, opt Options, sink Sink) (Stats, er
 	var countDone atomic.Bool
 	if opt.Progress != nil {
 		go func() {
-			c := &walker{ctx: ctx, shard: opt.Shard, visited: map[fileID]bool{}}
+			c := &walker{ctx: ctx, shard: opt.Shard, visited: map[fileID]bool{}, exclude: excludeSet(opt.Exclude)}
 			c.emitHook = func() {
 				if c.found%64 == 0 {
 					counted.Store(c.found - c.outside)

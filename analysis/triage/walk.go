@@ -73,6 +73,9 @@ type walker struct {
 	slots chan struct{}
 	// emitHook, when set, is called after every file found (for progress).
 	emitHook func()
+	// exclude holds absolute paths of files to leave out; cwd makes paths absolute.
+	exclude map[string]bool
+	cwd     string
 	// Counters for the summary.
 	found, outside, loops int64
 }
@@ -107,6 +110,18 @@ func (w *walker) file(p, key string, fi fs.FileInfo) {
 }
 
 func (w *walker) emit(p, key string, err error) {
+	if len(w.exclude) > 0 {
+		abs := p
+		if !filepath.IsAbs(abs) {
+			if w.cwd == "" {
+				w.cwd, _ = os.Getwd()
+			}
+			abs = filepath.Join(w.cwd, abs)
+		}
+		if w.exclude[filepath.Clean(abs)] {
+			return
+		}
+	}
 	w.found++
 	if !w.shard.Has(key) {
 		w.outside++
@@ -232,4 +247,15 @@ func ioError(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// excludeSet makes Options.Exclude a set of clean absolute paths.
+func excludeSet(paths []string) map[string]bool {
+	m := map[string]bool{}
+	for _, p := range paths {
+		if abs, err := filepath.Abs(p); err == nil {
+			m[abs] = true
+		}
+	}
+	return m
 }

@@ -117,6 +117,12 @@ func runTriage(e *env, paths []string, f triageFlags) error {
 	g := triage.NewGrouper(by)
 	var resumed int64
 	out := e.stdout
+	var closeOut *os.File // the output file, closed (and its error checked) at the end
+	defer func() {
+		if closeOut != nil {
+			closeOut.Close()
+		}
+	}()
 	if f.resume != "" {
 		if f.out != "" && f.out != f.resume {
 			return usageErrorf("--resume writes to its own file: leave out -o, or give the same file")
@@ -129,7 +135,8 @@ func runTriage(e *env, paths []string, f triageFlags) error {
 		if err != nil {
 			return &fileError{file: f.resume, err: err}
 		}
-		defer file.Close()
+		closeOut = file
+		opt.Exclude = []string{f.resume}
 		keys, n, err := triage.Resume(file, g)
 		if err != nil {
 			return &fileError{file: f.resume, err: err}
@@ -142,7 +149,8 @@ func runTriage(e *env, paths []string, f triageFlags) error {
 		if err != nil {
 			return &fileError{file: f.out, err: err}
 		}
-		defer file.Close()
+		closeOut = file
+		opt.Exclude = []string{f.out} // when it lies in a folder being triaged
 		out = file
 	}
 
@@ -175,6 +183,13 @@ func runTriage(e *env, paths []string, f triageFlags) error {
 	s.Resumed = resumed
 	if err := w.Finish(s); err != nil {
 		return &fileError{file: outName(f), err: err}
+	}
+	if closeOut != nil {
+		err := closeOut.Close()
+		closeOut = nil
+		if err != nil {
+			return &fileError{file: outName(f), err: err}
+		}
 	}
 	if bar != nil {
 		fmt.Fprintf(e.stderr, "dumpmap triage: %d records (%d errors) from %d files in %s: %.0f records/s\n",

@@ -310,3 +310,24 @@ func TestTriageCorpus(t *testing.T) {
 	}
 	t.Logf("%d files, %d groups, %v dumps, %v errors %v", files, len(groups), sum["dumps"], sum["errors"], sum["error_kinds"])
 }
+
+// TestTriageOutputInsideTree: the output file, in a folder being triaged, is not
+// triaged itself, on the first run or on --resume.
+func TestTriageOutputInsideTree(t *testing.T) {
+	dir := t.TempDir()
+	triageSet(t, dir)
+	t.Chdir(dir)
+	for _, args := range [][]string{
+		{"triage", "--format", "ndjson", "-o", "out.ndjson", "."},
+		{"triage", "--resume", "out.ndjson", "."},
+		{"triage", "--resume", filepath.Join(dir, "out.ndjson"), dir},
+	} {
+		if _, errOut, code := runCLI(args...); code != 0 {
+			t.Fatalf("%q: exit %d: %s", args, code, errOut)
+		}
+		data, _ := os.ReadFile("out.ndjson")
+		if strings.Contains(string(data), `"file":"out.ndjson"`) || strings.Contains(string(data), `out.ndjson","size"`) {
+			t.Errorf("%q: the output file was triaged", args)
+		}
+	}
+}
