@@ -137,7 +137,14 @@ func normalizeModules(m *Map, mods []minidump.Module) []minidump.Module {
 // order does it read the whole list and sort it.
 func (m *Map) fromMemoryInfo(f *minidump.File, entries int) {
 	lb := m.newLayout(entries)
-	_, _ = f.ScanMemoryInfo(func(e minidump.MemoryInfo) bool { return lb.add(e) })
+	_, _ = f.ScanMemoryInfo(func(batch []minidump.MemoryInfo) bool {
+		for i := range batch {
+			if !lb.add(&batch[i]) {
+				return false
+			}
+		}
+		return true
+	})
 	if lb.unsorted {
 		list, _ := f.MemoryInfo()
 		ext := 0
@@ -151,8 +158,8 @@ func (m *Map) fromMemoryInfo(f *minidump.File, entries int) {
 		m.Notes = append(m.Notes, "MemoryInfoList entries were not in address order")
 		lb = m.newLayout(len(list))
 		lb.sorting, lb.signExtended = true, ext
-		for _, e := range list {
-			lb.add(e)
+		for i := range list {
+			lb.add(&list[i])
 		}
 	}
 	lb.finish()
@@ -194,19 +201,20 @@ func (l *layout) flush() {
 
 // add lays out one entry; it returns false (and sets unsorted) when the entries turn
 // out not to be in address order.
-func (l *layout) add(e minidump.MemoryInfo) bool {
+func (l *layout) add(e *minidump.MemoryInfo) bool {
+	base, abase := e.BaseAddress, e.AllocationBase
 	if !l.sorting {
-		if l.narrow && e.BaseAddress>>32 == 0xffffffff {
+		if l.narrow && base>>32 == 0xffffffff {
 			l.signExtended++
 		}
-		e.BaseAddress, e.AllocationBase = l.fix(e.BaseAddress), l.fix(e.AllocationBase)
-		if e.BaseAddress < l.prevBase {
+		base, abase = l.fix(base), l.fix(abase)
+		if base < l.prevBase {
 			l.unsorted = true
 			return false
 		}
-		l.prevBase = e.BaseAddress
+		l.prevBase = base
 	}
-	base, size := e.BaseAddress, e.RegionSize
+	size := e.RegionSize
 	if size == 0 {
 		return true
 	}
@@ -246,7 +254,7 @@ func (l *layout) add(e minidump.MemoryInfo) bool {
 	}
 	l.flush()
 	l.out = append(l.out, Region{Base: base, Size: size, State: e.State, Type: e.Type, Protect: e.Protect,
-		AllocationBase: e.AllocationBase, AllocationProtect: e.AllocationProtect, Usage: usageOfType(e.Type)})
+		AllocationBase: abase, AllocationProtect: e.AllocationProtect, Usage: usageOfType(e.Type)})
 	return true
 }
 

@@ -301,7 +301,7 @@ func (m *Map) explainMisses(e *Explanation, runs []FreeRun, need, limit uint64) 
 			e.NearMisses = append(e.NearMisses, NearMiss{Run: f, Why: fmt.Sprintf("%s, but it starts %s past a %s boundary and ends before the next one", ib(f.Size), ib(f.Base%g), ib(g))})
 		}
 	}
-	sort.Slice(small, func(i, j int) bool { return small[i].UsableSize > small[j].UsableSize })
+	sort.SliceStable(small, func(i, j int) bool { return small[i].UsableSize > small[j].UsableSize })
 	for i, f := range small {
 		if i == 3 {
 			break

@@ -79,20 +79,23 @@ type FreeStats struct {
 // FreeStats computes totals and the largest free and largest usable free blocks.
 func (m *Map) FreeStats() FreeStats {
 	var s FreeStats
-	m.eachFreeRun(func(f FreeRun) {
-		s.Runs++
-		s.Total += f.Size
-		s.UsableTotal += f.UsableSize
-		s.Unusable += f.Unusable()
-		if f.UsableSize == 0 {
-			s.UnusableRuns++
-		}
-		if f.Size > s.Largest.Size {
-			s.Largest = f
-		}
-		if f.UsableSize > s.LargestUsable.UsableSize {
-			s.LargestUsable = f
-		}
-	})
+	m.eachFreeRun(s.add)
 	return s
+}
+
+// add counts one free run.
+func (s *FreeStats) add(f FreeRun) {
+	s.Runs++
+	s.Total += f.Size
+	s.UsableTotal += f.UsableSize
+	s.Unusable += f.Unusable()
+	if f.UsableSize == 0 {
+		s.UnusableRuns++
+	}
+	if f.Size > s.Largest.Size {
+		s.Largest = f
+	}
+	if f.UsableSize > s.LargestUsable.UsableSize {
+		s.LargestUsable = f
+	}
 }

@@ -74,15 +74,24 @@ func FreeSizeClasses() []SizeClass {
 
 // Summary computes the summary tables.
 func (m *Map) Summary() *Summary {
-	s := &Summary{Free: m.FreeStats()}
-	type acc struct {
-		n    int
-		size uint64
-	}
+	s := &Summary{SizeClasses: FreeSizeClasses()}
+	// One pass over the free runs for the totals and the histogram.
+	m.eachFreeRun(func(f FreeRun) {
+		s.Free.add(f)
+		for i := range s.SizeClasses {
+			c := &s.SizeClasses[i]
+			if f.Size >= c.Min && (c.Max == 0 || f.Size < c.Max) {
+				c.Runs++
+				c.Bytes += f.Size
+				c.Usable += f.UsableSize
+				break
+			}
+		}
+	})
 	usage := make([]acc, numUsages)
-	types := map[minidump.MemType]*acc{}
-	states := map[minidump.MemState]*acc{}
-	protects := map[minidump.Protect]*acc{}
+	var types accList[minidump.MemType]
+	var states accList[minidump.MemState]
+	var protects accList[minidump.Protect]
 	largest := make([]LargestRow, numUsages)
 	for i := range m.Regions {
 		r := &m.Regions[i]
@@ -100,29 +109,17 @@ func (m *Map) Summary() *Summary {
 		}
 		s.Busy += r.Size
 		if r.State != 0 {
-			a := states[r.State]
-			if a == nil {
-				a = &acc{}
-				states[r.State] = a
-			}
+			a := states.get(r.State)
 			a.n++
 			a.size += r.Size
 		}
 		if r.Type != 0 {
-			a := types[r.Type]
-			if a == nil {
-				a = &acc{}
-				types[r.Type] = a
-			}
+			a := types.get(r.Type)
 			a.n++
 			a.size += r.Size
 		}
 		if r.State == minidump.MemCommit {
-			a := protects[r.Protect]
-			if a == nil {
-				a = &acc{}
-				protects[r.Protect] = a
-			}
+			a := protects.get(r.Protect)
 			a.n++
 			a.size += r.Size
 		}
@@ -157,7 +154,7 @@ func (m *Map) Summary() *Summary {
 		return s.Usage[i].Size > s.Usage[j].Size
 	})
 	for _, t := range []minidump.MemType{minidump.MemPrivate, minidump.MemImage, minidump.MemMapped} {
-		if a := types[t]; a != nil {
+		if a := types.find(t); a != nil {
 			s.Type = append(s.Type, row(t.String(), *a, true))
 		}
 	}
@@ -166,16 +163,13 @@ func (m *Map) Summary() *Summary {
 		s.State = append(s.State, row("MEM_FREE", freeAcc, false))
 	}
 	for _, st := range []minidump.MemState{minidump.MemCommit, minidump.MemReserve} {
-		if a := states[st]; a != nil {
+		if a := states.find(st); a != nil {
 			s.State = append(s.State, row(st.String(), *a, true))
 		}
 	}
-	var prots []minidump.Protect
-	for p := range protects {
-		prots = append(prots, p)
-	}
+	prots := append([]minidump.Protect(nil), protects.keys...)
 	sort.Slice(prots, func(i, j int) bool {
-		a, b := protects[prots[i]], protects[prots[j]]
+		a, b := protects.find(prots[i]), protects.find(prots[j])
 		if a.size != b.size {
 			return a.size > b.size
 		}
@@ -186,7 +180,7 @@ func (m *Map) Summary() *Summary {
 		if name == "" {
 			name = fmt.Sprintf("%#x", uint32(p))
 		}
-		s.Protect = append(s.Protect, row(name, *protects[p], true))
+		s.Protect = append(s.Protect, row(name, *protects.find(p), true))
 	}
 	// WinDbg's largest "Free" region is the largest free run, Unusable edges included.
 	if s.Free.Largest.Size > 0 {
@@ -197,19 +191,44 @@ func (m *Map) Summary() *Summary {
 			s.Largest = append(s.Largest, largest[u])
 		}
 	}
-	s.SizeClasses = FreeSizeClasses()
-	m.eachFreeRun(func(f FreeRun) {
-		for i := range s.SizeClasses {
-			c := &s.SizeClasses[i]
-			if f.Size >= c.Min && (c.Max == 0 || f.Size < c.Max) {
-				c.Runs++
-				c.Bytes += f.Size
-				c.Usable += f.UsableSize
-				break
-			}
-		}
-	})
 	return s
 }
 
 func isFreeName(n string) bool { return n == "Free" || n == "Unusable" }
+
+type acc struct {
+	n    int
+	size uint64
+}
+
+// accList accumulates by key. A dump has a handful of distinct states, types and
+// protections, so a short list with the last hit remembered beats a map on the
+// per-region hot path.
+type accList[K comparable] struct {
+	keys []K
+	vals []acc
+	last int
+}
+
+func (l *accList[K]) find(k K) *acc {
+	if l.last < len(l.keys) && l.keys[l.last] == k {
+		return &l.vals[l.last]
+	}
+	for i, x := range l.keys {
+		if x == k {
+			l.last = i
+			return &l.vals[i]
+		}
+	}
+	return nil
+}
+
+func (l *accList[K]) get(k K) *acc {
+	if a := l.find(k); a != nil {
+		return a
+	}
+	l.keys = append(l.keys, k)
+	l.vals = append(l.vals, acc{})
+	l.last = len(l.keys) - 1
+	return &l.vals[l.last]
+}

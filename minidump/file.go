@@ -79,7 +79,9 @@ func Open(name string) (*File, error) {
 		fh.Close()
 		return nil, &NotMinidumpError{LooksLike: "a directory"}
 	}
-	f, err := New(fh, st.Size())
+	// A file is read through a small block cache: the accessors make many small
+	// reads (names, records, pointers) that would otherwise each be a system call.
+	f, err := New(newReadCache(fh, st.Size()), st.Size())
 	if err != nil {
 		fh.Close()
 		return nil, err

@@ -109,10 +109,11 @@ func parseListHeader(t StreamType, s *Stream, hdr []byte, avail int64, minHeader
 // scanChunk is how many entries scanList reads at a time.
 const scanChunk = 4096
 
-// scanList walks the entries of a headed list in chunks of scanChunk entries, so
-// that a caller consuming them one by one holds neither the raw stream nor a decoded
-// copy of it. fn gets each entry's bytes (at least minEntry of them).
-func (f *File) scanList(t StreamType, minHeader, minEntry int, count64 bool, fn func(e []byte) bool) (int, error) {
+// scanList walks the entries of a headed list in chunks of up to scanChunk entries,
+// so that a caller consuming them holds neither the raw stream nor a decoded copy of
+// it. fn gets each chunk's bytes, the entry size (at least minEntry) and the number
+// of entries in it.
+func (f *File) scanList(t StreamType, minHeader, minEntry int, count64 bool, fn func(chunk []byte, es, n int) bool) (int, error) {
 	s := f.Stream(t)
 	if s == nil {
 		return 0, noStream(t)
@@ -139,12 +140,10 @@ func (f *File) scanList(t StreamType, minHeader, minEntry int, count64 bool, fn 
 		if err := f.readAt(chunk, s.Offset+int64(hs)+int64(done)*int64(es), t.String()); err != nil {
 			return done, err
 		}
-		for i := 0; i < k; i++ {
-			if !fn(chunk[i*es : (i+1)*es]) {
-				return done + i + 1, count.err
-			}
-		}
 		done += k
+		if !fn(chunk, es, k) {
+			return done, count.err
+		}
 	}
 	return done, count.err
 }

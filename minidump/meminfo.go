@@ -147,15 +147,20 @@ func (f *File) MemoryInfo() ([]MemoryInfo, error) {
 	return out, err
 }
 
-// ScanMemoryInfo calls fn with each MemoryInfoList entry in file order until fn
-// returns false, reading the stream in bounded chunks: a caller that builds its own
-// structure from the entries holds no copy of the list. It returns how many entries
-// it passed to fn and, as MemoryInfo does, the damage found.
-func (f *File) ScanMemoryInfo(fn func(MemoryInfo) bool) (int, error) {
-	var one [1]MemoryInfo
-	return f.scanList(StreamMemoryInfoList, 16, memoryInfoSize, true, func(e []byte) bool {
-		decodeMemoryInfo(one[:], e, len(e))
-		return fn(one[0])
+// ScanMemoryInfo calls fn with the MemoryInfoList entries in file order, a batch at a
+// time, until fn returns false, reading the stream in bounded chunks: a caller that
+// builds its own structure from the entries holds no copy of the list. The batch is
+// reused between calls. It returns how many entries it passed to fn and, as
+// MemoryInfo does, the damage found.
+func (f *File) ScanMemoryInfo(fn func(batch []MemoryInfo) bool) (int, error) {
+	var batch []MemoryInfo
+	return f.scanList(StreamMemoryInfoList, 16, memoryInfoSize, true, func(chunk []byte, es, n int) bool {
+		if cap(batch) < n {
+			batch = make([]MemoryInfo, n)
+		}
+		batch = batch[:n]
+		decodeMemoryInfo(batch, chunk, es)
+		return fn(batch)
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/dumpmap/dumpmap/analysis"
+	"github.com/dumpmap/dumpmap/analysis/report"
 	"github.com/spf13/pflag"
 )
 
@@ -65,69 +66,19 @@ type explainOpts struct {
 	max                               *bool
 }
 
-type requestJSON struct {
-	Size        uint64 `json:"size"`
-	Via         string `json:"via"`
-	Heap        hexNum `json:"heap,omitempty"`
-	ElementSize uint64 `json:"element_size,omitempty"`
-	STL         string `json:"stl,omitempty"`
-	Below       hexNum `json:"below,omitempty"`
-}
+// The JSON shapes are shared with the report (package report).
+type requestJSON = report.Request
 
-type freeRunJSON struct {
-	Base       hexNum `json:"base"`
-	End        hexNum `json:"end"`
-	Size       uint64 `json:"size"`
-	UsableBase hexNum `json:"usable_base"`
-	UsableSize uint64 `json:"usable_size"`
-}
+type freeRunJSON = report.FreeRun
 
-type nearMissJSON struct {
-	freeRunJSON
-	Why string `json:"why"`
-}
+type nearMissJSON = report.NearMiss
 
-type explanationJSON struct {
-	Request        requestJSON    `json:"request"`
-	Verdict        string         `json:"verdict"`
-	Condition      string         `json:"condition,omitempty"`
-	Reasons        []string       `json:"reasons"`
-	Reservation    uint64         `json:"reservation"`
-	Candidates     []freeRunJSON  `json:"candidates"`
-	CandidateCount int            `json:"candidate_count"`
-	NearMisses     []nearMissJSON `json:"near_misses"`
-	Unknown        []string       `json:"unknown"`
-	Remedies       []string       `json:"remedies"`
-	Heap           hexNum         `json:"heap,omitempty"`
-}
+type explanationJSON = report.Explanation
 
-func runOf(f analysis.FreeRun) freeRunJSON {
-	return freeRunJSON{hexNum(f.Base), hexNum(f.End()), f.Size, hexNum(f.UsableBase), f.UsableSize}
-}
+func runOf(f analysis.FreeRun) freeRunJSON { return report.FreeRunOf(f) }
 
-// explanationOf shapes an explanation for JSON; the report reuses it.
-func explanationOf(x *analysis.Explanation) explanationJSON {
-	r := x.Request
-	j := explanationJSON{
-		Request: requestJSON{Size: r.Size, Via: string(r.Via), Heap: hexNum(r.Heap), Below: hexNum(r.Below)},
-		Verdict: string(x.Verdict), Condition: x.Condition, Reasons: nonNil(x.Reasons), Reservation: x.Reservation,
-		Candidates: []freeRunJSON{}, CandidateCount: x.CandidateCount, NearMisses: []nearMissJSON{},
-		Unknown: nonNil(x.Unknown), Remedies: nonNil(x.Remedies),
-	}
-	if r.Via == analysis.ViaVector {
-		j.Request.ElementSize, j.Request.STL = max(r.ElementSize, 1), r.Growth
-	}
-	if x.Heap != nil {
-		j.Heap = hexNum(x.Heap.Handle)
-	}
-	for _, c := range x.Candidates {
-		j.Candidates = append(j.Candidates, runOf(c))
-	}
-	for _, n := range x.NearMisses {
-		j.NearMisses = append(j.NearMisses, nearMissJSON{runOf(n.Run), n.Why})
-	}
-	return j
-}
+// explanationOf shapes an explanation for JSON, as the report does.
+func explanationOf(x *analysis.Explanation) explanationJSON { return report.ExplanationOf(x) }
 
 func runExplain(e *env, args []string, o explainOpts) error {
 	var req analysis.Request
@@ -199,22 +150,7 @@ func runExplain(e *env, args []string, o explainOpts) error {
 }
 
 // requestText names a request in words: "malloc(50 KiB)".
-func requestText(r analysis.Request) string {
-	switch r.Via {
-	case analysis.ViaReserve:
-		return fmt.Sprintf("VirtualAlloc(MEM_RESERVE) of %s", size(r.Size))
-	case analysis.ViaHeap:
-		if r.Heap != 0 {
-			return fmt.Sprintf("HeapAlloc(%#x, %s)", r.Heap, size(r.Size))
-		}
-		return fmt.Sprintf("HeapAlloc(GetProcessHeap(), %s)", size(r.Size))
-	case analysis.ViaMalloc:
-		return fmt.Sprintf("malloc(%s)", size(r.Size))
-	case analysis.ViaVector:
-		return fmt.Sprintf("growth of a std::vector holding %s (%s)", size(r.Size), r.Growth)
-	}
-	return fmt.Sprintf("VirtualAlloc(MEM_RESERVE|MEM_COMMIT) of %s", size(r.Size))
-}
+func requestText(r analysis.Request) string { return report.RequestText(r) }
 
 func writeExplanation(e *env, m *analysis.Map, x *analysis.Explanation) {
 	w := e.stdout
@@ -285,11 +221,7 @@ func wrapText(s string, width int, indent string) string {
 	return strings.Join(append(lines, line), "\n")
 }
 
-type maxJSON struct {
-	Via      string `json:"via"`
-	Max      uint64 `json:"max"`
-	Possible bool   `json:"possible"`
-}
+type maxJSON = report.Max
 
 func printMax(e *env, d *dumpFile, m *analysis.Map, req analysis.Request, heaps *analysis.HeapSet) error {
 	var out []maxJSON
@@ -297,7 +229,7 @@ func printMax(e *env, d *dumpFile, m *analysis.Map, req analysis.Request, heaps 
 		r := req
 		r.Via = via
 		n, ok := m.MaxRequest(r, heaps)
-		out = append(out, maxJSON{string(via), n, ok})
+		out = append(out, maxJSON{Via: string(via), Max: n, Possible: ok})
 	}
 	if e.json {
 		return writeJSON(e.stdout, struct {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/dumpmap/dumpmap/analysis"
+	"github.com/dumpmap/dumpmap/analysis/report"
 	"github.com/dumpmap/dumpmap/minidump"
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/pflag"
@@ -42,57 +43,16 @@ Examples:
 	})
 }
 
-type wasteJSON struct {
-	Description string `json:"description"`
-	Size        uint64 `json:"size"`
-	Type        string `json:"type"`
-	Protect     string `json:"protect"`
-	Usage       string `json:"usage"`
-	Count       int    `json:"count"`
-	WastedEach  uint64 `json:"wasted_each"`
-	WastedTotal uint64 `json:"wasted_total"`
-	Example     hexNum `json:"example"`
-}
+// The JSON shapes are shared with the report (package report).
+type wasteJSON = report.Waste
 
-type fitJSON struct {
-	Size  uint64 `json:"size"`
-	Count uint64 `json:"count"`
-}
+type fitJSON = report.Fit
 
-type heapJSONLite struct {
-	Handle             hexNum   `json:"handle"`
-	ProcessHeap        bool     `json:"process_heap"`
-	CRTHeap            bool     `json:"crt_heap"`
-	FoundBy            []string `json:"found_by"`
-	Segments           int      `json:"segments"`
-	Reserved           uint64   `json:"reserved"`
-	Committed          uint64   `json:"committed"`
-	Uncommitted        uint64   `json:"uncommitted"`
-	LargestUncommitted uint64   `json:"largest_uncommitted"`
-}
+type heapJSONLite = report.HeapInfo
 
-type commitJSON struct {
-	ProcessPrivate     uint64 `json:"process_private"`
-	ProcessVirtualSize uint64 `json:"process_virtual_size"`
-	PeakPrivate        uint64 `json:"peak_private"`
-	SystemCommitted    uint64 `json:"system_committed"`
-	SystemCommitLimit  uint64 `json:"system_commit_limit"`
-	JobCommitLimit     uint64 `json:"job_commit_limit"`
-	Source             string `json:"source"`
-}
+type commitJSON = report.Commit
 
-func heapsLite(hs *analysis.HeapSet) []heapJSONLite {
-	out := []heapJSONLite{}
-	for _, h := range hs.Heaps {
-		res, com, unc := h.Reserved()
-		var largest uint64
-		for _, s := range h.Segments {
-			largest = max(largest, s.LargestUncommitted)
-		}
-		out = append(out, heapJSONLite{hexNum(h.Handle), h.ProcessHeap, h.CRTHeap, nonNil(h.FoundBy), len(h.Segments), res, com, unc, largest})
-	}
-	return out
-}
+func heapsLite(hs *analysis.HeapSet) []heapJSONLite { return report.HeapsOf(hs) }
 
 func runFrag(e *env, args []string, mf mapFlags, top int) error {
 	if top < 1 {
@@ -129,21 +89,14 @@ func runFrag(e *env, args []string, mf mapFlags, top int) error {
 	if e.json {
 		var wj []wasteJSON
 		for _, w := range waste {
-			wj = append(wj, wasteJSON{w.Describe(), w.Size, w.Type.String(), w.Protect.String(), w.Usage.String(), w.Count, w.WastedEach, w.WastedTotal, hexNum(w.Example)})
+			wj = append(wj, report.WasteOf(w))
 		}
-		var fits []fitJSON
-		for _, f := range r.Fits {
-			fits = append(fits, fitJSON{f.Size, f.Count})
-		}
+		fits := report.FitsOf(r.Fits)
 		var aj []allocationJSON
 		for _, a := range allocs {
-			aj = append(aj, allocationJSON{Base: hexNum(a.Base), End: hexNum(a.End()), Size: a.Size, Committed: a.Committed, Reserved: a.Reserved,
-				Type: a.Type.String(), Protect: a.Protect.String(), Usage: a.Usage.String(), Detail: a.Detail, Regions: a.Count})
+			aj = append(aj, report.AllocationOf(&a))
 		}
-		var commit *commitJSON
-		if c := r.Commit; c != nil {
-			commit = &commitJSON{c.ProcessPrivate, c.ProcessVirtualSize, c.PeakPrivate, c.SystemCommitted, c.SystemCommitLimit, c.JobCommitLimit, c.Source}
-		}
+		commit := report.CommitOf(r.Commit)
 		lu := r.Free.LargestUsable
 		return writeJSON(e.stdout, struct {
 			File              string           `json:"file"`
@@ -167,8 +120,8 @@ func runFrag(e *env, args []string, mf mapFlags, top int) error {
 			Warnings          []string         `json:"warnings"`
 		}{
 			File: d.path, Partial: m.Partial, Space: spaceOf(m.Space), FreeTotal: r.Free.Total, FreeRuns: r.Free.Runs,
-			LargestFree:       blockJSON{hexNum(r.Free.Largest.Base), r.Free.Largest.Size},
-			LargestUsableFree: usableJSON{hexNum(lu.UsableBase), hexNum(lu.UsableBase + lu.UsableSize), lu.UsableSize, hexNum(lu.Base), lu.Size},
+			LargestFree:       blockJSON{Base: hexNum(r.Free.Largest.Base), Size: r.Free.Largest.Size},
+			LargestUsableFree: report.UsableOf(lu),
 			UnusableTotal:     r.Free.Unusable, SizeClasses: classesJSON(r.SizeClasses), Fits: fits, Waste: orEmpty(wj), WasteTotal: r.WasteTotal,
 			ByUsage: rowsJSON(r.ByUsage), ByAllocation: orEmpty(aj), Heaps: heapsLite(heaps), Plentiful: r.Plentiful, Commit: commit,
 			Notes: nonNil(m.Notes), Warnings: d.warnings(),

@@ -2,9 +2,11 @@ package main
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/dumpmap/dumpmap/analysis"
+	"github.com/dumpmap/dumpmap/analysis/report"
 	"github.com/dumpmap/dumpmap/minidump"
 	"github.com/spf13/pflag"
 )
@@ -78,18 +80,8 @@ type regionJSON struct {
 	InDump            bool   `json:"in_dump,omitempty"` // partial maps: the region's bytes are in the dump
 }
 
-type allocationJSON struct {
-	Base      hexNum `json:"base"`
-	End       hexNum `json:"end"`
-	Size      uint64 `json:"size"`
-	Committed uint64 `json:"committed"`
-	Reserved  uint64 `json:"reserved"`
-	Type      string `json:"type"`
-	Protect   string `json:"protect"`
-	Usage     string `json:"usage"`
-	Detail    string `json:"detail"`
-	Regions   int    `json:"regions"`
-}
+// allocationJSON is shared with the report (package report).
+type allocationJSON = report.Allocation
 
 func stateName(s minidump.MemState) string {
 	if s == 0 {
@@ -282,33 +274,77 @@ func runRegions(e *env, args []string, o regionOpts) error {
 		return printAllocations(e, d, m, filter, haveAddr, addr, af)
 	}
 	if e.json {
-		list := make([]regionJSON, 0, len(sel))
-		for _, i := range sel {
-			list = append(list, regionOf(m, &m.Regions[i]))
-		}
-		return writeJSON(e.stdout, struct {
-			File     string       `json:"file"`
-			Partial  bool         `json:"partial"`
-			Source   string       `json:"source"`
-			Space    spaceJSON    `json:"space"`
-			Regions  []regionJSON `json:"regions"`
-			Notes    []string     `json:"notes"`
-			Warnings []string     `json:"warnings"`
-		}{d.path, m.Partial, m.Source.String(), spaceOf(m.Space), list, nonNil(m.Notes), d.warnings()})
+		// Streamed: a map can hold millions of regions.
+		o := newJSONObject(e.stdout)
+		o.field("file", d.path)
+		o.field("partial", m.Partial)
+		o.field("source", m.Source.String())
+		o.field("space", spaceOf(m.Space))
+		o.list("regions", len(sel), func(buf []byte, i int) []byte {
+			return appendRegionJSON(buf, regionOf(m, &m.Regions[sel[i]]))
+		})
+		o.field("notes", nonNil(m.Notes))
+		o.field("warnings", d.warnings())
+		return o.close()
 	}
 	printMapHeader(e, m)
-	tb := newTable("", "BASE", "END", ">SIZE", "TYPE", "STATE", "PROTECT", "USAGE", "DETAILS")
-	for _, i := range sel {
-		r := &m.Regions[i]
+	// Streamed too: one pass for the column widths, one to print.
+	cells := func(r *analysis.Region) [9]string {
 		mark := ""
 		if !r.IsFree() && r.State != 0 && r.Base == r.AllocationBase {
 			mark = "+"
 		}
-		tb.row(mark, af.f(r.Base), af.f(r.End()), size(r.Size), r.Type.String(), stateName(r.State), r.Protect.String(), r.Usage.String(), m.Describe(r))
+		return [9]string{mark, af.f(r.Base), af.f(r.End()), size(r.Size), r.Type.String(), stateName(r.State), r.Protect.String(), r.Usage.String(), m.Describe(r)}
 	}
-	tb.write(e.stdout, "")
+	st := newStreamTable(e.stdout, "", "BASE", "END", ">SIZE", "TYPE", "STATE", "PROTECT", "USAGE", "DETAILS")
+	for _, i := range sel {
+		c := cells(&m.Regions[i])
+		st.measure(c[:]...)
+	}
+	for _, i := range sel {
+		c := cells(&m.Regions[i])
+		st.row(c[:]...)
+	}
+	if err := st.flush(); err != nil {
+		return err
+	}
 	fmt.Fprintf(e.stdout, "\n%s of %s shown\n", plural(len(sel), "region"), plural(len(m.Regions), "region"))
 	return nil
+}
+
+// appendRegionJSON appends a region's fields in regionJSON's order and with its
+// omitempty rules (checked against encoding/json in the tests).
+func appendRegionJSON(buf []byte, j regionJSON) []byte {
+	buf = append(appendKey(buf, true, "base"), `"0x`...)
+	buf = append(strconv.AppendUint(buf, uint64(j.Base), 16), '"')
+	buf = appendHexField(buf, "end", uint64(j.End))
+	buf = appendUintField(buf, "size", j.Size)
+	buf = appendStrField(buf, false, "state", j.State)
+	buf = appendStrField(buf, false, "type", j.Type)
+	buf = appendStrField(buf, false, "protect", j.Protect)
+	buf = appendHexField(buf, "allocation_base", uint64(j.AllocationBase))
+	buf = appendStrField(buf, false, "allocation_protect", j.AllocationProtect)
+	buf = appendStrField(buf, false, "usage", j.Usage)
+	buf = appendStrField(buf, false, "detail", j.Detail)
+	if j.Module != "" {
+		buf = appendStrField(buf, false, "module", j.Module)
+	}
+	if j.Unloaded {
+		buf = appendBoolField(buf, "unloaded", true)
+	}
+	if j.ThreadID != 0 {
+		buf = appendUintField(buf, "thread_id", uint64(j.ThreadID))
+	}
+	if j.Guard {
+		buf = appendBoolField(buf, "guard", true)
+	}
+	if j.Heap != 0 {
+		buf = appendHexField(buf, "heap", uint64(j.Heap))
+	}
+	if j.InDump {
+		buf = appendBoolField(buf, "in_dump", true)
+	}
+	return buf
 }
 
 func nonNil(s []string) []string {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/dumpmap/dumpmap/analysis"
+	"github.com/dumpmap/dumpmap/analysis/report"
 	"github.com/spf13/pflag"
 )
 
@@ -34,55 +35,18 @@ Examples:
 	})
 }
 
-type summaryRowJSON struct {
-	Name     string  `json:"name"`
-	Regions  int     `json:"regions"`
-	Size     uint64  `json:"size"`
-	PctBusy  float64 `json:"pct_busy"`
-	PctTotal float64 `json:"pct_total"`
-}
+// The JSON shapes are shared with the report (package report).
+type summaryRowJSON = report.SummaryRow
 
-type largestJSON struct {
-	Usage string `json:"usage"`
-	Base  hexNum `json:"base"`
-	Size  uint64 `json:"size"`
-}
+type largestJSON = report.Largest
 
-type sizeClassJSON struct {
-	Label  string `json:"label"`
-	Min    uint64 `json:"min"`
-	Max    uint64 `json:"max,omitempty"`
-	Runs   int    `json:"runs"`
-	Bytes  uint64 `json:"bytes"`
-	Usable uint64 `json:"usable"`
-}
+type sizeClassJSON = report.SizeClass
 
-type usableJSON struct {
-	Base hexNum `json:"base"`
-	End  hexNum `json:"end"`
-	Size uint64 `json:"size"`
-	// RunBase and RunSize locate the free run it lies in.
-	RunBase hexNum `json:"run_base"`
-	RunSize uint64 `json:"run_size"`
-}
+type usableJSON = report.UsableBlock
 
-func rowsJSON(rows []analysis.SummaryRow) []summaryRowJSON {
-	out := make([]summaryRowJSON, 0, len(rows))
-	for _, r := range rows {
-		out = append(out, summaryRowJSON{r.Name, r.Regions, r.Size, round2(r.PctBusy), round2(r.PctTotal)})
-	}
-	return out
-}
+func rowsJSON(rows []analysis.SummaryRow) []summaryRowJSON { return report.Rows(rows) }
 
-func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
-
-func classesJSON(cs []analysis.SizeClass) []sizeClassJSON {
-	out := make([]sizeClassJSON, 0, len(cs))
-	for _, c := range cs {
-		out = append(out, sizeClassJSON{c.Label(), c.Min, c.Max, c.Runs, c.Bytes, c.Usable})
-	}
-	return out
-}
+func classesJSON(cs []analysis.SizeClass) []sizeClassJSON { return report.SizeClasses(cs) }
 
 func runSummary(e *env, args []string, mf mapFlags) error {
 	d, err := openDump(args[0])
@@ -98,10 +62,7 @@ func runSummary(e *env, args []string, mf mapFlags) error {
 	s := m.Summary()
 	lu := s.Free.LargestUsable
 	if e.json {
-		var largest []largestJSON
-		for _, l := range s.Largest {
-			largest = append(largest, largestJSON{l.Usage.String(), hexNum(l.Base), l.Size})
-		}
+		largest := report.LargestOf(s.Largest)
 		return writeJSON(e.stdout, struct {
 			File              string           `json:"file"`
 			Partial           bool             `json:"partial"`
@@ -129,11 +90,10 @@ func runSummary(e *env, args []string, mf mapFlags) error {
 			File: d.path, Partial: m.Partial, Source: m.Source.String(), Space: spaceOf(m.Space),
 			Total: s.Total, Busy: s.Busy, Unknown: s.Unknown,
 			Usage: rowsJSON(s.Usage), Type: rowsJSON(s.Type), State: rowsJSON(s.State), Protect: rowsJSON(s.Protect),
-			LargestByUsage: largest,
-			LargestFree:    blockJSON{hexNum(s.Free.Largest.Base), s.Free.Largest.Size},
-			LargestUsableFree: usableJSON{Base: hexNum(lu.UsableBase), End: hexNum(lu.UsableBase + lu.UsableSize), Size: lu.UsableSize,
-				RunBase: hexNum(lu.Base), RunSize: lu.Size},
-			FreeTotal: s.Free.Total, UsableFreeTotal: s.Free.UsableTotal, UnusableTotal: s.Free.Unusable,
+			LargestByUsage:    largest,
+			LargestFree:       blockJSON{Base: hexNum(s.Free.Largest.Base), Size: s.Free.Largest.Size},
+			LargestUsableFree: report.UsableOf(lu),
+			FreeTotal:         s.Free.Total, UsableFreeTotal: s.Free.UsableTotal, UnusableTotal: s.Free.Unusable,
 			FreeRuns: s.Free.Runs, UnusableRuns: s.Free.UnusableRuns, SizeClasses: classesJSON(s.SizeClasses),
 			Notes: nonNil(m.Notes), Warnings: d.warnings(),
 		})

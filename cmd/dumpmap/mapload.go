@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/dumpmap/dumpmap/analysis"
+	"github.com/dumpmap/dumpmap/analysis/report"
 	"github.com/spf13/pflag"
 )
 
@@ -54,43 +55,36 @@ func parseRanges(s string) ([]analysis.AddrRange, error) {
 // loadMap builds the region map of d; its notes become warnings only when they say
 // something went wrong, and are otherwise returned for the command to print.
 func loadMap(d *dumpFile, mf mapFlags) (*analysis.Map, error) {
-	unavail, err := parseRanges(*mf.unavailable)
+	opt, err := mf.options()
 	if err != nil {
-		return nil, usageErrorf("--unavailable: %v", err)
+		return nil, err
 	}
-	var below uint64
-	if mf.below != nil && *mf.below != "" {
-		if below, err = analysis.ParseAddress(*mf.below); err != nil {
-			return nil, usageErrorf("--below: %v", err)
-		}
-	}
-	m, err := analysis.NewMap(d.File, analysis.Options{Native: *mf.native, Unavailable: unavail, Below: below})
+	m, err := analysis.NewMap(d.File, opt)
 	if err != nil {
 		return nil, &fileError{file: d.path, err: err}
 	}
 	return m, nil
 }
 
-// spaceJSON describes the address space in JSON output.
-type spaceJSON struct {
-	PointerSize       int    `json:"pointer_size"`
-	WOW64             bool   `json:"wow64"`
-	LargeAddressAware string `json:"large_address_aware,omitempty"`
-	Windows           bool   `json:"windows"`
-	MinAddress        hexNum `json:"min_address"`
-	MaxAddress        hexNum `json:"max_address"`
-	PageSize          uint64 `json:"page_size"`
-	Granularity       uint64 `json:"allocation_granularity"`
-	LimitsFrom        string `json:"limits_from"`
+// options turns the flags into map options; a bad range or address is a usage error.
+func (mf mapFlags) options() (analysis.Options, error) {
+	unavail, err := parseRanges(*mf.unavailable)
+	if err != nil {
+		return analysis.Options{}, usageErrorf("--unavailable: %v", err)
+	}
+	var below uint64
+	if mf.below != nil && *mf.below != "" {
+		if below, err = analysis.ParseAddress(*mf.below); err != nil {
+			return analysis.Options{}, usageErrorf("--below: %v", err)
+		}
+	}
+	return analysis.Options{Native: *mf.native, Unavailable: unavail, Below: below}, nil
 }
 
-func spaceOf(s analysis.AddressSpace) spaceJSON {
-	return spaceJSON{PointerSize: s.PointerSize, WOW64: s.WOW64, LargeAddressAware: s.LargeAddressAware, Windows: s.Windows,
-		MinAddress: hexNum(s.MinAddress), MaxAddress: hexNum(s.MaxAddress), PageSize: s.PageSize, Granularity: s.Granularity, LimitsFrom: s.LimitsFrom}
-}
+// spaceJSON describes the address space in JSON output (shared with the report).
+type spaceJSON = report.Space
+
+func spaceOf(s analysis.AddressSpace) spaceJSON { return report.SpaceOf(s) }
 
 // blockJSON is a located block of address space.
-type blockJSON struct {
-	Base hexNum `json:"base"`
-	Size uint64 `json:"size"`
-}
+type blockJSON = report.Block

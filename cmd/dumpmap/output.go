@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -135,4 +136,73 @@ func plural(n int, word string) string {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// streamTable lays out a table too long to hold in memory: the caller measures every
+// row first, then prints them; the layout is the same as table's.
+type streamTable struct {
+	w     *bufio.Writer
+	head  []string
+	right []bool
+	width []int
+	begun bool
+}
+
+func newStreamTable(w io.Writer, head ...string) *streamTable {
+	t := &streamTable{w: bufio.NewWriterSize(w, 256<<10)}
+	for _, h := range head {
+		r := strings.HasPrefix(h, ">")
+		t.head = append(t.head, strings.TrimPrefix(h, ">"))
+		t.right = append(t.right, r)
+	}
+	t.width = make([]int, len(t.head))
+	t.measure(t.head...)
+	return t
+}
+
+func (t *streamTable) measure(cells ...string) {
+	for i, c := range cells {
+		if i < len(t.width) {
+			t.width[i] = max(t.width[i], utf8.RuneCountInString(clean(c)))
+		}
+	}
+}
+
+func (t *streamTable) row(cells ...string) {
+	if !t.begun {
+		t.begun = true
+		t.print(t.head)
+	}
+	t.print(cells)
+}
+
+func (t *streamTable) print(r []string) {
+	var b strings.Builder
+	for i, c := range r {
+		c = clean(c)
+		last := i == len(r)-1
+		pad := t.width[i] - utf8.RuneCountInString(c)
+		switch {
+		case t.right[i]:
+			b.WriteString(strings.Repeat(" ", pad))
+			b.WriteString(c)
+		case last:
+			b.WriteString(c)
+		default:
+			b.WriteString(c)
+			b.WriteString(strings.Repeat(" ", pad))
+		}
+		if !last {
+			b.WriteString("  ")
+		}
+	}
+	t.w.WriteString(strings.TrimRight(b.String(), " "))
+	t.w.WriteByte('\n')
+}
+
+func (t *streamTable) flush() error {
+	if !t.begun {
+		t.print(t.head)
+	}
+	return t.w.Flush()
 }

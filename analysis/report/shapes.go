@@ -1,0 +1,309 @@
+package report
+
+import (
+	"math"
+
+	"github.com/dumpmap/dumpmap/analysis"
+	"github.com/dumpmap/dumpmap/analysis/overview"
+)
+
+// The types in this file are the JSON shapes of the analyses, shared by the report
+// and by the `summary`, `frag` and `explain` commands' --json output, so a field
+// means the same everywhere. Addresses are Hex ("0x..." strings), sizes plain
+// integers of bytes.
+
+// Hex is an address in JSON: a lower-case "0x..." string.
+type Hex = overview.Hex
+
+// Space describes the user address space the map covers.
+type Space struct {
+	PointerSize       int    `json:"pointer_size"`
+	WOW64             bool   `json:"wow64"`
+	LargeAddressAware string `json:"large_address_aware,omitempty"`
+	Windows           bool   `json:"windows"`
+	MinAddress        Hex    `json:"min_address"`
+	MaxAddress        Hex    `json:"max_address"`
+	PageSize          uint64 `json:"page_size"`
+	Granularity       uint64 `json:"allocation_granularity"`
+	LimitsFrom        string `json:"limits_from"`
+}
+
+// SpaceOf shapes an address space.
+func SpaceOf(s analysis.AddressSpace) Space {
+	return Space{PointerSize: s.PointerSize, WOW64: s.WOW64, LargeAddressAware: s.LargeAddressAware, Windows: s.Windows,
+		MinAddress: Hex(s.MinAddress), MaxAddress: Hex(s.MaxAddress), PageSize: s.PageSize, Granularity: s.Granularity, LimitsFrom: s.LimitsFrom}
+}
+
+// SummaryRow is one line of an !address -summary table.
+type SummaryRow struct {
+	Name     string  `json:"name"`
+	Regions  int     `json:"regions"`
+	Size     uint64  `json:"size"`
+	PctBusy  float64 `json:"pct_busy"`
+	PctTotal float64 `json:"pct_total"`
+}
+
+// Rows shapes summary rows, with percentages rounded to two decimals.
+func Rows(rows []analysis.SummaryRow) []SummaryRow {
+	out := make([]SummaryRow, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, SummaryRow{r.Name, r.Regions, r.Size, Round2(r.PctBusy), Round2(r.PctTotal)})
+	}
+	return out
+}
+
+// Round2 rounds a percentage to two decimals.
+func Round2(f float64) float64 {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0
+	}
+	return float64(int64(f*100+0.5)) / 100
+}
+
+// Largest is one line of the "Largest Region by Usage" table.
+type Largest struct {
+	Usage string `json:"usage"`
+	Base  Hex    `json:"base"`
+	Size  uint64 `json:"size"`
+}
+
+// LargestOf shapes the "Largest Region by Usage" table.
+func LargestOf(rows []analysis.LargestRow) []Largest {
+	out := make([]Largest, 0, len(rows))
+	for _, l := range rows {
+		out = append(out, Largest{l.Usage.String(), Hex(l.Base), l.Size})
+	}
+	return out
+}
+
+// SizeClass is one bar of the free-space histogram.
+type SizeClass struct {
+	Label  string `json:"label"`
+	Min    uint64 `json:"min"`
+	Max    uint64 `json:"max,omitempty"`
+	Runs   int    `json:"runs"`
+	Bytes  uint64 `json:"bytes"`
+	Usable uint64 `json:"usable"`
+}
+
+// SizeClasses shapes the free-space histogram.
+func SizeClasses(cs []analysis.SizeClass) []SizeClass {
+	out := make([]SizeClass, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, SizeClass{c.Label(), c.Min, c.Max, c.Runs, c.Bytes, c.Usable})
+	}
+	return out
+}
+
+// Block is a located block of address space.
+type Block struct {
+	Base Hex    `json:"base"`
+	Size uint64 `json:"size"`
+}
+
+// UsableBlock is the 64 KB-aligned usable part of a free run.
+type UsableBlock struct {
+	Base Hex    `json:"base"`
+	End  Hex    `json:"end"`
+	Size uint64 `json:"size"`
+	// RunBase and RunSize locate the free run it lies in.
+	RunBase Hex    `json:"run_base"`
+	RunSize uint64 `json:"run_size"`
+}
+
+// UsableOf shapes the usable part of a free run.
+func UsableOf(f analysis.FreeRun) UsableBlock {
+	return UsableBlock{Hex(f.UsableBase), Hex(f.UsableBase + f.UsableSize), f.UsableSize, Hex(f.Base), f.Size}
+}
+
+// FreeRun is a free run and its usable part.
+type FreeRun struct {
+	Base       Hex    `json:"base"`
+	End        Hex    `json:"end"`
+	Size       uint64 `json:"size"`
+	UsableBase Hex    `json:"usable_base"`
+	UsableSize uint64 `json:"usable_size"`
+}
+
+// FreeRunOf shapes a free run.
+func FreeRunOf(f analysis.FreeRun) FreeRun {
+	return FreeRun{Hex(f.Base), Hex(f.End()), f.Size, Hex(f.UsableBase), f.UsableSize}
+}
+
+// NearMiss is a free run that could not take a request, and why.
+type NearMiss struct {
+	FreeRun
+	Why string `json:"why"`
+}
+
+// Request is an allocation to explain.
+type Request struct {
+	Size        uint64 `json:"size"`
+	Via         string `json:"via"`
+	Heap        Hex    `json:"heap,omitempty"`
+	ElementSize uint64 `json:"element_size,omitempty"`
+	STL         string `json:"stl,omitempty"`
+	Below       Hex    `json:"below,omitempty"`
+}
+
+// Explanation is a verdict and the reasons behind it.
+type Explanation struct {
+	Request        Request    `json:"request"`
+	Verdict        string     `json:"verdict"`
+	Condition      string     `json:"condition,omitempty"`
+	Reasons        []string   `json:"reasons"`
+	Reservation    uint64     `json:"reservation"`
+	Candidates     []FreeRun  `json:"candidates"`
+	CandidateCount int        `json:"candidate_count"`
+	NearMisses     []NearMiss `json:"near_misses"`
+	Unknown        []string   `json:"unknown"`
+	Remedies       []string   `json:"remedies"`
+	Heap           Hex        `json:"heap,omitempty"`
+}
+
+// ExplanationOf shapes an explanation.
+func ExplanationOf(x *analysis.Explanation) Explanation {
+	r := x.Request
+	j := Explanation{
+		Request: Request{Size: r.Size, Via: string(r.Via), Heap: Hex(r.Heap), Below: Hex(r.Below)},
+		Verdict: string(x.Verdict), Condition: x.Condition, Reasons: nonNil(x.Reasons), Reservation: x.Reservation,
+		Candidates: []FreeRun{}, CandidateCount: x.CandidateCount, NearMisses: []NearMiss{},
+		Unknown: nonNil(x.Unknown), Remedies: nonNil(x.Remedies),
+	}
+	if r.Via == analysis.ViaVector {
+		j.Request.ElementSize, j.Request.STL = max(r.ElementSize, 1), r.Growth
+	}
+	if x.Heap != nil {
+		j.Heap = Hex(x.Heap.Handle)
+	}
+	for _, c := range x.Candidates {
+		j.Candidates = append(j.Candidates, FreeRunOf(c))
+	}
+	for _, n := range x.NearMisses {
+		j.NearMisses = append(j.NearMisses, NearMiss{FreeRunOf(n.Run), n.Why})
+	}
+	return j
+}
+
+// Waste is one granularity-waste pattern.
+type Waste struct {
+	Description string `json:"description"`
+	Size        uint64 `json:"size"`
+	Type        string `json:"type"`
+	Protect     string `json:"protect"`
+	Usage       string `json:"usage"`
+	Count       int    `json:"count"`
+	WastedEach  uint64 `json:"wasted_each"`
+	WastedTotal uint64 `json:"wasted_total"`
+	Example     Hex    `json:"example"`
+}
+
+// WasteOf shapes a granularity-waste pattern.
+func WasteOf(w analysis.WastePattern) Waste {
+	return Waste{w.Describe(), w.Size, w.Type.String(), w.Protect.String(), w.Usage.String(), w.Count, w.WastedEach, w.WastedTotal, Hex(w.Example)}
+}
+
+// Fit says how many reservations of a size would still fit.
+type Fit struct {
+	Size  uint64 `json:"size"`
+	Count uint64 `json:"count"`
+}
+
+// FitsOf shapes the reservation fits.
+func FitsOf(fs []analysis.ReservationFit) []Fit {
+	out := make([]Fit, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, Fit{f.Size, f.Count})
+	}
+	return out
+}
+
+// Allocation is one reservation (VMMap's tree node).
+type Allocation struct {
+	Base      Hex    `json:"base"`
+	End       Hex    `json:"end"`
+	Size      uint64 `json:"size"`
+	Committed uint64 `json:"committed"`
+	Reserved  uint64 `json:"reserved"`
+	Type      string `json:"type"`
+	Protect   string `json:"protect"`
+	Usage     string `json:"usage"`
+	Detail    string `json:"detail"`
+	Regions   int    `json:"regions"`
+}
+
+// AllocationOf shapes an allocation.
+func AllocationOf(a *analysis.Allocation) Allocation {
+	return Allocation{Base: Hex(a.Base), End: Hex(a.End()), Size: a.Size, Committed: a.Committed, Reserved: a.Reserved,
+		Type: a.Type.String(), Protect: a.Protect.String(), Usage: a.Usage.String(), Detail: a.Detail, Regions: a.Count}
+}
+
+// HeapInfo is one heap: its reservations as the region map shows them.
+type HeapInfo struct {
+	Handle             Hex      `json:"handle"`
+	ProcessHeap        bool     `json:"process_heap"`
+	CRTHeap            bool     `json:"crt_heap"`
+	FoundBy            []string `json:"found_by"`
+	Segments           int      `json:"segments"`
+	Reserved           uint64   `json:"reserved"`
+	Committed          uint64   `json:"committed"`
+	Uncommitted        uint64   `json:"uncommitted"`
+	LargestUncommitted uint64   `json:"largest_uncommitted"`
+}
+
+// HeapsOf shapes the heaps of a heap set (never nil).
+func HeapsOf(hs *analysis.HeapSet) []HeapInfo {
+	out := []HeapInfo{}
+	if hs == nil {
+		return out
+	}
+	for _, h := range hs.Heaps {
+		res, com, unc := h.Reserved()
+		var largest uint64
+		for _, s := range h.Segments {
+			largest = max(largest, s.LargestUncommitted)
+		}
+		out = append(out, HeapInfo{Hex(h.Handle), h.ProcessHeap, h.CRTHeap, nonNil(h.FoundBy), len(h.Segments), res, com, unc, largest})
+	}
+	return out
+}
+
+// Commit describes the commit side.
+type Commit struct {
+	ProcessPrivate     uint64 `json:"process_private"`
+	ProcessVirtualSize uint64 `json:"process_virtual_size"`
+	PeakPrivate        uint64 `json:"peak_private"`
+	SystemCommitted    uint64 `json:"system_committed"`
+	SystemCommitLimit  uint64 `json:"system_commit_limit"`
+	JobCommitLimit     uint64 `json:"job_commit_limit"`
+	Source             string `json:"source"`
+}
+
+// CommitOf shapes the commit side; nil stays nil.
+func CommitOf(c *analysis.CommitInfo) *Commit {
+	if c == nil {
+		return nil
+	}
+	return &Commit{c.ProcessPrivate, c.ProcessVirtualSize, c.PeakPrivate, c.SystemCommitted, c.SystemCommitLimit, c.JobCommitLimit, c.Source}
+}
+
+// Max is the largest request that would still succeed by one path.
+type Max struct {
+	Via      string `json:"via"`
+	Max      uint64 `json:"max"`
+	Possible bool   `json:"possible"`
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

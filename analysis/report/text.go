@@ -1,0 +1,319 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dumpmap/dumpmap/analysis"
+	"github.com/dustin/go-humanize"
+)
+
+// This file holds the words both renderers use: the facts about the dump, the
+// request names, sizes and addresses. They return plain text; each renderer
+// escapes it for its format.
+
+func sizeText(n uint64) string { return humanize.IBytes(n) }
+
+func comma(n int) string { return humanize.Comma(int64(n)) }
+
+func commaU(n uint64) string {
+	if n > 1<<62 {
+		return fmt.Sprint(n)
+	}
+	return humanize.Comma(int64(n))
+}
+
+func pct(part, whole uint64) string {
+	if whole == 0 {
+		return "0%"
+	}
+	return fmt.Sprintf("%.1f%%", 100*float64(part)/float64(whole))
+}
+
+// addr formats an address zero-padded to the dump's pointer width, as the CLI does.
+func (r *Report) addr(a uint64) string {
+	if r.Map.Space.PointerSize == 4 && a <= 1<<32 {
+		return fmt.Sprintf("0x%08x", a)
+	}
+	return fmt.Sprintf("0x%016x", a)
+}
+
+// shortAddr formats an address without padding, for picture labels.
+func shortAddr(a uint64) string { return fmt.Sprintf("%#x", a) }
+
+// RequestText names a request in words: "malloc(50 KiB)".
+func RequestText(r analysis.Request) string {
+	switch r.Via {
+	case analysis.ViaReserve:
+		return fmt.Sprintf("VirtualAlloc(MEM_RESERVE) of %s", sizeText(r.Size))
+	case analysis.ViaHeap:
+		if r.Heap != 0 {
+			return fmt.Sprintf("HeapAlloc(%#x, %s)", r.Heap, sizeText(r.Size))
+		}
+		return fmt.Sprintf("HeapAlloc(GetProcessHeap(), %s)", sizeText(r.Size))
+	case analysis.ViaMalloc:
+		return fmt.Sprintf("malloc(%s)", sizeText(r.Size))
+	case analysis.ViaVector:
+		return fmt.Sprintf("growth of a std::vector holding %s (%s)", sizeText(r.Size), r.Growth)
+	}
+	return fmt.Sprintf("VirtualAlloc(MEM_RESERVE|MEM_COMMIT) of %s", sizeText(r.Size))
+}
+
+func (x *Explanation) requestText() string {
+	t := RequestText(analysis.Request{Size: x.Request.Size, Via: analysis.Via(x.Request.Via), Heap: uint64(x.Request.Heap),
+		Growth: x.Request.STL})
+	if x.Request.Below != 0 {
+		t += fmt.Sprintf(", below %#x", uint64(x.Request.Below))
+	}
+	return t
+}
+
+// fact is one line of the dump's identity.
+type fact struct {
+	Label, Value string
+	Code         bool // monospace (a path)
+}
+
+const timeLayout = "2006-01-02 15:04:05 UTC"
+
+// facts describes the dump: product, system, process, exception, the file.
+func (r *Report) facts() []fact {
+	o := r.Dump
+	var fs []fact
+	add := func(label, format string, args ...any) {
+		fs = append(fs, fact{Label: label, Value: fmt.Sprintf(format, args...)})
+	}
+	if m := o.MainModule; m != nil {
+		v := m.Name
+		if m.FileVersion != "" {
+			v += " " + m.FileVersion
+		}
+		if m.ProductVersion != "" && m.ProductVersion != m.FileVersion {
+			v += " (product " + m.ProductVersion + ")"
+		}
+		add("Product", "%s at %s, %s", v, r.addr(uint64(m.Base)), sizeText(m.Size))
+		if m.Path != "" && m.Path != m.Name {
+			fs = append(fs, fact{Label: "Path", Value: m.Path, Code: true})
+		}
+	} else {
+		add("Product", "unknown (the dump lists no modules)")
+	}
+	if s := o.System; s != nil {
+		desc := s.OS
+		if s.ServicePack != "" && !strings.Contains(desc, s.ServicePack) {
+			desc += " " + s.ServicePack
+		}
+		add("OS", "%s", desc)
+		arch := s.Arch
+		if s.PointerBits != 0 {
+			arch += fmt.Sprintf(" (%d-bit)", s.PointerBits)
+		}
+		if s.WOW64 {
+			arch += ", WOW64: a 32-bit process on 64-bit Windows"
+		}
+		if s.Processors > 0 {
+			arch += fmt.Sprintf("; %d CPUs", s.Processors)
+		}
+		if s.CPU != "" {
+			arch += ", " + s.CPU
+		}
+		add("Architecture", "%s", arch)
+	} else {
+		add("OS", "unknown (no SystemInfo stream)")
+	}
+	if p := o.Process; p != nil {
+		var ps []string
+		if p.ID != 0 {
+			ps = append(ps, fmt.Sprintf("pid %d", p.ID))
+		}
+		if !p.CreateTime.IsZero() {
+			s := "started " + p.CreateTime.Format(timeLayout)
+			if p.Uptime > 0 {
+				s += fmt.Sprintf(" (%s before the dump)", time.Duration(p.Uptime)*time.Second)
+			}
+			ps = append(ps, s)
+		}
+		if p.Integrity != "" {
+			ps = append(ps, "integrity "+p.Integrity)
+		}
+		if p.PrivateBytes != 0 {
+			ps = append(ps, "private bytes "+sizeText(p.PrivateBytes))
+		}
+		if p.VirtualSize != 0 {
+			ps = append(ps, fmt.Sprintf("virtual size %s (peak %s)", sizeText(p.VirtualSize), sizeText(p.PeakVirtualSize)))
+		}
+		if len(ps) > 0 {
+			add("Process", "%s", strings.Join(ps, ", "))
+		}
+		if p.BuildString != "" {
+			add("Build", "%s", p.BuildString)
+		}
+	}
+	if x := o.Exception; x != nil {
+		name := x.Name
+		if name != x.Code.String() {
+			name += " (" + x.Code.String() + ")"
+		}
+		at := r.addr(uint64(x.Address))
+		if x.Where != "" {
+			at = x.Where + " (" + at + ")"
+		} else {
+			at += " (not in any module)"
+		}
+		s := fmt.Sprintf("%s on thread %d at %s", name, x.ThreadID, at)
+		if x.Access != "" && x.AccessAddress != nil {
+			s += fmt.Sprintf(": %s of %s", x.Access, r.addr(uint64(*x.AccessAddress)))
+		}
+		if len(x.Parameters) > 0 {
+			var ps []string
+			for _, p := range x.Parameters {
+				ps = append(ps, p.String())
+			}
+			s += "; parameters " + strings.Join(ps, ", ")
+		}
+		if x.OutOfMemory {
+			s += "; an out-of-memory exception"
+		}
+		add("Exception", "%s", s)
+	} else {
+		add("Exception", "none (no Exception stream: the dump was written on request, not by a crash)")
+	}
+	d := o.Dump
+	ds := fmt.Sprintf("%s, %d streams", sizeText(uint64(max(d.Size, 0))), d.Streams)
+	if !d.Time.IsZero() {
+		ds += ", written " + d.Time.Format(timeLayout)
+	}
+	if d.Writer != "" {
+		ds += " by " + d.Writer
+	}
+	ds += "; flags " + d.Flags.String()
+	if len(d.FlagNames) > 0 {
+		ds += " (" + strings.Join(d.FlagNames, " | ") + ")"
+	}
+	add("Dump", "%s", ds)
+	add("Captured", "%s", captured(r))
+	add("Address space", "%s", r.m.Space.Describe())
+	ms := fmt.Sprintf("%s, %s regions", r.Map.Source, comma(r.Map.Regions))
+	if r.Map.Partial {
+		ms += " (PARTIAL: what the dump does not describe is Unknown, not Free)"
+	}
+	add("Region map", "%s", ms)
+	return fs
+}
+
+func captured(r *Report) string {
+	c := r.Dump.Capture
+	var have []string
+	addIf := func(ok bool, name string) {
+		if ok {
+			have = append(have, name)
+		}
+	}
+	addIf(c.MemoryInfo, "MemoryInfoList")
+	addIf(c.FullMemory, "Memory64List (full memory)")
+	addIf(c.MemoryList, "MemoryList")
+	addIf(c.ThreadInfo, "ThreadInfoList")
+	addIf(c.ThreadNames, "ThreadNames")
+	addIf(c.HandleData, "HandleData")
+	addIf(c.UnloadedModules, "UnloadedModuleList")
+	addIf(c.SystemMemoryInfo, "SystemMemoryInfo")
+	addIf(c.VMCounters, "ProcessVmCounters")
+	addIf(c.LinuxMaps, "/proc/self/maps")
+	if len(have) == 0 {
+		return "none of the memory streams"
+	}
+	return strings.Join(have, ", ")
+}
+
+// glance is the few lines a reader needs first.
+func (r *Report) glance() []string {
+	var out []string
+	if x := r.Dump.Exception; x != nil {
+		s := fmt.Sprintf("Exception: %s", x.Name)
+		if x.Where != "" {
+			s += " at " + x.Where
+		}
+		if x.OutOfMemory {
+			s += " (out of memory)"
+		}
+		out = append(out, s+".")
+	} else {
+		out = append(out, "No exception: the dump was written on request.")
+	}
+	f := r.Fragmentation
+	if r.Map.Partial {
+		out = append(out, "The region map is partial (the dump has no MemoryInfoList): where the free space lies is unknown, so every verdict that needs it is uncertain.")
+	} else {
+		lu := f.LargestUsableFree
+		s := fmt.Sprintf("Free address space: %s in %s runs. ", sizeText(f.FreeTotal), comma(f.FreeRuns))
+		if lu.Size > 0 {
+			s += fmt.Sprintf("Largest usable (64 KiB-aligned) block: %s at %s.", sizeText(lu.Size), r.addr(uint64(lu.Base)))
+		} else {
+			s += "Not one 64 KiB-aligned free block is left: no new reservation can succeed."
+		}
+		out = append(out, s)
+		if f.UnusableTotal > 0 {
+			out = append(out, fmt.Sprintf("Unusable: %s (%s of the free space) in %s runs too small or misaligned to hold a 64 KiB block.",
+				sizeText(f.UnusableTotal), pct(f.UnusableTotal, f.FreeTotal), comma(f.UnusableRuns)))
+		}
+	}
+	if len(f.Waste) > 0 {
+		out = append(out, fmt.Sprintf("Granularity waste: %s; the largest pattern: %s.", sizeText(f.WasteTotal), f.Waste[0].Description))
+	}
+	if f.Plentiful {
+		out = append(out, "This 64-bit process has plenty of usable address space: fragmentation cannot have failed an allocation; look at the commit side.")
+	}
+	return out
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// heapKind names a heap's role.
+func heapKind(h HeapInfo) string {
+	switch {
+	case h.ProcessHeap && h.CRTHeap:
+		return "process, CRT"
+	case h.ProcessHeap:
+		return "process"
+	case h.CRTHeap:
+		return "CRT"
+	}
+	return ""
+}
+
+// usageDescription says what a usage's colour stands for.
+var usageDescription = [numUsages]string{
+	analysis.UsageFree:       "free, usable by a new reservation",
+	analysis.UsageUnusable:   "free but unusable: below the next 64 KiB boundary",
+	analysis.UsageImage:      "executable images (modules)",
+	analysis.UsageStack:      "thread stacks",
+	analysis.UsageTEB:        "thread environment blocks",
+	analysis.UsagePEB:        "the process environment block",
+	analysis.UsageHeap:       "heap segments",
+	analysis.UsageMappedFile: "mapped files and sections",
+	analysis.UsagePrivate:    "other private memory (VirtualAlloc)",
+	analysis.UsageUnknown:    "not described by the dump",
+}
+
+// fitsText is "49,875 x 64 KiB; 3,091 x 1.0 MiB".
+func (r *Report) fitsText() string {
+	var parts []string
+	for _, f := range r.Fragmentation.Fits {
+		parts = append(parts, fmt.Sprintf("%s x %s", commaU(f.Count), sizeText(f.Size)))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// orDash returns s, or "-" for an empty cell.
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/dumpmap/dumpmap/analysis"
+	"github.com/dumpmap/dumpmap/analysis/modsym"
+	"github.com/dumpmap/dumpmap/analysis/report"
+	"github.com/dumpmap/dumpmap/minidump"
+	"github.com/spf13/pflag"
+)
+
+func init() {
+	register(&command{
+		name:    "report",
+		summary: "write one report for a ticket: Markdown, a self-contained HTML page with pictures, or JSON",
+		args:    []string{"FILE"},
+		help: `
+Builds one document with everything the other commands find: the dump's identity
+(product module and version, OS, architecture, process, exception), the
+!address -summary tables, the fragmentation report, the heaps, and for each
+request size an explanation of whether the allocation would have succeeded.
+
+Formats (--format, or from the -o file's extension):
+  md    GitHub-flavoured Markdown: tables a ticket renders, readable as plain text,
+        with the address-space picture drawn in characters (the default)
+  html  one self-contained page (inline CSS and SVG, no external resources): the
+        address space as a VMMap-like picture, a bar of address space by usage, a
+        histogram of free runs by size, and sortable tables
+  json  the whole report as one object (docs/report.md, docs/report.schema.json)
+
+Request sizes: each --size is explained for each --via path (default virtualalloc
+and malloc, and heap too for STATUS_NO_MEMORY). Without --size the report explains
+the size an out-of-memory exception carries (STATUS_NO_MEMORY from HeapAlloc,
+Chromium's 0xe0000008), else 64K, 1M and 16M; it says which it chose and why.
+
+--below ADDR analyses the process as if its address space ended at ADDR (a 64-bit
+process confined below 2 GB, like the seed scenario); --unavailable marks free
+ranges the process could not use. The C runtime's heap for malloc is found as
+dumpmap heaps finds it (--symbol-path and --image-path let it use PDBs and images).
+
+-o OUT writes the report to OUT and nowhere else; an existing OUT is kept unless
+--force is given. Without -o the report goes to stdout.
+
+Examples:
+  dumpmap report crash.dmp > crash.md
+  dumpmap report --format html -o crash.html crash.dmp
+  dumpmap report --size 50K --size 1M --via virtualalloc,malloc,heap crash.dmp
+  dumpmap report --below 2G -o seed.html seed.dmp
+  dumpmap report --format json crash.dmp | jq '.explanations[].verdict'`,
+		setup: func(fs *pflag.FlagSet) runFunc {
+			var o reportOpts
+			o.mf = addMapFlags(fs)
+			o.mf.addBelowFlag(fs)
+			o.sym = addSymbolFlags(fs)
+			o.format = fs.String("format", "", "md, html or json (default: from -o's extension, else md)")
+			o.sizes = fs.StringArray("size", nil, "a request size to explain (50K, 1MiB, 0x10000); repeat for more")
+			o.vias = fs.StringSlice("via", nil, "allocation paths to explain each size for: virtualalloc, reserve, heap, malloc, vector (default virtualalloc,malloc)")
+			o.top = fs.Int("top", 10, "how many waste patterns and allocations to list")
+			o.out = fs.StringP("output", "o", "", "write the report to this file instead of stdout")
+			o.force = fs.Bool("force", false, "with -o: overwrite the file if it exists")
+			o.noMax = fs.Bool("no-max", false, "leave out the largest request that would succeed by each path")
+			return func(e *env, args []string) error { return runReport(e, args, o) }
+		},
+	})
+}
+
+type reportOpts struct {
+	mf           mapFlags
+	sym          *symOpts // where symbols and images are: the CRT heap for malloc
+	format, out  *string
+	sizes        *[]string
+	vias         *[]string
+	top          *int
+	force, noMax *bool
+}
+
+func runReport(e *env, args []string, o reportOpts) error {
+	format := strings.ToLower(*o.format)
+	if e.json {
+		if format != "" && format != "json" {
+			return usageErrorf("--json conflicts with --format %s", format)
+		}
+		format = "json"
+	}
+	if format == "" {
+		switch strings.ToLower(filepath.Ext(*o.out)) {
+		case ".html", ".htm":
+			format = "html"
+		case ".json":
+			format = "json"
+		default:
+			format = "md"
+		}
+	}
+	if format == "markdown" {
+		format = "md"
+	}
+	if format != "md" && format != "html" && format != "json" {
+		return usageErrorf("--format: want md, html or json, not %q", *o.format)
+	}
+	if *o.top < 1 {
+		return usageErrorf("--top must be at least 1")
+	}
+	if *o.force && *o.out == "" {
+		return usageErrorf("--force only makes sense with -o")
+	}
+	mapOpt, err := o.mf.options()
+	if err != nil {
+		return err
+	}
+	symOpt, err := o.sym.options()
+	if err != nil {
+		return err
+	}
+	opt := report.Options{Name: filepath.Base(args[0]), Generator: "dumpmap " + versionString(), Map: mapOpt, Top: *o.top, NoMax: *o.noMax,
+		Heaps: func(m *analysis.Map, f *minidump.File) *analysis.HeapSet {
+			return modsym.IdentifyHeaps(context.Background(), f, m, symOpt)
+		}}
+	for _, s := range *o.sizes {
+		n, err := analysis.ParseSize(s)
+		if err != nil {
+			return usageErrorf("--size: %v", err)
+		}
+		if n == 0 {
+			return usageErrorf("--size: the size must be at least 1 byte")
+		}
+		opt.Sizes = append(opt.Sizes, n)
+	}
+	for _, v := range *o.vias {
+		via, ok := analysis.ParseVia(v)
+		if !ok {
+			return usageErrorf("--via: unknown path %q (virtualalloc, reserve, heap, malloc, vector)", v)
+		}
+		opt.Vias = append(opt.Vias, via)
+	}
+	// Refuse early, before the work, when the output exists.
+	if *o.out != "" && !*o.force {
+		if _, err := os.Lstat(*o.out); err == nil {
+			return &fileError{file: *o.out, err: errors.New("exists (use --force to overwrite it)")}
+		}
+	}
+
+	d, err := openDump(args[0])
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	defer d.flush(e)
+	r, err := report.Build(d.File, opt)
+	if err != nil {
+		return &fileError{file: d.path, err: err}
+	}
+	for _, w := range r.Warnings {
+		d.warn(errors.New(w))
+	}
+	r.AddWarnings(d.warnings())
+
+	var buf bytes.Buffer
+	switch format {
+	case "html":
+		err = r.WriteHTML(&buf)
+	case "json":
+		err = r.WriteJSON(&buf)
+	default:
+		err = r.WriteMarkdown(&buf)
+	}
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if *o.out == "" {
+		_, err = e.stdout.Write(buf.Bytes())
+		return err
+	}
+	return writeOutput(*o.out, buf.Bytes(), *o.force)
+}
+
+// writeOutput writes data to path and nowhere else: without force the file must not
+// exist (O_EXCL, so a file created in the meantime is not overwritten either); with
+// force an existing regular file is truncated. A directory is never replaced.
+func writeOutput(path string, data []byte, force bool) error {
+	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	if force {
+		if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+			return &fileError{file: path, err: errors.New("is not a regular file")}
+		}
+		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	}
+	f, err := os.OpenFile(path, flags, 0o644)
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return &fileError{file: path, err: errors.New("exists (use --force to overwrite it)")}
+		}
+		return &fileError{file: path, err: err}
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return &fileError{file: path, err: err}
+	}
+	if err := f.Close(); err != nil {
+		return &fileError{file: path, err: err}
+	}
+	return nil
+}
