@@ -164,6 +164,31 @@ type Capture struct {
 	LinuxMaps        bool `json:"linux_maps"`         // /proc/self/maps (Breakpad, Crashpad)
 }
 
+// Streams names the captured streams the analyses depend on, in a fixed order, or
+// says that there are none.
+func (c Capture) Streams() string {
+	var have []string
+	add := func(ok bool, name string) {
+		if ok {
+			have = append(have, name)
+		}
+	}
+	add(c.MemoryInfo, "MemoryInfoList")
+	add(c.FullMemory, "Memory64List (full memory)")
+	add(c.MemoryList, "MemoryList")
+	add(c.ThreadInfo, "ThreadInfoList")
+	add(c.ThreadNames, "ThreadNames")
+	add(c.HandleData, "HandleData")
+	add(c.UnloadedModules, "UnloadedModuleList")
+	add(c.SystemMemoryInfo, "SystemMemoryInfo")
+	add(c.VMCounters, "ProcessVmCounters")
+	add(c.LinuxMaps, "/proc/self/maps")
+	if len(have) == 0 {
+		return "none of the memory streams"
+	}
+	return strings.Join(have, ", ")
+}
+
 // A Finding is one conclusion about the dump. ID is stable, for programs (triage
 // groups and filters by it); Text is for people.
 type Finding struct {
