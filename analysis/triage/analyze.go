@@ -97,7 +97,9 @@ func describe(f *minidump.File, rec *Record) {
 		return
 	}
 	m, err := analysis.NewMap(f, analysis.Options{})
-	if err == nil {
+	if err != nil {
+		rec.MapSource = "none" // the streams that should describe it are unreadable
+	} else {
 		switch m.Source {
 		case analysis.SourceMemoryInfoList:
 			rec.MapSource = "memory-info-list"

@@ -56,7 +56,8 @@ type Record struct {
 	// They are absent when the verdict is "unknown".
 	Verdict Verdict `json:"verdict,omitempty"`
 	// MapSource is what the region map was built from: "memory-info-list",
-	// "linux-maps" or "captured" (partial: free space unknown).
+	// "linux-maps", "captured" (partial: free space unknown) or "none" (the streams
+	// that describe it are too damaged to build one).
 	MapSource         string  `json:"map,omitempty"`
 	LargestUsableFree *uint64 `json:"largest_usable_free,omitempty"` // bytes, 64 KB-aligned on Windows
 	UsableFree        *uint64 `json:"usable_free,omitempty"`         // all usable free bytes
