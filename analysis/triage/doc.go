@@ -18,8 +18,8 @@
 // of parsing, whatever its size.
 //
 // Records reach a Sink as they complete (Options.Ordered delivers them in walk
-// order instead); a Grouper folds them into Groups. NDJSONWriter, CSVWriter and
-// TableWriter are the three output formats of the command (docs/triage.md).
+// order instead); a Grouper folds them into Groups. TableWriter, CSVWriter,
+// NDJSONWriter and JSONWriter are the command's output formats (docs/triage.md).
 //
 // Bounds: a file is read into memory only up to Options.MemoryLimit bytes (larger
 // ones are read in place, or spilled to a temporary file when decompressed); no
