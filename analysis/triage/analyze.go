@@ -24,7 +24,11 @@ const (
 // a file that is not a minidump, or cannot be read as one, sets rec.Error and
 // rec.ErrorKind. A panic in the analysis (a bug) is recovered into an "internal"
 // error record, so one hostile file cannot stop a run.
-func Analyze(r io.ReaderAt, size int64, rec *Record) {
+func Analyze(r io.ReaderAt, size int64, rec *Record) { AnalyzeMap(r, size, analysis.Options{}, rec) }
+
+// AnalyzeMap is Analyze with options for the region map (a limit with Below, say,
+// for processes that were confined below 2 GB).
+func AnalyzeMap(r io.ReaderAt, size int64, mapOpts analysis.Options, rec *Record) {
 	defer func() {
 		if p := recover(); p != nil {
 			setError(rec, ErrInternal, fmt.Errorf("internal error: %v (please report this with the dump)\n%s", p, debug.Stack()))
@@ -47,11 +51,11 @@ func Analyze(r io.ReaderAt, size int64, rec *Record) {
 		}
 		return
 	}
-	describe(f, rec)
+	describe(f, mapOpts, rec)
 }
 
 // describe fills rec from an open dump.
-func describe(f *minidump.File, rec *Record) {
+func describe(f *minidump.File, mapOpts analysis.Options, rec *Record) {
 	o := overview.Of(f)
 	rec.Time = o.Dump.Time
 	if s := o.System; s != nil {
@@ -96,7 +100,7 @@ func describe(f *minidump.File, rec *Record) {
 		rec.OOM = len(rec.OOMReasons) > 0
 		return
 	}
-	m, err := analysis.NewMap(f, analysis.Options{})
+	m, err := analysis.NewMap(f, mapOpts)
 	if err != nil {
 		rec.MapSource = "none" // the streams that should describe it are unreadable
 	} else {

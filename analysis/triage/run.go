@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/dumpmap/dumpmap/analysis"
 	"runtime"
 	"runtime/debug"
 	"sync"
@@ -29,6 +30,8 @@ type Options struct {
 	// Jobs is the number of files analysed at once; 0 means one per core
 	// (GOMAXPROCS).
 	Jobs int
+	// Map tunes every dump's region map (Below, Unavailable, Native).
+	Map analysis.Options
 	// Timeout bounds each step: reading and analysing a file, or unpacking and
 	// analysing one member of an archive. A step that runs over gives a record with
 	// ErrorKind "timeout". 0 means DefaultTimeout.
@@ -398,7 +401,7 @@ func (r *runner) analyse(ctx context.Context, b *blob, kind string, rec Record) 
 		return errOutcome(rec, err)
 	}
 	rec.SHA256 = sum
-	Analyze(b.readerAt(ctx), b.size, &rec)
+	AnalyzeMap(b.readerAt(ctx), b.size, r.opt.Map, &rec)
 	if kind != "" && rec.ErrorKind == ErrNotMinidump {
 		rec.Error += fmt.Sprintf(" (containers are opened %d levels deep)", maxNesting)
 	}

@@ -56,6 +56,8 @@ Examples:
   dumpmap triage --shard 3/16 -o part-3.ndjson --format ndjson /mnt/crashes`,
 		setup: func(fs *pflag.FlagSet) runFunc {
 			var o triageFlags
+			o.mf = addMapFlags(fs)
+			o.mf.addBelowFlag(fs)
 			fs.IntVarP(&o.jobs, "jobs", "j", 0, "files analysed at once (default: one per core)")
 			fs.StringVar(&o.format, "format", "table", "output format: table, csv or ndjson")
 			fs.StringVarP(&o.out, "output", "o", "", "write to this file instead of stdout")
@@ -73,6 +75,7 @@ Examples:
 }
 
 type triageFlags struct {
+	mf                                  mapFlags
 	jobs                                int
 	format, out, groupBy, resume, shard string
 	formatSet                           bool // --format was given
@@ -97,6 +100,9 @@ func runTriage(e *env, paths []string, f triageFlags) error {
 		return usageErrorf("%v", err)
 	}
 	opt := triage.Options{Jobs: f.jobs, Timeout: f.timeout, Ordered: f.format == "csv"}
+	if opt.Map, err = f.mf.options(); err != nil {
+		return err
+	}
 	if f.jobs < 0 {
 		return usageErrorf("--jobs must be at least 1")
 	}
