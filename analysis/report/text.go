@@ -245,13 +245,6 @@ func (r *Report) glance() []string {
 	return out
 }
 
-func upperFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
-}
-
 // heapKind names a heap's role.
 func heapKind(h HeapInfo) string {
 	switch {
