@@ -10,17 +10,38 @@ const maxTextStream = 64 << 20
 func (f *File) Comments() ([]string, error) {
 	var out []string
 	errs := newErrList(nil)
+	// Directory entries may alias one another; read each extent once, and no more
+	// bytes in all than the file holds.
+	type extent struct {
+		t         StreamType
+		off, size int64
+	}
+	seen := map[extent]string{}
+	left := f.size
 	for _, s := range f.Streams {
 		if s.Type != StreamCommentA && s.Type != StreamCommentW {
 			continue
 		}
+		key := extent{s.Type, s.Offset, s.Available}
+		if text, ok := seen[key]; ok {
+			out = append(out, text)
+			continue
+		}
+		if s.Available > left {
+			errs.add(formatErr(s.Type.String(), s.Offset, "comment streams add up to more than the file's %d bytes: their directory entries overlap", f.size))
+			continue
+		}
+		left -= s.Available
 		data, err := f.readStream(s, maxTextStream)
 		errs.add(err)
+		var text string
 		if s.Type == StreamCommentW {
-			out = append(out, decodeUTF16(data))
+			text = decodeUTF16(data)
 		} else {
-			out = append(out, string(bytes.TrimRight(data, "\x00")))
+			text = string(bytes.TrimRight(data, "\x00"))
 		}
+		seen[key] = text
+		out = append(out, text)
 	}
 	return out, errs.err()
 }

@@ -456,3 +456,178 @@ func TestUnusedEntryPastEOF(t *testing.T) {
 		t.Errorf("entry past EOF: Available %d", s.Available)
 	}
 }
+
+// allocated returns the bytes fn allocates.
+func allocated(fn func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	fn()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// aliasDump lays out a dump by hand: a 60 KB blob (a MINIDUMP_STRING, a UTF-8 string
+// or raw text) at a known offset, and streams built by fn, which gets the blob's RVA.
+func aliasDump(blob []byte, streams func(blobRVA uint32) map[minidump.StreamType][][]byte) []byte {
+	const blobRVA = 0x1000
+	ss := streams(blobRVA)
+	var types []minidump.StreamType
+	var bodies [][]byte
+	for typ, list := range ss {
+		for _, body := range list {
+			types = append(types, typ)
+			bodies = append(bodies, body)
+		}
+	}
+	out := make([]byte, blobRVA, blobRVA+len(blob)+1<<20)
+	copy(out, "MDMP\x93\xa7\x00\x00")
+	patch32(out, 8, uint32(len(types)))
+	patch32(out, 12, blobRVA+uint32(len(blob))) // directory after the blob
+	out = append(out, blob...)
+	dir := len(out)
+	out = append(out, make([]byte, 12*len(types))...)
+	for i, body := range bodies {
+		patch32(out, int64(dir+12*i), uint32(types[i]))
+		if body == nil { // alias the blob itself
+			patch32(out, int64(dir+12*i+4), uint32(len(blob)))
+			patch32(out, int64(dir+12*i+8), blobRVA)
+			continue
+		}
+		patch32(out, int64(dir+12*i+4), uint32(len(body)))
+		patch32(out, int64(dir+12*i+8), uint32(len(out)))
+		out = append(out, body...)
+	}
+	return out
+}
+
+// TestAliasedReferencesAllocateLittle: many entries pointing at the same large
+// string, or into one another's data, must not multiply the file into gigabytes.
+// (FuzzModules found 11 MB decoded from a 109 KB file; FuzzNew 113 KB of comments
+// from a 7.5 KB file: both scale with entries × file size.)
+func TestAliasedReferencesAllocateLittle(t *testing.T) {
+	name := mdt.UTF16String(strings.Repeat("n", 30000)) // 60 KB
+	const n = 1000
+	tests := []struct {
+		name    string
+		data    []byte
+		call    func(*minidump.File) (int, error)
+		wantErr string
+	}{
+		{"modules-same-name", aliasDump(name, func(rva uint32) map[minidump.StreamType][][]byte {
+			l := make([]byte, 4+108*n)
+			patch32(l, 0, n)
+			for i := range n {
+				patch32(l, int64(4+108*i+20), rva)
+			}
+			return map[minidump.StreamType][][]byte{minidump.StreamModuleList: {l}}
+		}), func(f *minidump.File) (int, error) {
+			m, err := f.Modules()
+			if len(m) == n && m[n-1].Name != strings.Repeat("n", 30000) {
+				return 0, errors.New("wrong name")
+			}
+			return len(m), err
+		}, ""},
+		{"modules-overlapping-names-and-records", aliasDump(name, func(rva uint32) map[minidump.StreamType][][]byte {
+			l := make([]byte, 4+108*n)
+			patch32(l, 0, n)
+			for i := range n {
+				patch32(l, int64(4+108*i+20), rva+uint32(2*i)) // each name starts inside the previous
+				patch32(l, int64(4+108*i+76), 60000)           // CodeView record
+				patch32(l, int64(4+108*i+80), rva+uint32(i))
+			}
+			return map[minidump.StreamType][][]byte{minidump.StreamModuleList: {l}}
+		}), func(f *minidump.File) (int, error) { m, err := f.Modules(); return len(m), err },
+			"add up to more than the file's"},
+		{"thread-names-overlapping", aliasDump(bytes.Repeat([]byte("\x00\xea\x00\x00"), 1<<18), func(rva uint32) map[minidump.StreamType][][]byte {
+			// Every 4 bytes of this 1 MB blob read as a 59904-byte string.
+			l := make([]byte, 4+12*n)
+			patch32(l, 0, n)
+			for i := range n {
+				patch64(l, int64(4+12*i+4), uint64(rva+uint32(4*i)))
+			}
+			return map[minidump.StreamType][][]byte{minidump.StreamThreadNames: {l}}
+		}), func(f *minidump.File) (int, error) { m, err := f.ThreadNames(); return len(m), err }, "add up to more than"},
+		{"comments", aliasDump([]byte(strings.Repeat("c", 60000)), func(uint32) map[minidump.StreamType][][]byte {
+			return map[minidump.StreamType][][]byte{minidump.StreamCommentA: make([][]byte, n)}
+		}), func(f *minidump.File) (int, error) { c, err := f.Comments(); return len(c), err }, ""},
+		{"crashpad-annotations", shrinkFirstStream(52, aliasDump(bytes.Repeat([]byte("\x60\xea\x00\x00"), 75000), func(rva uint32) map[minidump.StreamType][][]byte {
+			// Every 4 bytes of this 300 KB blob read as a 60000-byte string.
+			const count = 4096
+			info := make([]byte, 52+4+8*count)
+			bodyRVA := rva + 300000 + 12 // after the blob and the one directory entry
+			patch32(info, 36, uint32(4+8*count))
+			patch32(info, 40, bodyRVA+52)
+			patch32(info, 52, count)
+			for i := range count {
+				patch32(info, int64(56+8*i), rva)             // every key: the same string
+				patch32(info, int64(60+8*i), rva+4*uint32(i)) // values: overlapping ones
+			}
+			return map[minidump.StreamType][][]byte{minidump.StreamCrashpadInfo: {info}}
+		})), func(f *minidump.File) (int, error) {
+			ci, err := f.CrashpadInfo()
+			if ci == nil || len(ci.SimpleAnnotations) != 1 {
+				return 0, err
+			}
+			return n, err
+		}, "add up to more than"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := parse(t, tc.data)
+			var got int
+			var err error
+			bytes := allocated(func() { got, err = tc.call(f) })
+			if got != n {
+				t.Errorf("%d entries, want %d", got, n)
+			}
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Errorf("err = %v, want %q", err, tc.wantErr)
+			}
+			checkErrKinds(t, tc.name, err, false)
+			if limit := uint64(4*len(tc.data)) + 4<<20; bytes > limit {
+				t.Errorf("allocated %d bytes for a %d-byte file (limit %d)", bytes, len(tc.data), limit)
+			}
+		})
+	}
+}
+
+// shrinkFirstStream sets the first directory entry's size: the stream's own structure,
+// with what it points at left beyond it.
+func shrinkFirstStream(size uint32, data []byte) []byte {
+	dir := binary.LittleEndian.Uint32(data[12:])
+	patch32(data, int64(dir)+4, size)
+	return data
+}
+
+// TestManyDamagedEntriesFewWarnings: a directory of thousands of damaged or repeated
+// entries gives a bounded list of warnings, the last one counting the rest, while
+// each entry keeps its own Damage. (FuzzNew: 17,574 entries in 210 KB gave 28,652
+// warnings and 9 MB of allocations.)
+func TestManyDamagedEntriesFewWarnings(t *testing.T) {
+	const n = 10000
+	data := make([]byte, 32+12*n)
+	copy(data, "MDMP\x93\xa7\x00\x00")
+	patch32(data, 8, n)
+	patch32(data, 12, 32)
+	for i := range n {
+		patch32(data, int64(32+12*i), uint32(minidump.StreamModuleList)+uint32(i%2)) // repeats
+		patch32(data, int64(32+12*i+4), 100)
+		patch32(data, int64(32+12*i+8), 0xfffffff0) // past EOF
+	}
+	f := parse(t, data)
+	if len(f.Streams) != n || len(f.Warnings) != 65 {
+		t.Fatalf("%d streams, %d warnings", len(f.Streams), len(f.Warnings))
+	}
+	if last := f.Warnings[64].Error(); !strings.Contains(last, "more warnings like these are not listed") {
+		t.Errorf("last warning %q", last)
+	}
+	for _, s := range f.Streams {
+		if s.Damage == nil {
+			t.Fatalf("entry %d has no Damage", s.Index)
+		}
+	}
+	if b := allocated(func() { minidump.New(bytes.NewReader(data), int64(len(data))) }); b > 32*uint64(len(data)) {
+		t.Errorf("New allocated %d bytes for %d", b, len(data))
+	}
+}

@@ -56,13 +56,21 @@ type File struct {
 	Streams []*Stream
 	// Warnings lists damage found while reading the header and directory: truncated
 	// directory, streams that point past the end of the file, duplicate streams.
-	// Streams that are intact remain readable.
+	// Streams that are intact remain readable. At most 64 are listed, then one that
+	// counts the rest.
 	Warnings []error
 
 	r      io.ReaderAt
 	size   int64
 	closer io.Closer
+
+	droppedWarnings int // warnings past maxWarnings, counted only
 }
+
+// maxWarnings bounds File.Warnings: a hostile directory of a million damaged entries
+// must not produce a million warnings (each entry's own Stream.Damage still says
+// what is wrong with it).
+const maxWarnings = 64
 
 // Open opens the named file and reads its header and stream directory.
 func Open(name string) (*File, error) {
@@ -145,7 +153,13 @@ func New(r io.ReaderAt, size int64) (*File, error) {
 	return f, nil
 }
 
-func (f *File) warn(err error) { f.Warnings = append(f.Warnings, err) }
+func (f *File) warn(err error) {
+	if len(f.Warnings) < maxWarnings {
+		f.Warnings = append(f.Warnings, err)
+		return
+	}
+	f.droppedWarnings++
+}
 
 // readDirectory reads the stream directory with one ReadAt, bounding the declared
 // count by what the file can hold before allocating anything.
@@ -210,13 +224,18 @@ func (f *File) readDirectory() error {
 			f.warn(s.Damage)
 		}
 		if s.Type != StreamUnused {
-			if prev, dup := seen[s.Type]; dup {
+			if prev, dup := seen[s.Type]; !dup {
+				seen[s.Type] = i
+			} else if len(f.Warnings) < maxWarnings {
 				f.warn(formatErr("stream directory", entryOff, "%v appears again as entry %d (first at entry %d); the first is used", s.Type, i, prev))
 			} else {
-				seen[s.Type] = i
+				f.droppedWarnings++
 			}
 		}
 		f.Streams = append(f.Streams, s)
+	}
+	if f.droppedWarnings > 0 {
+		f.Warnings = append(f.Warnings, formatErr("stream directory", dirOff, "%d more warnings like these are not listed", f.droppedWarnings))
 	}
 	return nil
 }

@@ -26,18 +26,17 @@ func (f *File) Handles() ([]Handle, error) {
 	out := make([]Handle, n)
 	le := binary.LittleEndian
 	v2 := es >= 40 // MINIDUMP_HANDLE_DESCRIPTOR_2
-	// Names repeat ("File", "Event"...): read each RVA once.
-	names := make(map[uint32]string)
+	// Names repeat ("File", "Event"...): refs reads each RVA once.
+	refs := f.newRefs()
 	name := func(rva uint32, i int, what string) string {
 		if rva == 0 {
 			return ""
 		}
-		if s, ok := names[rva]; ok {
-			return s
+		s, nerr := refs.str(int64(rva), fmt.Sprintf("HandleData descriptor %d %s", i, what))
+		if nerr != nil {
+			refs.utf16[int64(rva)] = s // report a damaged name once
 		}
-		s, nerr := f.readString(int64(rva), fmt.Sprintf("HandleData descriptor %d %s", i, what))
 		errs.add(nerr)
-		names[rva] = s
 		return s
 	}
 	for i := range out {

@@ -3,6 +3,7 @@ package minidump
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -124,11 +125,14 @@ func (p Protect) Guard() bool { return p&PageGuard != 0 }
 
 // MemoryInfo is one region of the MemoryInfoList stream (MINIDUMP_MEMORY_INFO): what
 // VirtualQuery returned for it when the dump was written.
+//
+// The fields are not in the on-disk order: the three 64-bit ones come first so the
+// struct is 40 bytes, not 48 (a list of a million regions is decoded into 40 MB).
 type MemoryInfo struct {
 	BaseAddress       uint64
 	AllocationBase    uint64
-	AllocationProtect Protect
 	RegionSize        uint64
+	AllocationProtect Protect
 	State             MemState
 	Protect           Protect
 	Type              MemType
@@ -137,13 +141,32 @@ type MemoryInfo struct {
 // End returns the first address past the region.
 func (m *MemoryInfo) End() uint64 { return m.BaseAddress + m.RegionSize }
 
-// MemoryInfo decodes the MemoryInfoList stream with one read and a hand-written
-// decoder (it can hold hundreds of thousands of entries). It honours the header's
-// SizeOfHeader and SizeOfEntry, so a writer's longer header or entries still decode.
+// MemoryInfo decodes the MemoryInfoList stream with a hand-written decoder (it can
+// hold hundreds of thousands of entries). It honours the header's SizeOfHeader and
+// SizeOfEntry, so a writer's longer header or entries still decode.
+//
+// The list is read in chunks of 4096 entries straight into the result, as
+// ScanMemoryInfo reads it: one read of the whole stream would first copy it into a
+// buffer as large as the result, and decoding is bound by memory traffic
+// (BenchmarkMemoryInfo on 1,000,000 entries: 25 ns an entry with one read, 20 in
+// chunks; 18 with the 40-byte MemoryInfo).
 func (f *File) MemoryInfo() ([]MemoryInfo, error) {
-	_, data, hs, es, n, err := f.headedList(StreamMemoryInfoList, 16, memoryInfoSize, true)
-	out := make([]MemoryInfo, n)
-	decodeMemoryInfo(out, data[hs:], es)
+	var out []MemoryInfo
+	if s := f.Stream(StreamMemoryInfoList); s != nil && s.Available >= 16 {
+		// Size the result from the header, so it is allocated once.
+		var hdr [16]byte
+		if f.readAt(hdr[:], s.Offset, "MemoryInfoList") == nil {
+			if _, _, count, err := parseListHeader(StreamMemoryInfoList, s, hdr[:], s.Available, 16, memoryInfoSize, true); err == nil {
+				out = make([]MemoryInfo, 0, count.n)
+			}
+		}
+	}
+	_, err := f.scanList(StreamMemoryInfoList, 16, memoryInfoSize, true, func(chunk []byte, es, n int) bool {
+		k := len(out)
+		out = slices.Grow(out, n)[:k+n]
+		decodeMemoryInfo(out[k:], chunk, es)
+		return true
+	})
 	return out, err
 }
 

@@ -59,6 +59,7 @@ func (f *File) Modules() ([]Module, error) {
 	}
 	errs := newErrList(err)
 	mods := make([]Module, n)
+	refs := f.newRefs()
 	for i := range mods {
 		e := entries[i*moduleSize:]
 		m := &mods[i]
@@ -68,23 +69,23 @@ func (f *File) Modules() ([]Module, error) {
 		// only when they fail: formatting it for every module of every dump was a tenth
 		// of the cost of a batch triage.
 		where := func(what string) string { return fmt.Sprintf("ModuleList entry %d %s", i, what) }
-		name, nerr := f.readString(int64(nameRVA), "ModuleList")
+		name, nerr := refs.str(int64(nameRVA), "ModuleList")
 		if nerr != nil {
-			name, nerr = f.readString(int64(nameRVA), where("name"))
+			name, nerr = refs.str(int64(nameRVA), where("name"))
 		}
 		m.Name = name
 		errs.add(nerr)
 		if m.CvRecord.Size > 0 {
-			m.CodeView, nerr = f.readCodeView(m.CvRecord, "ModuleList")
+			m.CodeView, nerr = f.readCodeView(m.CvRecord, "ModuleList", refs)
 			if nerr != nil {
-				m.CodeView, nerr = f.readCodeView(m.CvRecord, where("CodeView record"))
+				m.CodeView, nerr = f.readCodeView(m.CvRecord, where("CodeView record"), refs)
 			}
 			errs.add(nerr)
 		}
 		if m.MiscRecord.Size > 0 {
-			m.Misc, nerr = f.readMisc(m.MiscRecord, "ModuleList")
+			m.Misc, nerr = f.readMisc(m.MiscRecord, "ModuleList", refs)
 			if nerr != nil {
-				m.Misc, nerr = f.readMisc(m.MiscRecord, where("misc record"))
+				m.Misc, nerr = f.readMisc(m.MiscRecord, where("misc record"), refs)
 			}
 			errs.add(nerr)
 		}
@@ -112,11 +113,14 @@ func decodeModule(e []byte, m *Module) {
 	m.MiscRecord = Location{Size: le.Uint32(e[84:]), RVA: le.Uint32(e[88:])}
 }
 
-func (f *File) readCodeView(loc Location, where string) (*CodeView, error) {
+func (f *File) readCodeView(loc Location, where string, r *refs) (*CodeView, error) {
 	if loc.Size > maxCVRecord {
 		return nil, formatErr(where, int64(loc.RVA), "record is %d bytes, more than the %d accepted", loc.Size, maxCVRecord)
 	}
 	if err := f.checkRange(int64(loc.RVA), int64(loc.Size), where); err != nil {
+		return nil, err
+	}
+	if err := r.take(int64(loc.Size), int64(loc.RVA), where); err != nil {
 		return nil, err
 	}
 	b := make([]byte, loc.Size)
@@ -130,7 +134,7 @@ func (f *File) readCodeView(loc Location, where string) (*CodeView, error) {
 	return cv, nil
 }
 
-func (f *File) readMisc(loc Location, where string) (*MiscRecord, error) {
+func (f *File) readMisc(loc Location, where string, r *refs) (*MiscRecord, error) {
 	if loc.Size > maxCVRecord {
 		return nil, formatErr(where, int64(loc.RVA), "record is %d bytes, more than the %d accepted", loc.Size, maxCVRecord)
 	}
@@ -138,6 +142,9 @@ func (f *File) readMisc(loc Location, where string) (*MiscRecord, error) {
 		return nil, formatErr(where, int64(loc.RVA), "record is %d bytes, need at least 12", loc.Size)
 	}
 	if err := f.checkRange(int64(loc.RVA), int64(loc.Size), where); err != nil {
+		return nil, err
+	}
+	if err := r.take(int64(loc.Size), int64(loc.RVA), where); err != nil {
 		return nil, err
 	}
 	b := make([]byte, loc.Size)
@@ -175,11 +182,12 @@ func (f *File) UnloadedModules() ([]UnloadedModule, error) {
 	errs := newErrList(err)
 	out := make([]UnloadedModule, n)
 	le := binary.LittleEndian
+	refs := f.newRefs()
 	for i := range out {
 		e := data[hs+i*es:]
 		u := &out[i]
 		u.Base, u.Size, u.Checksum, u.TimeDateStamp = le.Uint64(e), le.Uint32(e[8:]), le.Uint32(e[12:]), le.Uint32(e[16:])
-		name, nerr := f.readString(int64(le.Uint32(e[20:])), fmt.Sprintf("UnloadedModuleList entry %d name", i))
+		name, nerr := refs.str(int64(le.Uint32(e[20:])), fmt.Sprintf("UnloadedModuleList entry %d name", i))
 		u.Name = name
 		errs.add(nerr)
 	}

@@ -412,7 +412,13 @@ func compareBreakpadModule(d *diffs, m *minidump.Module, data []byte, b *bpBlock
 		d.eq("codeview", w+" signature", cv.Signature, "BpEL")
 		d.eq("codeview", w+" build id", fmt.Sprintf("%x", cv.BuildID), b.Fields["(cv_record).build_id"])
 	default:
+		// A signature we do not know: Breakpad must not have decoded it either.
 		d.eq("codeview", w+" signature", cv.Signature, fmt.Sprintf("%08x", sig))
+		for _, k := range []string{"(cv_record).build_id", "(cv_record).pdb_file_name", "(cv_record).age"} {
+			if v, ok := b.Fields[k]; ok {
+				d.errorf("codeview", "%s: peer decoded %s = %s from signature %#x, we did not", w, k, v, sig)
+			}
+		}
 	}
 }
 

@@ -12,6 +12,11 @@ const maxStringBytes = 64 << 10
 
 // readString reads the MINIDUMP_STRING (u32 byte length, UTF-16LE text) at rva.
 func (f *File) readString(rva int64, where string) (string, error) {
+	return f.readStringBudget(rva, where, nil)
+}
+
+// readStringBudget is readString charging the string's length to r, if not nil.
+func (f *File) readStringBudget(rva int64, where string, r *refs) (string, error) {
 	var lb [4]byte
 	if err := f.readAt(lb[:], rva, where); err != nil {
 		return "", err
@@ -22,6 +27,9 @@ func (f *File) readString(rva int64, where string) (string, error) {
 	}
 	if n > f.size-rva-4 {
 		return "", formatErr(where, rva, "string truncated: %d bytes declared, %d left in the file", n, f.size-rva-4)
+	}
+	if err := r.take(n, rva, where); err != nil {
+		return "", err
 	}
 	buf := make([]byte, n&^1)
 	if err := f.readAt(buf, rva+4, where); err != nil {
@@ -34,8 +42,9 @@ func (f *File) readString(rva int64, where string) (string, error) {
 	return decodeUTF16(buf), nil
 }
 
-// readUTF8String reads a Breakpad/Crashpad MinidumpUTF8String (u32 length, bytes).
-func (f *File) readUTF8String(rva int64, where string) (string, error) {
+// readUTF8String reads a Breakpad/Crashpad MinidumpUTF8String (u32 length, bytes),
+// charging its length to r if not nil.
+func (f *File) readUTF8String(rva int64, where string, r *refs) (string, error) {
 	var lb [4]byte
 	if err := f.readAt(lb[:], rva, where); err != nil {
 		return "", err
@@ -45,6 +54,9 @@ func (f *File) readUTF8String(rva int64, where string) (string, error) {
 		return "", formatErr(where, rva, "string length %d exceeds the %d-byte limit", n, maxStringBytes)
 	}
 	if err := f.checkRange(rva+4, n, where); err != nil {
+		return "", err
+	}
+	if err := r.take(n, rva, where); err != nil {
 		return "", err
 	}
 	buf := make([]byte, n)
@@ -93,4 +105,57 @@ func utf16Units(u []uint16) string {
 		}
 	}
 	return string(utf16.Decode(u))
+}
+
+// refs reads what the entries of one list point at: names, CodeView and misc records,
+// annotation strings. Each string RVA is decoded once, and together they may not
+// claim more bytes than the file holds. In a real dump they lie side by side, so only
+// entries that point into one another's data can exceed that, and then a small
+// hostile file would decode into gigabytes (a thousand modules naming one 64 KB
+// string).
+type refs struct {
+	f     *File
+	left  int64
+	utf16 map[int64]string
+	utf8  map[int64]string
+}
+
+func (f *File) newRefs() *refs {
+	return &refs{f: f, left: f.size, utf16: map[int64]string{}, utf8: map[int64]string{}}
+}
+
+// take charges n bytes at off to the budget; nil r charges nothing.
+func (r *refs) take(n, off int64, where string) error {
+	if r == nil {
+		return nil
+	}
+	if n > r.left {
+		return formatErr(where, off, "the names and records this list points at add up to more than the file's %d bytes: its entries point into one another's data", r.f.size)
+	}
+	r.left -= n
+	return nil
+}
+
+// str reads the MINIDUMP_STRING at rva.
+func (r *refs) str(rva int64, where string) (string, error) {
+	if s, ok := r.utf16[rva]; ok {
+		return s, nil
+	}
+	s, err := r.f.readStringBudget(rva, where, r)
+	if err == nil {
+		r.utf16[rva] = s
+	}
+	return s, err
+}
+
+// utf8Str reads the MinidumpUTF8String at rva.
+func (r *refs) utf8Str(rva int64, where string) (string, error) {
+	if s, ok := r.utf8[rva]; ok {
+		return s, nil
+	}
+	s, err := r.f.readUTF8String(rva, where, r)
+	if err == nil {
+		r.utf8[rva] = s
+	}
+	return s, err
 }

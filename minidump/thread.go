@@ -126,6 +126,7 @@ func (f *File) ThreadNames() ([]ThreadName, error) {
 	errs := newErrList(err)
 	out := make([]ThreadName, n)
 	le := binary.LittleEndian
+	refs := f.newRefs()
 	for i := range out {
 		e := entries[i*12:]
 		out[i].ThreadID = le.Uint32(e)
@@ -134,7 +135,7 @@ func (f *File) ThreadNames() ([]ThreadName, error) {
 			errs.add(formatErr(fmt.Sprintf("ThreadNames entry %d", i), int64(f.size), "name RVA %#x is past the end of the file", rva))
 			continue
 		}
-		name, nerr := f.readString(int64(rva), fmt.Sprintf("ThreadNames entry %d name", i))
+		name, nerr := refs.str(int64(rva), fmt.Sprintf("ThreadNames entry %d name", i))
 		out[i].Name = name
 		errs.add(nerr)
 	}

@@ -91,10 +91,11 @@ func (f *File) readStringDictionary(off, size int64) (map[string]string, error) 
 	}
 	out := make(map[string]string, n)
 	errs := newErrList(nil)
+	refs := f.newRefs()
 	for i := range n {
-		k, err := f.readUTF8String(int64(binary.LittleEndian.Uint32(buf[i*8:])), fmt.Sprintf("%s key %d", where, i))
+		k, err := refs.utf8Str(int64(binary.LittleEndian.Uint32(buf[i*8:])), fmt.Sprintf("%s key %d", where, i))
 		errs.add(err)
-		v, err := f.readUTF8String(int64(binary.LittleEndian.Uint32(buf[i*8+4:])), fmt.Sprintf("%s value %d", where, i))
+		v, err := refs.utf8Str(int64(binary.LittleEndian.Uint32(buf[i*8+4:])), fmt.Sprintf("%s value %d", where, i))
 		errs.add(err)
 		if k != "" {
 			out[k] = v
