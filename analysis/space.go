@@ -96,7 +96,6 @@ type walkStats struct {
 	walkEnd32, walkEnd uint64 // end of the walk: below 4 GB, and overall
 }
 
-
 // isWOW64 reports whether a 64-bit dump holds a 32-bit process: the WOW64 layer's DLLs
 // are loaded.
 func isWOW64(si *minidump.SystemInfo, mods []minidump.Module) bool {
