@@ -294,7 +294,7 @@ func (l *layout) finish() {
 	total := 0
 	for i := range regs {
 		if regs[i].State == minidump.MemFree {
-			total += m.splitRun(&pieces, regs[i].Base, regs[i].End())
+			total += m.runPieces(regs[i].Base, regs[i].End())
 		} else {
 			total++
 		}
@@ -357,6 +357,24 @@ func (m *Map) appendFree(out []Region, lo, hi uint64) []Region {
 	var pieces [3]Region
 	k := m.splitRun(&pieces, lo, hi)
 	return append(out, pieces[:k]...)
+}
+
+// runPieces returns how many regions splitRun makes of the free run [lo, hi).
+func (m *Map) runPieces(lo, hi uint64) int {
+	s := &m.Space
+	ulo := max(alignUp(lo, s.Granularity), alignUp(s.MinAddress, s.Granularity))
+	uhi := alignDown(min(hi, s.End), s.Granularity)
+	if ulo >= uhi {
+		return 1
+	}
+	n := 1
+	if lo < ulo {
+		n++
+	}
+	if uhi < hi {
+		n++
+	}
+	return n
 }
 
 // splitRun splits the free run [lo, hi) at the allocation-granularity boundaries and
