@@ -80,12 +80,28 @@ func dominantUsage(rs []Region) (Usage, string) {
 	return best, detail
 }
 
-// AllocationAt returns the allocation holding address a, or nil.
+// AllocationAt returns the allocation holding address a, or nil for free or unknown
+// space. It looks only at the regions around a.
 func (m *Map) AllocationAt(a uint64) *Allocation {
-	for _, al := range m.Allocations() {
-		if a >= al.Base && a < al.End() {
-			return &al
-		}
+	i := m.Find(a)
+	if i < 0 || m.Regions[i].IsFree() || m.Regions[i].State == 0 {
+		return nil
 	}
-	return nil
+	ab := m.Regions[i].AllocationBase
+	for i > 0 && !m.Regions[i-1].IsFree() && m.Regions[i-1].State != 0 && m.Regions[i-1].AllocationBase == ab {
+		i--
+	}
+	// Allocations groups from the allocation's first region; run it on that stretch.
+	j := i
+	for j < len(m.Regions) && !m.Regions[j].IsFree() && m.Regions[j].State != 0 && m.Regions[j].AllocationBase == ab {
+		j++
+	}
+	sub := Map{Regions: m.Regions[i:j], Space: m.Space, Source: m.Source}
+	al := sub.Allocations()
+	if len(al) == 0 {
+		return nil
+	}
+	out := al[0]
+	out.First += i
+	return &out
 }

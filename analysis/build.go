@@ -54,9 +54,14 @@ func NewMap(f *minidump.File, opt Options) (*Map, error) {
 	note(err)
 	threads, err := f.Threads()
 	note(err)
+	// One pass over the MemoryInfoList lays its entries out and measures how far the
+	// walk reaches, which the limits of the address space depend on; clipping to those
+	// limits and splitting the free space come after.
+	var lay *layout
 	if f.HasStream(minidump.StreamMemoryInfoList) {
-		d.walk, err = scanWalk(f)
-		note(err)
+		pre := addressSpace(d)
+		lay = newLayout(m, pre.PointerSize == 4 && !pre.WOW64, f)
+		d.walk = &lay.walk
 	}
 	m.Space = addressSpace(d)
 	if opt.Native && m.Space.WOW64 {
@@ -80,9 +85,9 @@ func NewMap(f *minidump.File, opt Options) (*Map, error) {
 	mods := normalizeModules(m, d.mods)
 
 	switch {
-	case d.walk != nil && d.walk.entries > 0:
+	case lay != nil && lay.walk.entries > 0:
 		m.Source = SourceMemoryInfoList
-		m.fromMemoryInfo(f, d.walk.entries)
+		lay.finish()
 	case f.HasStream(minidump.StreamLinuxMaps):
 		text, err := f.Text(minidump.StreamLinuxMaps)
 		note(err)
@@ -131,57 +136,56 @@ func normalizeModules(m *Map, mods []minidump.Module) []minidump.Module {
 	return out
 }
 
-// fromMemoryInfo lays the MemoryInfoList entries out over [0, End) in one pass:
-// clipped, gaps shown as Unknown, and free runs split into their Unusable and Free
-// parts. It streams the entries from the file; only when they are not in address
-// order does it read the whole list and sort it.
-func (m *Map) fromMemoryInfo(f *minidump.File, entries int) {
-	lb := m.newLayout(entries)
-	_, _ = f.ScanMemoryInfo(func(batch []minidump.MemoryInfo) bool {
+// layout turns the MemoryInfoList entries into the region list in two steps: one
+// streaming pass over the file in address order, which merges adjacent free entries,
+// fills gaps with Unknown, trims overlaps and measures the walk (newLayout); then,
+// once the address space's limits are known, clipping at its end and splitting each
+// free run into its Unusable and Free parts in place (finish). Only entries that are
+// not in address order make it read the whole list and sort it.
+type layout struct {
+	m                                             *Map
+	out                                           []Region
+	narrow                                        bool
+	cur, prevBase                                 uint64
+	inFree                                        bool
+	walk                                          walkStats
+	signExtended, overlaps, gaps, merged, outside int
+	unsorted, sorting                             bool
+}
+
+func newLayout(m *Map, narrow bool, f *minidump.File) *layout {
+	l := &layout{m: m, narrow: narrow}
+	if n, err := f.MemoryInfoCount(); err == nil {
+		l.out = make([]Region, 0, n+n/2+8)
+	}
+	_, err := f.ScanMemoryInfo(func(batch []minidump.MemoryInfo) bool {
 		for i := range batch {
-			if !lb.add(&batch[i]) {
+			if !l.add(&batch[i]) {
 				return false
 			}
 		}
 		return true
 	})
-	if lb.unsorted {
+	if err != nil && !errors.Is(err, minidump.ErrNoStream) {
+		m.Notes = append(m.Notes, err.Error())
+	}
+	if l.unsorted {
 		list, _ := f.MemoryInfo()
 		ext := 0
 		for i := range list {
-			if lb.narrow && list[i].BaseAddress>>32 == 0xffffffff {
+			if narrow && list[i].BaseAddress>>32 == 0xffffffff {
 				ext++
 			}
-			list[i].BaseAddress, list[i].AllocationBase = lb.fix(list[i].BaseAddress), lb.fix(list[i].AllocationBase)
+			list[i].BaseAddress, list[i].AllocationBase = l.fix(list[i].BaseAddress), l.fix(list[i].AllocationBase)
 		}
 		sort.SliceStable(list, func(i, j int) bool { return list[i].BaseAddress < list[j].BaseAddress })
 		m.Notes = append(m.Notes, "MemoryInfoList entries were not in address order")
-		lb = m.newLayout(len(list))
-		lb.sorting, lb.signExtended = true, ext
+		l = &layout{m: m, narrow: narrow, out: make([]Region, 0, len(list)+len(list)/2+8), sorting: true, signExtended: ext}
 		for i := range list {
-			lb.add(&list[i])
+			l.add(&list[i])
 		}
 	}
-	lb.finish()
-}
-
-// layout builds the region list from MemoryInfoList entries in address order.
-type layout struct {
-	m                                             *Map
-	out                                           []Region
-	end                                           uint64
-	narrow                                        bool
-	cur                                           uint64
-	prevBase                                      uint64
-	signExtended, outside, overlaps, gaps, merged int
-	freeLo, freeHi                                uint64 // the pending free run
-	inFree                                        bool
-	unsorted, sorting                             bool
-}
-
-func (m *Map) newLayout(n int) *layout {
-	return &layout{m: m, out: make([]Region, 0, n+n/2+8), end: m.Space.End,
-		narrow: m.Space.PointerSize == 4 && !m.Space.WOW64}
+	return l
 }
 
 // fix undoes the sign extension 32-bit dbghelp applies to addresses above 2 GB.
@@ -190,13 +194,6 @@ func (l *layout) fix(a uint64) uint64 {
 		return a & 0xffffffff
 	}
 	return a
-}
-
-func (l *layout) flush() {
-	if l.inFree {
-		l.out = l.m.appendFree(l.out, l.freeLo, l.freeHi)
-		l.inFree = false
-	}
 }
 
 // add lays out one entry; it returns false (and sets unsorted) when the entries turn
@@ -214,6 +211,7 @@ func (l *layout) add(e *minidump.MemoryInfo) bool {
 		}
 		l.prevBase = base
 	}
+	l.walk.entries++
 	size := e.RegionSize
 	if size == 0 {
 		return true
@@ -221,51 +219,108 @@ func (l *layout) add(e *minidump.MemoryInfo) bool {
 	if base+size < base { // wraps past 2^64
 		size = -base
 	}
-	if base >= l.end {
-		l.outside++
-		return true
+	end := base + size // 0 when the region ends at 2^64
+	w := &l.walk
+	if end != 0 && end <= 1<<32 {
+		w.walkEnd32 = max(w.walkEnd32, end)
 	}
-	if base+size > l.end || base+size == 0 {
-		size = l.end - base
+	w.walkEnd = max(w.walkEnd, end-1) + 1
+	if e.State != minidump.MemFree {
+		if end-1 <= 0xffffffff {
+			w.busyEnd32 = max(w.busyEnd32, end-1)
+		}
+		w.busyEnd = max(w.busyEnd, end-1)
 	}
 	if base < l.cur {
 		l.overlaps++
-		if base+size <= l.cur {
+		if end != 0 && end <= l.cur {
 			return true
 		}
 		size -= l.cur - base
 		base = l.cur
 	}
 	if base > l.cur {
-		l.flush()
+		l.inFree = false
 		l.gaps++
 		l.out = append(l.out, unknownRegion(l.cur, base, "not described by the MemoryInfoList"))
 	}
 	l.cur = base + size
 	if e.State == minidump.MemFree {
-		if l.inFree {
+		if n := len(l.out); l.inFree && n > 0 {
 			// VirtualQuery coalesces free space; adjacent free entries are one run.
-			l.freeHi = l.cur
+			l.out[n-1].Size += size
 			l.merged++
 		} else {
-			l.freeLo, l.freeHi, l.inFree = base, l.cur, true
+			l.out = append(l.out, Region{Base: base, Size: size, State: minidump.MemFree, Protect: minidump.PageNoAccess, Usage: UsageFree})
+			l.inFree = true
 		}
 		return true
 	}
-	l.flush()
+	l.inFree = false
 	l.out = append(l.out, Region{Base: base, Size: size, State: e.State, Type: e.Type, Protect: e.Protect,
 		AllocationBase: abase, AllocationProtect: e.AllocationProtect, Usage: usageOfType(e.Type)})
 	return true
 }
 
-// finish closes the map and records what had to be corrected.
+// finish clips the layout at the end of the address space, fills the gap up to it,
+// splits the free runs (in place, from the back) and records what was corrected.
 func (l *layout) finish() {
 	m := l.m
-	l.flush()
-	if l.cur < l.end {
-		l.gaps++
-		l.out = append(l.out, unknownRegion(l.cur, l.end, "not described by the MemoryInfoList"))
+	end := m.Space.End
+	regs := l.out
+	n := 0
+	for i := range regs {
+		r := regs[i]
+		if r.Base >= end {
+			l.outside++
+			continue
+		}
+		if e := r.End(); e > end || e == 0 {
+			r.Size = end - r.Base
+		}
+		regs[n] = r
+		n++
 	}
+	regs = regs[:n]
+	if cur := lastEnd(regs); cur < end {
+		if cur > 0 || n == 0 {
+			l.gaps++
+		}
+		regs = append(regs, unknownRegion(cur, end, "not described by the MemoryInfoList"))
+	}
+	// Each free run becomes up to three regions: count them, then expand from the back
+	// so that no region is copied twice.
+	var pieces [3]Region
+	total := 0
+	for i := range regs {
+		if regs[i].State == minidump.MemFree {
+			total += m.runPieces(regs[i].Base, regs[i].End())
+		} else {
+			total++
+		}
+	}
+	if cap(regs) < total {
+		grown := make([]Region, len(regs), total)
+		copy(grown, regs)
+		regs = grown
+	}
+	n = len(regs)
+	regs = regs[:total]
+	w := total
+	for i := n - 1; i >= 0; i-- {
+		r := regs[i]
+		if r.State != minidump.MemFree {
+			w--
+			regs[w] = r
+			continue
+		}
+		k := m.splitRun(&pieces, r.Base, r.End())
+		for j := k - 1; j >= 0; j-- {
+			w--
+			regs[w] = pieces[j]
+		}
+	}
+	m.Regions = regs
 	if l.signExtended > 0 {
 		m.Notes = append(m.Notes, fmt.Sprintf("%d region addresses were sign-extended by a 32-bit writer and have been truncated to 32 bits", l.signExtended))
 	}
@@ -288,27 +343,66 @@ func (l *layout) finish() {
 	if l.gaps > 0 {
 		m.Notes = append(m.Notes, fmt.Sprintf("%d gaps in the MemoryInfoList are shown as Unknown", l.gaps))
 	}
-	m.Regions = l.out
 }
 
-// appendFree appends the free run [lo, hi) split at the allocation-granularity
-// boundaries and the allocatable range: the parts no reservation can use are
-// Unusable. Free regions keep VirtualQuery's PAGE_NOACCESS protection.
+func lastEnd(regs []Region) uint64 {
+	if len(regs) == 0 {
+		return 0
+	}
+	return regs[len(regs)-1].End()
+}
+
+// appendFree appends the free run [lo, hi) split by splitRun.
 func (m *Map) appendFree(out []Region, lo, hi uint64) []Region {
+	var pieces [3]Region
+	k := m.splitRun(&pieces, lo, hi)
+	return append(out, pieces[:k]...)
+}
+
+// runPieces returns how many regions splitRun makes of the free run [lo, hi).
+func (m *Map) runPieces(lo, hi uint64) int {
 	s := &m.Space
 	ulo := max(alignUp(lo, s.Granularity), alignUp(s.MinAddress, s.Granularity))
 	uhi := alignDown(min(hi, s.End), s.Granularity)
 	if ulo >= uhi {
-		return append(out, Region{Base: lo, Size: hi - lo, State: minidump.MemFree, Protect: minidump.PageNoAccess, Usage: UsageUnusable})
+		return 1
 	}
+	n := 1
 	if lo < ulo {
-		out = append(out, Region{Base: lo, Size: ulo - lo, State: minidump.MemFree, Protect: minidump.PageNoAccess, Usage: UsageUnusable})
+		n++
 	}
-	out = append(out, Region{Base: ulo, Size: uhi - ulo, State: minidump.MemFree, Protect: minidump.PageNoAccess, Usage: UsageFree})
 	if uhi < hi {
-		out = append(out, Region{Base: uhi, Size: hi - uhi, State: minidump.MemFree, Protect: minidump.PageNoAccess, Usage: UsageUnusable})
+		n++
 	}
-	return out
+	return n
+}
+
+// splitRun splits the free run [lo, hi) at the allocation-granularity boundaries and
+// the allocatable range: the parts no reservation can use are Unusable. Free regions
+// keep VirtualQuery's PAGE_NOACCESS protection. It returns how many pieces it wrote.
+func (m *Map) splitRun(p *[3]Region, lo, hi uint64) int {
+	s := &m.Space
+	piece := func(a, b uint64, u Usage) Region {
+		return Region{Base: a, Size: b - a, State: minidump.MemFree, Protect: minidump.PageNoAccess, Usage: u}
+	}
+	ulo := max(alignUp(lo, s.Granularity), alignUp(s.MinAddress, s.Granularity))
+	uhi := alignDown(min(hi, s.End), s.Granularity)
+	if ulo >= uhi {
+		p[0] = piece(lo, hi, UsageUnusable)
+		return 1
+	}
+	k := 0
+	if lo < ulo {
+		p[k] = piece(lo, ulo, UsageUnusable)
+		k++
+	}
+	p[k] = piece(ulo, uhi, UsageFree)
+	k++
+	if uhi < hi {
+		p[k] = piece(uhi, hi, UsageUnusable)
+		k++
+	}
+	return k
 }
 
 // usageOfType is the usage of a busy region before anything more is known.

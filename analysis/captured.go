@@ -1,8 +1,10 @@
 package analysis
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/dumpmap/dumpmap/minidump"
@@ -78,7 +80,7 @@ func layOut(spans []span, end uint64, gap func(lo, hi uint64) Region) []Region {
 	}
 	sort.Slice(cuts, func(i, j int) bool { return cuts[i] < cuts[j] })
 	cuts = compactU64(cuts)
-	sort.SliceStable(spans, func(i, j int) bool { return spans[i].lo < spans[j].lo })
+	slices.SortStableFunc(spans, func(a, b span) int { return cmp.Compare(a.lo, b.lo) })
 
 	var out []Region
 	active := []int{} // indices of spans covering the current piece

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/dumpmap/dumpmap/minidump"
 )
@@ -14,13 +15,31 @@ import (
 func (m *Map) fromLinuxMaps(text string) error {
 	end := m.Space.End
 	var spans []span
-	sc := bufio.NewScanner(strings.NewReader(text))
-	sc.Buffer(make([]byte, 0, 4096), 1<<20)
 	line := 0
-	for sc.Scan() {
+	// Lines are cut and split in place: bufio.Scanner and strings.Fields allocated for
+	// every line, a fifth of the cost of batch triage on Linux dumps.
+	for rest := text; rest != ""; {
+		var l string
+		l, rest, _ = strings.Cut(rest, "\n")
+		l = strings.TrimSuffix(l, "\r")
 		line++
-		f := strings.Fields(sc.Text())
-		if len(f) < 5 {
+		if len(l) > 1<<20 {
+			return fmt.Errorf("line %d: %w", line, bufio.ErrTooLong)
+		}
+		var f [5]string
+		n, tail := 0, l
+		for ; n < len(f); n++ {
+			tail = strings.TrimLeftFunc(tail, unicode.IsSpace)
+			if tail == "" {
+				break
+			}
+			i := strings.IndexFunc(tail, unicode.IsSpace)
+			if i < 0 {
+				i = len(tail)
+			}
+			f[n], tail = tail[:i], tail[i:]
+		}
+		if n < len(f) {
 			continue
 		}
 		lo, hi, ok := strings.Cut(f[0], "-")
@@ -32,10 +51,7 @@ func (m *Map) fromLinuxMaps(text string) error {
 		if err1 != nil || err2 != nil || b < a {
 			return fmt.Errorf("line %d: bad address range %q", line, f[0])
 		}
-		path := ""
-		if len(f) >= 6 {
-			path = strings.Join(f[5:], " ")
-		}
+		path := joinFields(tail)
 		s := span{lo: a, hi: min(b, end), prio: 1, state: minidump.MemCommit, detail: path}
 		perms := f[1]
 		s.protect = linuxProtect(perms)
@@ -53,9 +69,6 @@ func (m *Map) fromLinuxMaps(text string) error {
 		}
 		spans = append(spans, s)
 	}
-	if err := sc.Err(); err != nil {
-		return err
-	}
 	if len(spans) == 0 {
 		return fmt.Errorf("no mappings")
 	}
@@ -63,6 +76,22 @@ func (m *Map) fromLinuxMaps(text string) error {
 		return Region{Base: lo, Size: hi - lo, State: minidump.MemFree, Usage: UsageFree}
 	})
 	return nil
+}
+
+// joinFields returns the whitespace-separated fields of s joined with single
+// spaces, as strings.Join(strings.Fields(s), " ") does, without allocating when s
+// is already so (a path with no leading, trailing or doubled spaces).
+func joinFields(s string) string {
+	s = strings.TrimFunc(s, unicode.IsSpace)
+	prevSpace := false
+	for _, r := range s {
+		sp := unicode.IsSpace(r)
+		if sp && (r != ' ' || prevSpace) {
+			return strings.Join(strings.Fields(s), " ")
+		}
+		prevSpace = sp
+	}
+	return s
 }
 
 func linuxProtect(p string) minidump.Protect {

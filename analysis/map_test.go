@@ -404,3 +404,14 @@ func TestUnavailableRanges(t *testing.T) {
 		t.Errorf("misaligned rest before the hole = %+v", r)
 	}
 }
+
+func TestAllocationAt(t *testing.T) {
+	m := seedMap(t, 3, 0)
+	a := m.AllocationAt(0x20000 + 0x800)
+	if a == nil || a.Base != 0x20000 || a.Size != 4*K || a.Committed != 4*K || a.Usage != analysis.UsagePrivate || m.Regions[a.First].Base != 0x20000 {
+		t.Errorf("AllocationAt = %+v", a)
+	}
+	if a := m.AllocationAt(0x21000); a != nil {
+		t.Errorf("AllocationAt in a free tail = %+v", a)
+	}
+}

@@ -2,110 +2,126 @@ package analysis
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
 
-// ParseSize parses a size as users write it: plain bytes ("65536"), hex ("0x10000"),
-// or a number with a unit: K, KB, KiB, M, MB, MiB, G, GB, GiB, T, TB, TiB (all
-// binary, as Windows tools use them: 50K = 50 KB = 51,200 bytes), with an optional
-// fraction ("1.5M") and optional "+N" bytes ("1M+1").
-func ParseSize(s string) (uint64, error) {
-	orig := s
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0, fmt.Errorf("empty size")
-	}
-	if base, extra, ok := strings.Cut(s, "+"); ok {
-		a, err := ParseSize(base)
-		if err != nil {
-			return 0, err
-		}
-		b, err := ParseSize(extra)
-		if err != nil {
-			return 0, err
-		}
-		if a+b < a {
-			return 0, fmt.Errorf("size %q overflows", orig)
-		}
-		return a + b, nil
-	}
-	s = strings.ReplaceAll(s, "_", "")
-	s = strings.ReplaceAll(s, ",", "")
-	if strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X") {
-		v, err := strconv.ParseUint(s[2:], 16, 64)
-		if err != nil {
-			return 0, fmt.Errorf("bad size %q: %v", orig, err.(*strconv.NumError).Err)
-		}
-		return v, nil
-	}
-	i := len(s)
-	for i > 0 && (s[i-1] < '0' || s[i-1] > '9') && s[i-1] != '.' {
-		i--
-	}
-	num, unit := s[:i], strings.ToLower(strings.TrimSpace(s[i:]))
-	var mult uint64
-	switch unit {
-	case "", "b", "byte", "bytes":
-		mult = 1
-	case "k", "kb", "kib":
-		mult = 1 << 10
-	case "m", "mb", "mib":
-		mult = 1 << 20
-	case "g", "gb", "gib":
-		mult = 1 << 30
-	case "t", "tb", "tib":
-		mult = 1 << 40
-	default:
-		return 0, fmt.Errorf("bad size %q: unknown unit %q (use K, M, G, T or bytes)", orig, unit)
-	}
-	if num == "" {
-		return 0, fmt.Errorf("bad size %q: no number", orig)
-	}
-	if strings.Contains(num, ".") {
-		f, err := strconv.ParseFloat(num, 64)
-		if err != nil || f < 0 {
-			return 0, fmt.Errorf("bad size %q", orig)
-		}
-		v := f * float64(mult)
-		if v >= 1<<64 {
-			return 0, fmt.Errorf("size %q overflows", orig)
-		}
-		return uint64(v), nil
-	}
-	v, err := strconv.ParseUint(num, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("bad size %q", orig)
-	}
-	if v != 0 && v*mult/mult != v {
-		return 0, fmt.Errorf("size %q overflows", orig)
-	}
-	return v * mult, nil
+// sizeUnits are the suffixes ParseSize accepts. K, KB and KiB all mean 1024: in a
+// Windows address space nobody means 1000.
+var sizeUnits = []struct {
+	suffix string
+	mult   uint64
+}{
+	{"kib", 1 << 10}, {"mib", 1 << 20}, {"gib", 1 << 30}, {"tib", 1 << 40},
+	{"kb", 1 << 10}, {"mb", 1 << 20}, {"gb", 1 << 30}, {"tb", 1 << 40},
+	{"k", 1 << 10}, {"m", 1 << 20}, {"g", 1 << 30}, {"t", 1 << 40},
+	{"b", 1},
 }
 
-// ParseAddress parses an address: hex with or without 0x, WinDbg's "`" separator
-// ("7ff6`a1b01234"), or a size-like form for round limits ("2G" = 0x80000000).
-func ParseAddress(s string) (uint64, error) {
-	t := strings.TrimSpace(s)
-	t = strings.ReplaceAll(t, "`", "")
-	t = strings.ReplaceAll(t, "_", "")
-	if t == "" {
-		return 0, fmt.Errorf("empty address")
+// ParseSize parses a size as people write it: decimal bytes (65536), hex with 0x
+// (0x10000), WinDbg's 64-bit form with a backtick (hex), a number with a binary unit
+// (50K, 50KB, 1.5MiB, 2G: K is always 1024), and a sum ("1M+1"). Thousands
+// separators "," and "_" are ignored. A unit never applies to a hex number, and a
+// fraction must come out a whole number of bytes.
+func ParseSize(s string) (uint64, error) {
+	if a, b, ok := strings.Cut(s, "+"); ok {
+		x, err := ParseSize(a)
+		if err != nil {
+			return 0, err
+		}
+		y, err := ParseSize(b)
+		if err != nil {
+			return 0, err
+		}
+		if x+y < x {
+			return 0, fmt.Errorf("%q is too large", s)
+		}
+		return x + y, nil
 	}
-	last := t[len(t)-1]
-	if strings.ContainsAny(string(last), "KkMmGgTt") || strings.HasSuffix(strings.ToLower(t), "b") && !isHex(t) {
-		return ParseSize(t)
+	in := s
+	s = strings.TrimSpace(strings.NewReplacer("_", "", ",", "").Replace(s))
+	if s == "" {
+		return 0, fmt.Errorf("empty number")
 	}
-	h := strings.TrimPrefix(strings.TrimPrefix(t, "0x"), "0X")
+	if strings.Contains(s, "`") || strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X") {
+		return parseHex(in, s)
+	}
+	lower := strings.ToLower(s)
+	mult := uint64(1)
+	for _, u := range sizeUnits {
+		if strings.HasSuffix(lower, u.suffix) {
+			mult = u.mult
+			lower = strings.TrimSpace(strings.TrimSuffix(lower, u.suffix))
+			break
+		}
+	}
+	if v, err := strconv.ParseUint(lower, 10, 64); err == nil {
+		if v != 0 && mult > math.MaxUint64/v {
+			return 0, fmt.Errorf("%q is too large", in)
+		}
+		return v * mult, nil
+	}
+	if mult > 1 && isDecimalFraction(lower) {
+		if f, err := strconv.ParseFloat(lower, 64); err == nil && f >= 0 {
+			v := f * float64(mult)
+			if v >= math.MaxUint64 {
+				return 0, fmt.Errorf("%q is too large", in)
+			}
+			if v != math.Trunc(v) {
+				return 0, fmt.Errorf("%q is not a whole number of bytes", in)
+			}
+			return uint64(v), nil
+		}
+	}
+	return 0, fmt.Errorf("%q is not a size (write 4096, 0x1000, 4K or 1MiB)", in)
+}
+
+// isDecimalFraction reports whether s is digits, a point and digits: no exponents,
+// signs, NaN or Inf, which ParseFloat would accept.
+func isDecimalFraction(s string) bool {
+	i := strings.IndexByte(s, '.')
+	if i <= 0 || i == len(s)-1 {
+		return false
+	}
+	for j := 0; j < len(s); j++ {
+		if j != i && (s[j] < '0' || s[j] > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func parseHex(in, s string) (uint64, error) {
+	h := strings.ReplaceAll(s, "`", "")
+	h = strings.TrimPrefix(strings.TrimPrefix(h, "0x"), "0X")
 	v, err := strconv.ParseUint(h, 16, 64)
 	if err != nil {
-		return 0, fmt.Errorf("bad address %q: want hex like 0x7ffe0000", s)
+		return 0, fmt.Errorf("%q is not a hex number", in)
 	}
 	return v, nil
 }
 
-func isHex(s string) bool {
-	s = strings.TrimPrefix(strings.TrimPrefix(s, "0x"), "0X")
-	_, err := strconv.ParseUint(s, 16, 64)
-	return err == nil
+// ParseAddress parses an address as WinDbg takes it: hex, with or without 0x, with
+// WinDbg's "`" separator ("7ff6`a1b01234"); a number with a unit is a round limit
+// ("2G" = 0x80000000).
+func ParseAddress(s string) (uint64, error) {
+	t := strings.TrimSpace(strings.ReplaceAll(s, "_", ""))
+	if t == "" {
+		return 0, fmt.Errorf("empty address")
+	}
+	v, err := parseHex(s, t)
+	if err == nil {
+		return v, nil
+	}
+	if strings.HasPrefix(t, "0x") || strings.HasPrefix(t, "0X") || strings.Contains(t, "`") {
+		return 0, err
+	}
+	lower := strings.ToLower(t)
+	for _, u := range sizeUnits {
+		if u.mult > 1 && strings.HasSuffix(lower, u.suffix) {
+			return ParseSize(t)
+		}
+	}
+	return 0, fmt.Errorf("%q is not an address: want hex like 0x7ffe0000 or 7ffe0000", s)
 }

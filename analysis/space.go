@@ -96,33 +96,6 @@ type walkStats struct {
 	walkEnd32, walkEnd uint64 // end of the walk: below 4 GB, and overall
 }
 
-// scanWalk gathers walkStats in one streaming pass over the MemoryInfoList.
-func scanWalk(f *minidump.File) (*walkStats, error) {
-	w := &walkStats{}
-	_, err := f.ScanMemoryInfo(func(batch []minidump.MemoryInfo) bool {
-		for i := range batch {
-			r := &batch[i]
-			w.entries++
-			end := r.BaseAddress + r.RegionSize
-			if end < r.BaseAddress || r.RegionSize == 0 {
-				continue
-			}
-			if end <= 1<<32 {
-				w.walkEnd32 = max(w.walkEnd32, end)
-			}
-			w.walkEnd = max(w.walkEnd, end)
-			if r.State != minidump.MemFree {
-				if end-1 <= 0xffffffff {
-					w.busyEnd32 = max(w.busyEnd32, end-1)
-				}
-				w.busyEnd = max(w.busyEnd, end-1)
-			}
-		}
-		return true
-	})
-	return w, err
-}
-
 // isWOW64 reports whether a 64-bit dump holds a 32-bit process: the WOW64 layer's DLLs
 // are loaded.
 func isWOW64(si *minidump.SystemInfo, mods []minidump.Module) bool {

@@ -203,3 +203,22 @@ func decodeMemoryInfo(out []MemoryInfo, b []byte, es int) {
 		}
 	}
 }
+
+// MemoryInfoCount returns how many MemoryInfoList entries the stream holds (those that
+// fit in it, when the header declares more), reading only the header: enough to size
+// a structure before ScanMemoryInfo fills it.
+func (f *File) MemoryInfoCount() (int, error) {
+	s := f.Stream(StreamMemoryInfoList)
+	if s == nil {
+		return 0, noStream(StreamMemoryInfoList)
+	}
+	hdr := make([]byte, min(16, s.Available))
+	if err := f.readAt(hdr, s.Offset, StreamMemoryInfoList.String()); err != nil {
+		return 0, err
+	}
+	_, _, count, err := parseListHeader(StreamMemoryInfoList, s, hdr, s.Available, 16, memoryInfoSize, true)
+	if err != nil {
+		return 0, err
+	}
+	return count.n, count.err
+}

@@ -36,6 +36,9 @@ func (m *Module) End() uint64 { return m.Base + uint64(m.Size) }
 func (m *Module) BaseName() string { return baseName(m.Name) }
 
 func baseName(p string) string {
+	if p != "" && p[len(p)-1] != '/' && p[len(p)-1] != '\\' {
+		return p[strings.LastIndexAny(p, `\/`)+1:] // the common case, without allocating
+	}
 	return path.Base(strings.ReplaceAll(p, `\`, "/"))
 }
 
@@ -62,16 +65,28 @@ func (f *File) Modules() ([]Module, error) {
 		m := &mods[i]
 		decodeModule(e, m)
 		nameRVA := binary.LittleEndian.Uint32(e[20:])
-		where := fmt.Sprintf("ModuleList entry %d", i)
-		name, nerr := refs.str(int64(nameRVA), where+" name")
+		// The reads are tried with a short label and redone with the entry's full name
+		// only when they fail: formatting it for every module of every dump was a tenth
+		// of the cost of a batch triage.
+		where := func(what string) string { return fmt.Sprintf("ModuleList entry %d %s", i, what) }
+		name, nerr := refs.str(int64(nameRVA), "ModuleList")
+		if nerr != nil {
+			name, nerr = refs.str(int64(nameRVA), where("name"))
+		}
 		m.Name = name
 		errs.add(nerr)
 		if m.CvRecord.Size > 0 {
-			m.CodeView, nerr = f.readCodeView(m.CvRecord, where+" CodeView record", refs)
+			m.CodeView, nerr = f.readCodeView(m.CvRecord, "ModuleList", refs)
+			if nerr != nil {
+				m.CodeView, nerr = f.readCodeView(m.CvRecord, where("CodeView record"), refs)
+			}
 			errs.add(nerr)
 		}
 		if m.MiscRecord.Size > 0 {
-			m.Misc, nerr = f.readMisc(m.MiscRecord, where+" misc record", refs)
+			m.Misc, nerr = f.readMisc(m.MiscRecord, "ModuleList", refs)
+			if nerr != nil {
+				m.Misc, nerr = f.readMisc(m.MiscRecord, where("misc record"), refs)
+			}
 			errs.add(nerr)
 		}
 	}

@@ -3,6 +3,7 @@ package minidump
 import (
 	"encoding/binary"
 	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // maxStringBytes bounds a MINIDUMP_STRING. Names and paths are short; a larger length
@@ -66,17 +67,33 @@ func (f *File) readUTF8String(rva int64, where string, r *refs) (string, error) 
 }
 
 // decodeUTF16 decodes little-endian UTF-16, stopping at the first NUL. Unpaired
-// surrogates become U+FFFD rather than an error: names are for display.
+// surrogates become U+FFFD rather than an error: names are for display. It decodes
+// straight into UTF-8, with one allocation for the string (module names are read
+// by the hundred for every dump a batch triage opens).
 func decodeUTF16(b []byte) string {
-	u := make([]uint16, 0, len(b)/2)
+	var stack [256]byte
+	out := stack[:0]
 	for i := 0; i+1 < len(b); i += 2 {
-		c := binary.LittleEndian.Uint16(b[i:])
-		if c == 0 {
-			break
+		c := rune(binary.LittleEndian.Uint16(b[i:]))
+		switch {
+		case c == 0:
+			return string(out)
+		case c < utf8.RuneSelf:
+			out = append(out, byte(c))
+			continue
+		case utf16.IsSurrogate(c):
+			if c < 0xdc00 && i+3 < len(b) {
+				if c2 := rune(binary.LittleEndian.Uint16(b[i+2:])); c2 >= 0xdc00 && c2 < 0xe000 {
+					out = utf8.AppendRune(out, utf16.DecodeRune(c, c2))
+					i += 2
+					continue
+				}
+			}
+			c = utf8.RuneError
 		}
-		u = append(u, c)
+		out = utf8.AppendRune(out, c)
 	}
-	return string(utf16.Decode(u))
+	return string(out)
 }
 
 // utf16Units decodes a fixed-size WCHAR array read by a generated accessor.

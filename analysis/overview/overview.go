@@ -164,6 +164,31 @@ type Capture struct {
 	LinuxMaps        bool `json:"linux_maps"`         // /proc/self/maps (Breakpad, Crashpad)
 }
 
+// Streams names the captured streams the analyses depend on, in a fixed order, or
+// says that there are none.
+func (c Capture) Streams() string {
+	var have []string
+	add := func(ok bool, name string) {
+		if ok {
+			have = append(have, name)
+		}
+	}
+	add(c.MemoryInfo, "MemoryInfoList")
+	add(c.FullMemory, "Memory64List (full memory)")
+	add(c.MemoryList, "MemoryList")
+	add(c.ThreadInfo, "ThreadInfoList")
+	add(c.ThreadNames, "ThreadNames")
+	add(c.HandleData, "HandleData")
+	add(c.UnloadedModules, "UnloadedModuleList")
+	add(c.SystemMemoryInfo, "SystemMemoryInfo")
+	add(c.VMCounters, "ProcessVmCounters")
+	add(c.LinuxMaps, "/proc/self/maps")
+	if len(have) == 0 {
+		return "none of the memory streams"
+	}
+	return strings.Join(have, ", ")
+}
+
 // A Finding is one conclusion about the dump. ID is stable, for programs (triage
 // groups and filters by it); Text is for people.
 type Finding struct {
@@ -373,13 +398,17 @@ func detectWOW64(arch minidump.Arch, mods []minidump.Module) (bool, string) {
 	}
 	wowDLL, sysWow := "", ""
 	for i := range mods {
-		switch strings.ToLower(BaseName(mods[i].Name)) {
-		case "wow64.dll", "wow64cpu.dll", "wow64win.dll", "wowarmhw.dll", "xtajit.dll":
-			if wowDLL == "" {
-				wowDLL = BaseName(mods[i].Name)
+		// EqualFold and containsFold rather than ToLower: no string per module.
+		if wowDLL == "" {
+			base := BaseName(mods[i].Name)
+			for _, dll := range []string{"wow64.dll", "wow64cpu.dll", "wow64win.dll", "wowarmhw.dll", "xtajit.dll"} {
+				if strings.EqualFold(base, dll) {
+					wowDLL = base
+					break
+				}
 			}
 		}
-		if sysWow == "" && strings.Contains(strings.ToLower(mods[i].Name), `\syswow64\`) {
+		if sysWow == "" && containsFold(mods[i].Name, `\syswow64\`) {
 			sysWow = BaseName(mods[i].Name)
 		}
 	}
@@ -400,6 +429,17 @@ func detectWOW64(arch minidump.Arch, mods []minidump.Module) (bool, string) {
 		}
 	}
 	return false, ""
+}
+
+// containsFold reports whether s contains sub, ignoring ASCII case; sub is lower
+// case and starts with a character that has no case.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i] == sub[0] && strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
 }
 
 func processOf(f *minidump.File, w *warnings, dumpTime time.Time) *Process {

@@ -33,12 +33,11 @@ type File struct {
 	// segment:offset to an RVA. Empty if the PDB has no section headers.
 	Sections []Section
 
-	m          *msf
-	closer     io.Closer
-	symStream  int
-	symOnce    sync.Once
-	symbols    *symbolTable
-	hasSymbols bool
+	m         *msf
+	closer    io.Closer
+	symStream int
+	symOnce   sync.Once
+	symbols   *symbolTable
 }
 
 // Open opens the named file and reads it as a PDB.

@@ -300,10 +300,3 @@ func nonNil(s []string) []string {
 	}
 	return s
 }
-
-func orEmpty[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
-}

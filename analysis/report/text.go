@@ -202,29 +202,7 @@ func (r *Report) facts() []fact {
 	return fs
 }
 
-func captured(r *Report) string {
-	c := r.Dump.Capture
-	var have []string
-	addIf := func(ok bool, name string) {
-		if ok {
-			have = append(have, name)
-		}
-	}
-	addIf(c.MemoryInfo, "MemoryInfoList")
-	addIf(c.FullMemory, "Memory64List (full memory)")
-	addIf(c.MemoryList, "MemoryList")
-	addIf(c.ThreadInfo, "ThreadInfoList")
-	addIf(c.ThreadNames, "ThreadNames")
-	addIf(c.HandleData, "HandleData")
-	addIf(c.UnloadedModules, "UnloadedModuleList")
-	addIf(c.SystemMemoryInfo, "SystemMemoryInfo")
-	addIf(c.VMCounters, "ProcessVmCounters")
-	addIf(c.LinuxMaps, "/proc/self/maps")
-	if len(have) == 0 {
-		return "none of the memory streams"
-	}
-	return strings.Join(have, ", ")
-}
+func captured(r *Report) string { return r.Dump.Capture.Streams() }
 
 // glance is the few lines a reader needs first.
 func (r *Report) glance() []string {
@@ -265,13 +243,6 @@ func (r *Report) glance() []string {
 		out = append(out, "This 64-bit process has plenty of usable address space: fragmentation cannot have failed an allocation; look at the commit side.")
 	}
 	return out
-}
-
-func upperFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // heapKind names a heap's role.

@@ -66,16 +66,8 @@ type explainOpts struct {
 	max                               *bool
 }
 
-// The JSON shapes are shared with the report (package report).
-type requestJSON = report.Request
-
-type freeRunJSON = report.FreeRun
-
-type nearMissJSON = report.NearMiss
-
+// The JSON shape is shared with the report (package report).
 type explanationJSON = report.Explanation
-
-func runOf(f analysis.FreeRun) freeRunJSON { return report.FreeRunOf(f) }
 
 // explanationOf shapes an explanation for JSON, as the report does.
 func explanationOf(x *analysis.Explanation) explanationJSON { return report.ExplanationOf(x) }

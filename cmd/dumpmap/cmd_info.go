@@ -201,25 +201,4 @@ func printInfo(w io.Writer, path string, o *overview.Overview) {
 }
 
 // capturedList names the streams the analyses depend on that the dump holds.
-func capturedList(c overview.Capture) string {
-	var have []string
-	add := func(ok bool, name string) {
-		if ok {
-			have = append(have, name)
-		}
-	}
-	add(c.MemoryInfo, "MemoryInfoList")
-	add(c.FullMemory, "Memory64List (full memory)")
-	add(c.MemoryList, "MemoryList")
-	add(c.ThreadInfo, "ThreadInfoList")
-	add(c.ThreadNames, "ThreadNames")
-	add(c.HandleData, "HandleData")
-	add(c.UnloadedModules, "UnloadedModuleList")
-	add(c.SystemMemoryInfo, "SystemMemoryInfo")
-	add(c.VMCounters, "ProcessVmCounters")
-	add(c.LinuxMaps, "/proc/self/maps")
-	if len(have) == 0 {
-		return "none of the memory streams"
-	}
-	return strings.Join(have, ", ")
-}
+func capturedList(c overview.Capture) string { return c.Streams() }

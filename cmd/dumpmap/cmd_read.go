@@ -4,6 +4,7 @@ import (
 	enchex "encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/dumpmap/dumpmap/analysis"
 	"io"
 	"sort"
 	"strings"
@@ -28,7 +29,7 @@ range into the next. Bytes the dump did not capture are shown as "??" (and "?" i
 the text column) and reported on stderr; if none of the bytes was captured, that is
 an error.
 
-ADDR is 0x7ffe0000, 00000000` + "`" + `7ffe0000 (WinDbg's form), a decimal number, or a module
+ADDR is 0x7ffe0000, 00000000` + "`" + `7ffe0000 (WinDbg's form), hex without 0x as in WinDbg, or a module
 and offset: ntdll.dll+0x1000, ntdll+0x1000, or just ntdll for the module's base.
 LEN accepts 4096, 0x1000, 4K, 4KB or 1MiB, up to 64 MiB.
 
@@ -78,7 +79,7 @@ func runRead(e *env, args []string, o *readOpts) error {
 	}
 	length := uint64(256)
 	if len(args) > 2 {
-		n, err := parseNumber(args[2])
+		n, err := analysis.ParseSize(args[2])
 		if err != nil {
 			return usageErrorf("bad LEN: %v", err)
 		}
@@ -88,7 +89,7 @@ func runRead(e *env, args []string, o *readOpts) error {
 		length = n
 	}
 	addrArg := args[1]
-	addr, addrErr := parseNumber(addrArg)
+	addr, addrErr := analysis.ParseAddress(addrArg)
 	modName, modOff, isMod := "", uint64(0), false
 	if addrErr != nil {
 		var err error
@@ -178,7 +179,7 @@ func parseModuleAddr(s string) (name string, off uint64, isMod bool, err error) 
 		return "", 0, false, nil // a malformed number, not a module name
 	}
 	if hasOff {
-		off, err = parseNumber(offStr)
+		off, err = analysis.ParseAddress(offStr)
 		if err != nil {
 			return "", 0, false, fmt.Errorf("bad offset in %q: %v", s, err)
 		}

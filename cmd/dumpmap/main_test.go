@@ -386,25 +386,6 @@ func TestNoPanicOnCorpus(t *testing.T) {
 	}
 }
 
-func TestParseNumber(t *testing.T) {
-	good := map[string]uint64{
-		"0": 0, "4096": 4096, "0x1000": 4096, "0X1F": 31, "4K": 4096, "4k": 4096, "4KB": 4096, "4KiB": 4096,
-		"1MiB": 1 << 20, "1.5M": 3 << 19, "2G": 2 << 30, "2GB": 2 << 30, "1T": 1 << 40, "12B": 12,
-		"00000000`7ffe0000": 0x7ffe0000, "7ff6`a0000000": 0x7ff6a0000000, "1_000": 1000, "0xffffffffffffffff": 1<<64 - 1,
-	}
-	for in, want := range good {
-		got, err := parseNumber(in)
-		if err != nil || got != want {
-			t.Errorf("parseNumber(%q) = %d, %v; want %d", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"", "x", "0x", "0xg", "-1", "1.5", "1.1K", "16777216T", "0x10000000000000000", "4 KB KB", "1e3K", "NaNK", "InfK"} {
-		if got, err := parseNumber(in); err == nil {
-			t.Errorf("parseNumber(%q) = %d, want an error", in, got)
-		}
-	}
-}
-
 func TestHexdump(t *testing.T) {
 	var b bytes.Buffer
 	buf := []byte("MZ\x90\x00ABCDEFGHIJKLMNOPQRSTUVWXYZ")

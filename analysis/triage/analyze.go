@@ -1,0 +1,146 @@
+package triage
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"strings"
+
+	"github.com/dumpmap/dumpmap/analysis"
+	"github.com/dumpmap/dumpmap/analysis/overview"
+	"github.com/dumpmap/dumpmap/minidump"
+)
+
+// Thresholds of the verdict and of the out-of-memory test.
+const (
+	block64K = 64 << 10
+	block1M  = 1 << 20
+	block16M = 16 << 20
+)
+
+// Analyze fills the dump fields of rec (everything but File, Member, Container,
+// Size and SHA256) from the minidump in r, whose length is size. It never fails:
+// a file that is not a minidump, or cannot be read as one, sets rec.Error and
+// rec.ErrorKind. A panic in the analysis (a bug) is recovered into an "internal"
+// error record, so one hostile file cannot stop a run.
+func Analyze(r io.ReaderAt, size int64, rec *Record) { AnalyzeMap(r, size, analysis.Options{}, rec) }
+
+// AnalyzeMap is Analyze with options for the region map (a limit with Below, say,
+// for processes that were confined below 2 GB).
+func AnalyzeMap(r io.ReaderAt, size int64, mapOpts analysis.Options, rec *Record) {
+	defer func() {
+		if p := recover(); p != nil {
+			setError(rec, ErrInternal, fmt.Errorf("internal error: %v (please report this with the dump)\n%s", p, debug.Stack()))
+		}
+	}()
+	f, err := minidump.New(r, size)
+	if err != nil {
+		var nm *minidump.NotMinidumpError
+		if errors.As(err, &nm) {
+			setError(rec, ErrNotMinidump, err)
+		} else if errors.Is(err, errTimeout) {
+			setError(rec, ErrTimeout, err)
+		} else {
+			var fe *minidump.FormatError
+			kind := ErrIO
+			if errors.As(err, &fe) {
+				kind = ErrDamaged
+			}
+			setError(rec, kind, err)
+		}
+		return
+	}
+	describe(f, mapOpts, rec)
+}
+
+// describe fills rec from an open dump.
+func describe(f *minidump.File, mapOpts analysis.Options, rec *Record) {
+	o := overview.Of(f)
+	rec.Time = o.Dump.Time
+	if s := o.System; s != nil {
+		rec.OS, rec.Arch = s.OS, s.Arch
+	}
+	if m := o.MainModule; m != nil {
+		rec.Product = m.Name
+		rec.ProductVersion = m.ProductVersion
+		if rec.ProductVersion == "" {
+			rec.ProductVersion = m.FileVersion
+		}
+	}
+	if rec.ProductVersion == "" && f.HasStream(minidump.StreamCrashpadInfo) {
+		// Crashpad's annotations carry the product's own version where the executable
+		// has no version resource (every non-Windows dump): Chromium and Electron
+		// write "ver", and "prod" for the product name.
+		if ci, _ := f.CrashpadInfo(); ci != nil {
+			rec.ProductVersion = ci.SimpleAnnotations["ver"]
+		}
+	}
+	if e := o.Exception; e != nil {
+		code := e.Code
+		rec.ExceptionCode, rec.ExceptionName = &code, e.Name
+		rec.FaultModule, rec.FaultOffset = e.Module, e.ModuleOffset
+		rec.Signature = e.Signature
+		if e.OutOfMemory {
+			rec.OOMReasons = append(rec.OOMReasons, "exception-code")
+		}
+	}
+	for _, fd := range o.Findings {
+		if fd.Level == "limit" || fd.Level == "damage" || fd.ID == overview.FindingNoException {
+			rec.Capture = append(rec.Capture, fd.ID)
+		}
+	}
+
+	rec.Verdict = VerdictUnknown
+	if !f.HasStream(minidump.StreamMemoryInfoList) && !f.HasStream(minidump.StreamLinuxMaps) {
+		// Without a region list the map would be built from the captured memory alone:
+		// partial, its free space unknown. Building it would cost the most of all and
+		// tell the verdict nothing.
+		rec.MapSource = "captured"
+		rec.OOM = len(rec.OOMReasons) > 0
+		return
+	}
+	m, err := analysis.NewMap(f, mapOpts)
+	if err != nil {
+		rec.MapSource = "none" // the streams that should describe it are unreadable
+	} else {
+		switch m.Source {
+		case analysis.SourceMemoryInfoList:
+			rec.MapSource = "memory-info-list"
+		case analysis.SourceLinuxMaps:
+			rec.MapSource = "linux-maps"
+		default:
+			rec.MapSource = "captured"
+		}
+	}
+	if err == nil && !m.Partial {
+		fs := m.FreeStats()
+		largest, usable := fs.LargestUsable.UsableSize, fs.UsableTotal
+		fits64, fits1M := largest >= block64K, largest >= block1M
+		rec.LargestUsableFree, rec.UsableFree = &largest, &usable
+		rec.Fits64K, rec.Fits1M = &fits64, &fits1M
+		switch {
+		case !fits64:
+			rec.Verdict = VerdictExhausted
+			rec.OOMReasons = append(rec.OOMReasons, "no-64k-block")
+		case !fits1M:
+			rec.Verdict = VerdictFragmented
+			rec.OOMReasons = append(rec.OOMReasons, "no-1m-block")
+		case largest < block16M:
+			rec.Verdict = VerdictTight
+		default:
+			rec.Verdict = VerdictOK
+		}
+	}
+	rec.OOM = len(rec.OOMReasons) > 0
+}
+
+// setError records err as the reason rec could not be analysed. The minidump
+// package's "minidump: " prefix is dropped: every message is about a dump.
+func setError(rec *Record, kind string, err error) {
+	msg := err.Error()
+	for strings.HasPrefix(msg, "minidump: ") {
+		msg = strings.TrimPrefix(msg, "minidump: ")
+	}
+	rec.Error, rec.ErrorKind = msg, kind
+}

@@ -1,0 +1,368 @@
+package triage
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// A Writer is an output format: it takes the records as Run delivers them, then
+// the summary.
+type Writer interface {
+	Record(*Record) error
+	Finish(*Summary) error
+}
+
+// Summary sums up a run. It is also the JSON object of the NDJSON "summary" line,
+// the last line of a finished run.
+type Summary struct {
+	Kind    string  `json:"kind"` // "summary"
+	GroupBy GroupBy `json:"group_by"`
+	Shard   string  `json:"shard"` // "i/n"
+	// Files is the number of files on disk found in this shard, OtherShards those
+	// found that belong to other shards.
+	Files       int64 `json:"files"`
+	OtherShards int64 `json:"other_shards"`
+	// Records, Dumps, Errors and OOM count this run's records; Resumed counts the
+	// records a --resume run found in its output file and kept, and Skipped the
+	// files and members it left out for that reason. Groups cover both.
+	Records    int64            `json:"records"`
+	Dumps      int64            `json:"dumps"`
+	Errors     int64            `json:"errors"`
+	ErrorKinds map[string]int64 `json:"error_kinds"`
+	OOM        int64            `json:"oom"`
+	Resumed    int64            `json:"resumed"`
+	Skipped    int64            `json:"skipped"`
+	Loops      int64            `json:"folder_loops"` // folders reached twice through links, walked once
+	Groups     int              `json:"groups"`
+	Bytes      int64            `json:"bytes"` // bytes of the analysed dumps
+	Seconds    float64          `json:"elapsed_seconds"`
+	PerSecond  float64          `json:"records_per_second"`
+	// Interrupted is set when the run was stopped before the end (Ctrl-C): resume it
+	// with --resume.
+	Interrupted bool `json:"interrupted"`
+}
+
+// NewSummary fills a Summary from a run's Stats.
+func NewSummary(st Stats, by GroupBy, shard Shard) *Summary {
+	s := &Summary{Kind: "summary", GroupBy: by, Shard: shard.String(), Files: st.Files, OtherShards: st.OtherShards,
+		Records: st.Records, Dumps: st.Dumps, Errors: st.Errors, ErrorKinds: st.ErrorKinds, OOM: st.OOM,
+		Skipped: st.Skipped, Loops: st.Loops, Bytes: st.Bytes, Seconds: st.Elapsed.Seconds(), Interrupted: st.Interrupted}
+	if s.ErrorKinds == nil {
+		s.ErrorKinds = map[string]int64{}
+	}
+	if s.Seconds > 0 {
+		s.PerSecond = float64(st.Records) / s.Seconds
+	}
+	return s
+}
+
+// NDJSONWriter writes one JSON object per line: every record as it completes
+// ("kind":"record"), then at the end the groups ("kind":"group", most frequent
+// first) and the summary ("kind":"summary"). Each line is written with one Write
+// call, so a run that is killed leaves whole lines but perhaps the last.
+type NDJSONWriter struct {
+	w   io.Writer
+	g   *Grouper
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+// NewNDJSONWriter returns a writer that groups by g's grouping; g may already hold
+// the records of an earlier run (--resume).
+func NewNDJSONWriter(w io.Writer, g *Grouper) *NDJSONWriter {
+	n := &NDJSONWriter{w: w, g: g}
+	n.enc = json.NewEncoder(&n.buf)
+	n.enc.SetEscapeHTML(false) // "<Unloaded_x.dll>+0x10" stays readable
+	return n
+}
+
+func (n *NDJSONWriter) line(v any) error {
+	n.buf.Reset()
+	if err := n.enc.Encode(v); err != nil { // one line, ending in '\n'
+		return err
+	}
+	_, err := n.w.Write(n.buf.Bytes())
+	return err
+}
+
+// Record writes rec.
+func (n *NDJSONWriter) Record(rec *Record) error {
+	n.g.Add(rec)
+	return n.line(rec)
+}
+
+// Finish writes the groups and the summary.
+func (n *NDJSONWriter) Finish(s *Summary) error {
+	groups := n.g.Groups()
+	s.Groups = len(groups)
+	for i := range groups {
+		if err := n.line(&groups[i]); err != nil {
+			return err
+		}
+	}
+	return n.line(s)
+}
+
+// JSONWriter writes one indented JSON object at the end, the shape every
+// `dumpmap --json` command prints: the paths, the summary and the groups (not the
+// records: for those, NDJSON or CSV, whose memory does not grow with the run).
+type JSONWriter struct {
+	w     io.Writer
+	g     *Grouper
+	paths []string
+}
+
+// Report is the object JSONWriter writes.
+type Report struct {
+	Paths    []string `json:"paths"`
+	Summary  *Summary `json:"summary"`
+	Groups   []Group  `json:"groups"`
+	Warnings []string `json:"warnings"` // always empty: every problem is in a record
+}
+
+// NewJSONWriter returns a writer for the run over paths.
+func NewJSONWriter(w io.Writer, g *Grouper, paths []string) *JSONWriter {
+	return &JSONWriter{w: w, g: g, paths: paths}
+}
+
+// Record counts rec in its group.
+func (j *JSONWriter) Record(rec *Record) error {
+	j.g.Add(rec)
+	return nil
+}
+
+// Finish writes the object.
+func (j *JSONWriter) Finish(s *Summary) error {
+	groups := j.g.Groups()
+	s.Groups = len(groups)
+	enc := json.NewEncoder(j.w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(Report{Paths: j.paths, Summary: s, Groups: groups, Warnings: []string{}})
+}
+
+// CSVColumns are the columns of the CSV output, one row per record. Lists
+// (oom_reasons, capture) are joined with ";"; unknown values are empty.
+var CSVColumns = []string{
+	"file", "member", "container", "size", "sha256", "time", "os", "arch", "product", "product_version",
+	"exception_code", "exception_name", "fault_module", "fault_offset", "signature", "oom", "oom_reasons",
+	"verdict", "map", "largest_usable_free", "usable_free", "fits_64k", "fits_1m", "capture", "error_kind", "error",
+}
+
+// CSVWriter writes a header and one row per record (RFC 4180). Text that comes from
+// a dump and starts with = + - @ is prefixed with ' so that a spreadsheet does not
+// run it as a formula.
+type CSVWriter struct {
+	w *csv.Writer
+}
+
+// NewCSVWriter returns a CSV writer; the header is written at once.
+func NewCSVWriter(w io.Writer) (*CSVWriter, error) {
+	c := &CSVWriter{w: csv.NewWriter(w)}
+	return c, c.w.Write(CSVColumns)
+}
+
+// Record writes rec's row.
+func (c *CSVWriter) Record(r *Record) error {
+	row := []string{
+		safe(r.File), safe(r.Member), r.Container, strconv.FormatInt(r.Size, 10), r.SHA256, timeString(r.Time, time.RFC3339),
+		safe(r.OS), safe(r.Arch), safe(r.Product), safe(r.ProductVersion),
+		hexString(r.ExceptionCode), safe(r.ExceptionName), safe(r.FaultModule), hexString(r.FaultOffset), safe(r.Signature),
+		strconv.FormatBool(r.OOM), strings.Join(r.OOMReasons, ";"),
+		string(r.Verdict), r.MapSource, uintString(r.LargestUsableFree), uintString(r.UsableFree), boolString(r.Fits64K), boolString(r.Fits1M),
+		strings.Join(r.Capture, ";"), r.ErrorKind, safe(r.Error),
+	}
+	return c.w.Write(row)
+}
+
+// Finish flushes the rows.
+func (c *CSVWriter) Finish(*Summary) error {
+	c.w.Flush()
+	return c.w.Error()
+}
+
+func safe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+func hexString(h *Hex) string {
+	if h == nil {
+		return ""
+	}
+	return h.String()
+}
+
+func uintString(v *uint64) string {
+	if v == nil {
+		return ""
+	}
+	return strconv.FormatUint(*v, 10)
+}
+
+func boolString(v *bool) string {
+	if v == nil {
+		return ""
+	}
+	return strconv.FormatBool(*v)
+}
+
+func timeString(t time.Time, layout string) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(layout)
+}
+
+// TableWriter writes the groups as a text table, most frequent first, after a
+// line that sums up the run. It keeps only the groups, whatever the number of
+// records.
+type TableWriter struct {
+	w io.Writer
+	g *Grouper
+}
+
+// NewTableWriter returns a table writer grouping with g.
+func NewTableWriter(w io.Writer, g *Grouper) *TableWriter { return &TableWriter{w: w, g: g} }
+
+// Record counts rec in its group.
+func (t *TableWriter) Record(rec *Record) error {
+	t.g.Add(rec)
+	return nil
+}
+
+// Finish writes the table.
+func (t *TableWriter) Finish(s *Summary) error {
+	groups := t.g.Groups()
+	s.Groups = len(groups)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s from %s: %s analysed, %s could not be",
+		plural(s.Records+s.Resumed, "record"), plural(s.Files, "file"), plural(s.Dumps, "dump"), count(s.Errors))
+	if len(s.ErrorKinds) > 0 {
+		kinds := make([]string, 0, len(s.ErrorKinds))
+		for k := range s.ErrorKinds {
+			kinds = append(kinds, k)
+		}
+		sort.Strings(kinds)
+		b.WriteString(" (")
+		for i, k := range kinds {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%d %s", s.ErrorKinds[k], k)
+		}
+		b.WriteString(")")
+	}
+	fmt.Fprintf(&b, "; %s like out-of-memory.\n", plural2(s.OOM, "looks", "look"))
+	if s.Resumed > 0 {
+		fmt.Fprintf(&b, "%s were recorded by an earlier run (--resume).\n", count(s.Resumed))
+	}
+	if s.OtherShards > 0 {
+		fmt.Fprintf(&b, "Shard %s: %s belong to other shards.\n", s.Shard, plural(s.OtherShards, "file"))
+	}
+	if s.Interrupted {
+		b.WriteString("Interrupted: the files not reached have no record.\n")
+	}
+	fmt.Fprintf(&b, "Grouped by %s, most frequent first.\n\n", s.GroupBy)
+	rows := [][]string{{"COUNT", "OOM", strings.ToUpper(string(s.GroupBy)), "FIRST SEEN", "LAST SEEN", "EXAMPLE"}}
+	for _, g := range groups {
+		ex := g.Example
+		if g.ExampleMember != "" {
+			ex += "!" + g.ExampleMember
+		}
+		rows = append(rows, []string{strconv.FormatInt(g.Count, 10), strconv.FormatInt(g.OOM, 10), clean(g.Key),
+			orDash(timeString(g.FirstSeen, "2006-01-02 15:04")), orDash(timeString(g.LastSeen, "2006-01-02 15:04")), clean(ex)})
+	}
+	writeTable(&b, rows, 2)
+	_, err := io.WriteString(t.w, b.String())
+	return err
+}
+
+// writeTable writes rows in columns two spaces apart; the first numeric columns
+// are right-aligned, the last column is not padded.
+func writeTable(b *strings.Builder, rows [][]string, numeric int) {
+	widths := make([]int, len(rows[0]))
+	for _, r := range rows {
+		for i, c := range r {
+			widths[i] = max(widths[i], utf8.RuneCountInString(c))
+		}
+	}
+	for _, r := range rows {
+		for i, c := range r {
+			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c))
+			switch {
+			case i == len(r)-1:
+				b.WriteString(c)
+			case i < numeric:
+				b.WriteString(pad + c + "  ")
+			default:
+				b.WriteString(c + pad + "  ")
+			}
+		}
+		b.WriteString("\n")
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func count(n int64) string { return strconv.FormatInt(n, 10) }
+
+func plural(n int64, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return count(n) + " " + what + "s"
+}
+
+func plural2(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return count(n) + " " + many
+}
+
+// clean escapes control characters and invalid UTF-8, which a hostile dump can put
+// in a module name, so that they cannot drive the terminal.
+func clean(s string) string {
+	ok := true
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n <= 1 || r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 {
+			ok = false
+			break
+		}
+		i += n
+	}
+	if ok {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}

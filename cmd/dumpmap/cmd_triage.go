@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/dumpmap/dumpmap/analysis"
+	"github.com/dumpmap/dumpmap/analysis/triage"
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+)
+
+func init() {
+	register(&command{
+		name:    "triage",
+		summary: "analyse folders of dumps in parallel: one record per dump, grouped by crash signature",
+		args:    []string{"PATH..."},
+		help: `
+Walks the folders and files given (folders recursively; links are followed but no
+folder is walked twice) and analyses every file on all cores. Dumps may come in
+.zip, .gz and .zst containers, recognised by their content, nested once (a .zip of
+.dmp.gz files). Every file gives a record: where it came from, its size and
+SHA-256, OS and architecture, the product module and version, the exception, the
+crash signature (exception + module+offset of the faulting address), whether it
+looks like an out-of-memory, the fragmentation verdict (largest usable free
+block, whether 64 KB and 1 MB reservations still fit) and what the capture lacks.
+A file that is not a dump, or cannot be read, gives a record with its error: the
+run never stops on a bad file.
+
+Formats (--format):
+  table    the groups, most frequent first, with counts, OOM counts, first and
+           last seen (dump time) and an example file (the default)
+  csv      one row per record, in walk order (the same on every run)
+  ndjson   one JSON object per line: the records as they complete
+           ("kind":"record"), then the groups ("kind":"group") and a summary
+           ("kind":"summary"). See docs/triage.md.
+  --json   one JSON object, as every dumpmap command prints: the summary and
+           the groups (no records).
+
+Big collections: -o OUT --format ndjson writes each record as it completes, so an
+interrupted run loses nothing; --resume OUT continues it (skipping what OUT holds,
+appending). --shard i/n triages one of n disjoint parts, to spread a collection
+over n machines (docs/triage.md).
+
+A progress line is shown on stderr when it is a terminal.
+
+Examples:
+  dumpmap triage ~/crashes
+  dumpmap triage --group-by version --format table incoming/ old.zip
+  dumpmap triage --format csv -o crashes.csv ~/crashes
+  dumpmap triage --resume crashes.ndjson /mnt/crashes
+  dumpmap triage --shard 3/16 -o part-3.ndjson --format ndjson /mnt/crashes`,
+		setup: func(fs *pflag.FlagSet) runFunc {
+			var o triageFlags
+			o.mf = addMapFlags(fs)
+			o.mf.addBelowFlag(fs)
+			fs.IntVarP(&o.jobs, "jobs", "j", 0, "files analysed at once (default: one per core)")
+			fs.StringVar(&o.format, "format", "table", "output format: table, csv or ndjson")
+			fs.StringVarP(&o.out, "output", "o", "", "write to this file instead of stdout")
+			fs.StringVar(&o.groupBy, "group-by", "signature", "group by signature, module, verdict or version")
+			fs.StringVar(&o.resume, "resume", "", "continue the NDJSON output `OUT` of an interrupted run: skip what it holds, append")
+			fs.StringVar(&o.shard, "shard", "", "triage only part `i/n` of the files (0 <= i < n)")
+			fs.DurationVar(&o.timeout, "timeout", triage.DefaultTimeout, "time limit of one file or archive member")
+			fs.StringVar(&o.maxUnpacked, "max-unpacked", "4GiB", "largest `SIZE` one archive member may decompress to")
+			return func(e *env, args []string) error {
+				o.formatSet = fs.Changed("format")
+				return runTriage(e, args, o)
+			}
+		},
+	})
+}
+
+type triageFlags struct {
+	mf                                  mapFlags
+	jobs                                int
+	format, out, groupBy, resume, shard string
+	formatSet                           bool // --format was given
+	timeout                             time.Duration
+	maxUnpacked                         string
+}
+
+func runTriage(e *env, paths []string, f triageFlags) error {
+	if e.json {
+		if f.formatSet || f.resume != "" {
+			return usageErrorf("--json prints one object (the summary and the groups): leave out --format and --resume, or use --format ndjson for the records")
+		}
+		f.format = "json"
+	}
+	switch f.format {
+	case "table", "csv", "ndjson", "json":
+	default:
+		return usageErrorf("bad --format %q: want table, csv or ndjson", f.format)
+	}
+	by, err := triage.ParseGroupBy(f.groupBy)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	opt := triage.Options{Jobs: f.jobs, Timeout: f.timeout, Ordered: f.format == "csv"}
+	if opt.Map, err = f.mf.options(); err != nil {
+		return err
+	}
+	if f.jobs < 0 {
+		return usageErrorf("--jobs must be at least 1")
+	}
+	if f.timeout <= 0 {
+		return usageErrorf("--timeout must be positive")
+	}
+	if f.shard != "" {
+		if opt.Shard, err = triage.ParseShard(f.shard); err != nil {
+			return usageErrorf("--shard: %v", err)
+		}
+	}
+	n, err := analysis.ParseSize(f.maxUnpacked)
+	if err != nil || n == 0 || n > 1<<62 {
+		return usageErrorf("bad --max-unpacked %q", f.maxUnpacked)
+	}
+	opt.MaxUnpacked = int64(n)
+
+	g := triage.NewGrouper(by)
+	var resumed int64
+	out := e.stdout
+	var closeOut *os.File // the output file, closed (and its error checked) at the end
+	defer func() {
+		if closeOut != nil {
+			closeOut.Close()
+		}
+	}()
+	if f.resume != "" {
+		if f.out != "" && f.out != f.resume {
+			return usageErrorf("--resume writes to its own file: leave out -o, or give the same file")
+		}
+		if f.format != "ndjson" && f.formatSet {
+			return usageErrorf("--resume writes NDJSON: leave out --format, or give --format ndjson")
+		}
+		f.format = "ndjson"
+		file, err := os.OpenFile(f.resume, os.O_RDWR|os.O_CREATE, 0o644)
+		if err != nil {
+			return &fileError{file: f.resume, err: err}
+		}
+		closeOut = file
+		opt.Exclude = []string{f.resume}
+		keys, n, err := triage.Resume(file, g)
+		if err != nil {
+			return &fileError{file: f.resume, err: err}
+		}
+		resumed = n
+		opt.Skip = keys.Has
+		out = file
+	} else if f.out != "" {
+		file, err := os.Create(f.out)
+		if err != nil {
+			return &fileError{file: f.out, err: err}
+		}
+		closeOut = file
+		opt.Exclude = []string{f.out} // when it lies in a folder being triaged
+		out = file
+	}
+
+	var w triage.Writer
+	switch f.format {
+	case "csv":
+		if w, err = triage.NewCSVWriter(out); err != nil {
+			return err
+		}
+	case "ndjson":
+		w = triage.NewNDJSONWriter(out, g)
+	case "json":
+		w = triage.NewJSONWriter(out, g, paths)
+	default:
+		w = triage.NewTableWriter(out, g)
+	}
+
+	var bar *triage.Bar
+	if t, ok := e.stderr.(*os.File); ok && term.IsTerminal(int(t.Fd())) {
+		bar = triage.NewBar(t)
+		opt.Progress = bar.Update
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	st, runErr := triage.Run(ctx, paths, opt, w.Record)
+	if bar != nil {
+		bar.Done()
+	}
+	s := triage.NewSummary(st, by, opt.Shard)
+	s.Resumed = resumed
+	if err := w.Finish(s); err != nil {
+		return &fileError{file: outName(f), err: err}
+	}
+	if closeOut != nil {
+		err := closeOut.Close()
+		closeOut = nil
+		if err != nil {
+			return &fileError{file: outName(f), err: err}
+		}
+	}
+	if bar != nil {
+		fmt.Fprintf(e.stderr, "dumpmap triage: %d records (%d errors) from %d files in %s: %.0f records/s\n",
+			st.Records, st.Errors, st.Files, st.Elapsed.Round(time.Millisecond), s.PerSecond)
+	}
+	if st.Interrupted {
+		msg := "interrupted"
+		if f.format == "ndjson" && (f.out != "" || f.resume != "") {
+			msg += fmt.Sprintf("; the records so far are in %s: run again with --resume %[1]s to finish", outName(f))
+		}
+		return fmt.Errorf("%s", msg)
+	}
+	if runErr != nil {
+		return &fileError{file: outName(f), err: runErr}
+	}
+	return nil
+}
+
+func outName(f triageFlags) string {
+	switch {
+	case f.resume != "":
+		return f.resume
+	case f.out != "":
+		return f.out
+	}
+	return "stdout"
+}
