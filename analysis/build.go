@@ -268,17 +268,24 @@ func (l *layout) finish() {
 	m := l.m
 	end := m.Space.End
 	regs := l.out
-	n := 0
+	// Clip at the end of the space, counting what each free run will become (up to
+	// three regions) in the same pass; then expand from the back so that no region is
+	// copied twice.
+	n, total := 0, 0
 	for i := range regs {
-		r := regs[i]
+		r := &regs[i]
 		if r.Base >= end {
-			l.outside++
-			continue
+			l.outside += len(regs) - i // in address order: the rest lie above too
+			break
 		}
 		if e := r.End(); e > end || e == 0 {
 			r.Size = end - r.Base
 		}
-		regs[n] = r
+		if r.State == minidump.MemFree {
+			total += m.runPieces(r.Base, r.End())
+		} else {
+			total++
+		}
 		n++
 	}
 	regs = regs[:n]
@@ -287,18 +294,9 @@ func (l *layout) finish() {
 			l.gaps++
 		}
 		regs = append(regs, unknownRegion(cur, end, "not described by the MemoryInfoList"))
+		total++
 	}
-	// Each free run becomes up to three regions: count them, then expand from the back
-	// so that no region is copied twice.
 	var pieces [3]Region
-	total := 0
-	for i := range regs {
-		if regs[i].State == minidump.MemFree {
-			total += m.runPieces(regs[i].Base, regs[i].End())
-		} else {
-			total++
-		}
-	}
 	if cap(regs) < total {
 		grown := make([]Region, len(regs), total)
 		copy(grown, regs)

@@ -75,8 +75,7 @@ func FreeSizeClasses() []SizeClass {
 // Summary computes the summary tables.
 func (m *Map) Summary() *Summary {
 	s := &Summary{SizeClasses: FreeSizeClasses()}
-	// One pass over the free runs for the totals and the histogram.
-	m.eachFreeRun(func(f FreeRun) {
+	addRun := func(f FreeRun) {
 		s.Free.add(f)
 		for i := range s.SizeClasses {
 			c := &s.SizeClasses[i]
@@ -87,14 +86,40 @@ func (m *Map) Summary() *Summary {
 				break
 			}
 		}
-	})
+	}
+	// The free runs are gathered in the same pass as the tables (as eachFreeRun
+	// does): on maps of millions of regions every pass over them counts.
+	var run FreeRun
+	inRun := false
 	usage := make([]acc, numUsages)
 	var types accList[minidump.MemType]
 	var states accList[minidump.MemState]
 	var protects accList[minidump.Protect]
+	var commit, reserve acc
+	var byType [3]acc
+	var byProtect [0x800]acc // every PAGE_* combination but PAGE_TARGETS_INVALID
 	largest := make([]LargestRow, numUsages)
 	for i := range m.Regions {
 		r := &m.Regions[i]
+		if r.State == minidump.MemFree && r.IsFree() && !r.Blocked {
+			if inRun && run.End() != r.Base {
+				addRun(run)
+				inRun = false
+			}
+			if !inRun {
+				run, inRun = FreeRun{Base: r.Base}, true
+			}
+			run.Size += r.Size
+			if r.Usage == UsageFree {
+				if run.UsableSize == 0 {
+					run.UsableBase = r.Base
+				}
+				run.UsableSize += r.Size
+			}
+		} else if inRun {
+			addRun(run)
+			inRun = false
+		}
 		s.Total += r.Size
 		usage[r.Usage].n++
 		usage[r.Usage].size += r.Size
@@ -108,20 +133,66 @@ func (m *Map) Summary() *Summary {
 			continue
 		}
 		s.Busy += r.Size
-		if r.State != 0 {
+		// Direct-indexed counters for the common values keep this loop cheap on maps
+		// of millions of regions; anything else goes to the lists.
+		switch r.State {
+		case 0:
+		case minidump.MemCommit:
+			commit.n++
+			commit.size += r.Size
+		case minidump.MemReserve:
+			reserve.n++
+			reserve.size += r.Size
+		default:
 			a := states.get(r.State)
 			a.n++
 			a.size += r.Size
 		}
-		if r.Type != 0 {
+		switch r.Type {
+		case 0:
+		case minidump.MemPrivate:
+			byType[0].n++
+			byType[0].size += r.Size
+		case minidump.MemMapped:
+			byType[1].n++
+			byType[1].size += r.Size
+		case minidump.MemImage:
+			byType[2].n++
+			byType[2].size += r.Size
+		default:
 			a := types.get(r.Type)
 			a.n++
 			a.size += r.Size
 		}
 		if r.State == minidump.MemCommit {
-			a := protects.get(r.Protect)
+			var a *acc
+			if r.Protect < minidump.Protect(len(byProtect)) {
+				a = &byProtect[r.Protect]
+			} else {
+				a = protects.get(r.Protect)
+			}
 			a.n++
 			a.size += r.Size
+		}
+	}
+	if inRun {
+		addRun(run)
+	}
+	addAcc := func(a *acc, b acc) { a.n += b.n; a.size += b.size }
+	if commit.n > 0 {
+		addAcc(states.get(minidump.MemCommit), commit)
+	}
+	if reserve.n > 0 {
+		addAcc(states.get(minidump.MemReserve), reserve)
+	}
+	for i, t := range []minidump.MemType{minidump.MemPrivate, minidump.MemMapped, minidump.MemImage} {
+		if byType[i].n > 0 {
+			addAcc(types.get(t), byType[i])
+		}
+	}
+	for p := range byProtect {
+		if byProtect[p].n > 0 {
+			addAcc(protects.get(minidump.Protect(p)), byProtect[p])
 		}
 	}
 	pct := func(x, of uint64) float64 {
