@@ -63,7 +63,7 @@ func (m *Map) explainHeapAlloc(e *Explanation, size uint64, heaps *HeapSet) {
 		m.explainReserve(e, size+vhdr, true)
 		return
 	}
-	e.say("HeapAlloc(%s) on %s needs a %s block: the request plus its %d-byte header, rounded to %d bytes", ib(size), name, ib(block), unit, unit)
+	e.say("HeapAlloc(%s) on %s needs a block of %s: the request plus its %d-byte header, rounded to %d bytes", ib(size), name, ib(block), unit, unit)
 	if h != nil {
 		for _, s := range h.Segments {
 			if s.LargestUncommitted >= block {
