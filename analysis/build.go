@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unsafe"
 
 	"github.com/dumpmap/dumpmap/minidump"
 	"github.com/dustin/go-humanize"
@@ -157,6 +158,7 @@ func newLayout(m *Map, narrow bool, f *minidump.File) *layout {
 	l := &layout{m: m, narrow: narrow}
 	if n, err := f.MemoryInfoCount(); err == nil {
 		l.out = make([]Region, 0, n+n/2+8)
+		adviseHuge(unsafe.Pointer(unsafe.SliceData(l.out)), uintptr(cap(l.out))*unsafe.Sizeof(Region{}))
 	}
 	_, err := f.ScanMemoryInfo(func(batch []minidump.MemoryInfo) bool {
 		for i := range batch {
