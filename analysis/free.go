@@ -33,35 +33,47 @@ func (m *Map) FreeRuns() []FreeRun {
 
 // eachFreeRun calls fn with each free run in address order, allocating nothing.
 func (m *Map) eachFreeRun(fn func(FreeRun)) {
-	var cur FreeRun
-	open := false
+	var g runGatherer
 	for i := range m.Regions {
-		r := &m.Regions[i]
-		if !r.IsFree() || r.State != minidump.MemFree || r.Blocked {
-			if open {
-				fn(cur)
-				open = false
-			}
-			continue
-		}
-		if open && cur.End() != r.Base {
-			fn(cur)
-			open = false
-		}
-		if !open {
-			cur, open = FreeRun{Base: r.Base}, true
-		}
-		cur.Size += r.Size
-		if r.Usage == UsageFree {
-			if cur.UsableSize == 0 {
-				cur.UsableBase = r.Base
-			}
-			// appendFree leaves at most one usable piece per run.
-			cur.UsableSize += r.Size
-		}
+		g.add(&m.Regions[i], fn)
 	}
-	if open {
-		fn(cur)
+	g.close(fn)
+}
+
+// runGatherer joins consecutive free regions into free runs, for callers that walk
+// the regions anyway.
+type runGatherer struct {
+	cur  FreeRun
+	open bool
+}
+
+// add takes the next region in address order, calling fn with a run it completes.
+func (g *runGatherer) add(r *Region, fn func(FreeRun)) {
+	if !r.IsFree() || r.State != minidump.MemFree || r.Blocked {
+		g.close(fn)
+		return
+	}
+	if g.open && g.cur.End() != r.Base {
+		g.close(fn)
+	}
+	if !g.open {
+		g.cur, g.open = FreeRun{Base: r.Base}, true
+	}
+	g.cur.Size += r.Size
+	if r.Usage == UsageFree {
+		if g.cur.UsableSize == 0 {
+			g.cur.UsableBase = r.Base
+		}
+		// splitRun leaves at most one usable piece per run.
+		g.cur.UsableSize += r.Size
+	}
+}
+
+// close ends the open run, if any.
+func (g *runGatherer) close(fn func(FreeRun)) {
+	if g.open {
+		fn(g.cur)
+		g.open = false
 	}
 }
 

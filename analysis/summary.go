@@ -87,10 +87,9 @@ func (m *Map) Summary() *Summary {
 			}
 		}
 	}
-	// The free runs are gathered in the same pass as the tables (as eachFreeRun
-	// does): on maps of millions of regions every pass over them counts.
-	var run FreeRun
-	inRun := false
+	// The free runs are gathered in the same pass as the tables: on maps of millions
+	// of regions every pass over them counts.
+	var runs runGatherer
 	usage := make([]acc, numUsages)
 	var types accList[minidump.MemType]
 	var states accList[minidump.MemState]
@@ -101,25 +100,7 @@ func (m *Map) Summary() *Summary {
 	largest := make([]LargestRow, numUsages)
 	for i := range m.Regions {
 		r := &m.Regions[i]
-		if r.State == minidump.MemFree && r.IsFree() && !r.Blocked {
-			if inRun && run.End() != r.Base {
-				addRun(run)
-				inRun = false
-			}
-			if !inRun {
-				run, inRun = FreeRun{Base: r.Base}, true
-			}
-			run.Size += r.Size
-			if r.Usage == UsageFree {
-				if run.UsableSize == 0 {
-					run.UsableBase = r.Base
-				}
-				run.UsableSize += r.Size
-			}
-		} else if inRun {
-			addRun(run)
-			inRun = false
-		}
+		runs.add(r, addRun)
 		s.Total += r.Size
 		usage[r.Usage].n++
 		usage[r.Usage].size += r.Size
@@ -175,9 +156,7 @@ func (m *Map) Summary() *Summary {
 			a.size += r.Size
 		}
 	}
-	if inRun {
-		addRun(run)
-	}
+	runs.close(addRun)
 	addAcc := func(a *acc, b acc) { a.n += b.n; a.size += b.size }
 	if commit.n > 0 {
 		addAcc(states.get(minidump.MemCommit), commit)

@@ -98,6 +98,26 @@ type Process struct {
 	PeakVirtualSize uint64 `json:"peak_virtual_size,omitempty"`
 }
 
+// Identity returns the process's id, start time (and how long before the dump) and
+// integrity level as short phrases, in that order, leaving out what is unknown.
+func (p *Process) Identity(timeLayout string) []string {
+	var ps []string
+	if p.ID != 0 {
+		ps = append(ps, fmt.Sprintf("pid %d", p.ID))
+	}
+	if !p.CreateTime.IsZero() {
+		s := "started " + p.CreateTime.Format(timeLayout)
+		if p.Uptime > 0 {
+			s += fmt.Sprintf(" (%s before the dump)", time.Duration(p.Uptime)*time.Second)
+		}
+		ps = append(ps, s)
+	}
+	if p.Integrity != "" {
+		ps = append(ps, "integrity "+p.Integrity)
+	}
+	return ps
+}
+
 // Exception describes the exception that made the process write the dump.
 type Exception struct {
 	ThreadID uint32 `json:"thread_id"`

@@ -3,7 +3,6 @@ package report
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/dumpmap/dumpmap/analysis"
 	"github.com/dustin/go-humanize"
@@ -123,20 +122,7 @@ func (r *Report) facts() []fact {
 		add("OS", "unknown (no SystemInfo stream)")
 	}
 	if p := o.Process; p != nil {
-		var ps []string
-		if p.ID != 0 {
-			ps = append(ps, fmt.Sprintf("pid %d", p.ID))
-		}
-		if !p.CreateTime.IsZero() {
-			s := "started " + p.CreateTime.Format(timeLayout)
-			if p.Uptime > 0 {
-				s += fmt.Sprintf(" (%s before the dump)", time.Duration(p.Uptime)*time.Second)
-			}
-			ps = append(ps, s)
-		}
-		if p.Integrity != "" {
-			ps = append(ps, "integrity "+p.Integrity)
-		}
+		ps := p.Identity(timeLayout)
 		if p.PrivateBytes != 0 {
 			ps = append(ps, "private bytes "+sizeText(p.PrivateBytes))
 		}

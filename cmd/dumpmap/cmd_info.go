@@ -106,20 +106,7 @@ func printInfo(w io.Writer, path string, o *overview.Overview) {
 	}
 
 	if p := o.Process; p != nil {
-		var ps []string
-		if p.ID != 0 {
-			ps = append(ps, fmt.Sprintf("pid %d", p.ID))
-		}
-		if !p.CreateTime.IsZero() {
-			s := "started " + p.CreateTime.Format(timeLayout)
-			if p.Uptime > 0 {
-				s += fmt.Sprintf(" (%s before the dump)", time.Duration(p.Uptime)*time.Second)
-			}
-			ps = append(ps, s)
-		}
-		if p.Integrity != "" {
-			ps = append(ps, "integrity "+p.Integrity)
-		}
+		ps := p.Identity(timeLayout)
 		if len(ps) > 0 {
 			line("Process:", "%s", strings.Join(ps, ", "))
 		}

@@ -60,39 +60,15 @@ func newTable(head ...string) *table {
 func (t *table) row(cells ...string) { t.rows = append(t.rows, cells) }
 
 func (t *table) write(w io.Writer, indent string) {
-	width := make([]int, len(t.head))
-	all := append([][]string{t.head}, t.rows...)
-	for _, r := range all {
-		for i, c := range r {
-			if i < len(width) {
-				width[i] = max(width[i], utf8.RuneCountInString(clean(c)))
-			}
-		}
+	st := &streamTable{w: bufio.NewWriter(w), head: t.head, right: t.right, width: make([]int, len(t.head)), indent: indent}
+	st.measure(t.head...)
+	for _, r := range t.rows {
+		st.measure(r...)
 	}
-	var b strings.Builder
-	for _, r := range all {
-		b.Reset()
-		b.WriteString(indent)
-		for i, c := range r {
-			c = clean(c)
-			last := i == len(r)-1
-			pad := width[i] - utf8.RuneCountInString(c)
-			switch {
-			case t.right[i]:
-				b.WriteString(strings.Repeat(" ", pad))
-				b.WriteString(c)
-			case last:
-				b.WriteString(c)
-			default:
-				b.WriteString(c)
-				b.WriteString(strings.Repeat(" ", pad))
-			}
-			if !last {
-				b.WriteString("  ")
-			}
-		}
-		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
+	for _, r := range t.rows {
+		st.row(r...)
 	}
+	st.flush()
 }
 
 // clean makes text from a dump safe to print on a terminal: control characters
@@ -141,11 +117,12 @@ func plural(n int, word string) string {
 // streamTable lays out a table too long to hold in memory: the caller measures every
 // row first, then prints them; the layout is the same as table's.
 type streamTable struct {
-	w     *bufio.Writer
-	head  []string
-	right []bool
-	width []int
-	begun bool
+	w      *bufio.Writer
+	head   []string
+	right  []bool
+	width  []int
+	indent string
+	begun  bool
 }
 
 func newStreamTable(w io.Writer, head ...string) *streamTable {
@@ -178,6 +155,7 @@ func (t *streamTable) row(cells ...string) {
 
 func (t *streamTable) print(r []string) {
 	var b strings.Builder
+	b.WriteString(t.indent)
 	for i, c := range r {
 		c = clean(c)
 		last := i == len(r)-1
