@@ -20,7 +20,20 @@ func (m *Map) classify(mods []minidump.Module, unloaded []minidump.UnloadedModul
 	for i := range mods {
 		sorted[i] = &mods[i]
 	}
-	slices.SortStableFunc(sorted, func(a, b *minidump.Module) int { return cmp.Compare(a.Base, b.Base) })
+	// Where a damaged list repeats a base, the named entry sorts last, which is the
+	// one findModule returns.
+	slices.SortStableFunc(sorted, func(a, b *minidump.Module) int {
+		if c := cmp.Compare(a.Base, b.Base); c != 0 {
+			return c
+		}
+		named := func(m *minidump.Module) int {
+			if m.Name != "" {
+				return 1
+			}
+			return 0
+		}
+		return cmp.Compare(named(a), named(b))
+	})
 	// Images: name them by the module (or unloaded module) that covers them. Regions
 	// of one module share one RegionInfo.
 	infos := map[uint64]*RegionInfo{}

@@ -342,6 +342,29 @@ func TestCorpusMapsMatchMemoryInfoList(t *testing.T) {
 		}
 		n++
 		checkCover(t, m)
+		// Stacks agree with the thread list, images with the module list.
+		threads, _ := f.Threads()
+		for _, th := range threads {
+			if th.Stack.Data.Size == 0 || th.Stack.Start >= m.Space.End {
+				continue
+			}
+			if r := m.Region(th.Stack.Start); r == nil || r.Usage != analysis.UsageStack || r.ThreadID != th.ID {
+				t.Errorf("%s: thread %d's stack at %#x: %+v", p, th.ID, th.Stack.Start, r)
+			}
+		}
+		mods, _ := f.Modules()
+		for _, md := range mods {
+			base := md.Base
+			if m.Space.PointerSize == 4 && base>>32 == 0xffffffff {
+				base &= 0xffffffff
+			}
+			if base >= m.Space.End || md.Name == "" {
+				continue
+			}
+			if r := m.Region(base); r == nil || r.Usage != analysis.UsageImage || r.Detail() != md.Name {
+				t.Errorf("%s: module %s at %#x: %+v", p, md.Name, base, r)
+			}
+		}
 		// Independent check of each entry: the region at its base has its fields.
 		for _, e := range list {
 			base := e.BaseAddress
