@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/signal"
 	"syscall"
@@ -60,7 +62,8 @@ Examples:
 			o.mf.addBelowFlag(fs)
 			fs.IntVarP(&o.jobs, "jobs", "j", 0, "files analysed at once (default: one per core)")
 			fs.StringVar(&o.format, "format", "table", "output format: table, csv or ndjson")
-			fs.StringVarP(&o.out, "output", "o", "", "write to this file instead of stdout")
+			fs.StringVarP(&o.out, "output", "o", "", "write to this file instead of stdout (it must not exist)")
+			fs.BoolVar(&o.force, "force", false, "overwrite the -o file if it exists")
 			fs.StringVar(&o.groupBy, "group-by", "signature", "group by signature, module, verdict or version")
 			fs.StringVar(&o.resume, "resume", "", "continue the NDJSON output `OUT` of an interrupted run: skip what it holds, append")
 			fs.StringVar(&o.shard, "shard", "", "triage only part `i/n` of the files (0 <= i < n)")
@@ -76,6 +79,7 @@ Examples:
 
 type triageFlags struct {
 	mf                                  mapFlags
+	force                               bool
 	jobs                                int
 	format, out, groupBy, resume, shard string
 	formatSet                           bool // --format was given
@@ -151,7 +155,19 @@ func runTriage(e *env, paths []string, f triageFlags) error {
 		opt.Skip = keys.Has
 		out = file
 	} else if f.out != "" {
-		file, err := os.Create(f.out)
+		// Never overwrite what the user has: an existing OUT needs --force (or
+		// --resume, to continue it).
+		flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+		if f.force {
+			if st, err := os.Stat(f.out); err == nil && !st.Mode().IsRegular() {
+				return &fileError{file: f.out, err: errors.New("is not a regular file")}
+			}
+			flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+		}
+		file, err := os.OpenFile(f.out, flags, 0o644)
+		if errors.Is(err, fs.ErrExist) {
+			return &fileError{file: f.out, err: errors.New("exists (use --force to overwrite it, or --resume to continue it)")}
+		}
 		if err != nil {
 			return &fileError{file: f.out, err: err}
 		}
