@@ -107,6 +107,12 @@ func (f *File) MiscInfo() (*MiscInfo, error) {
 		return 0
 	}
 	size := min(int(m.SizeOfInfo), n)
+	if int(m.SizeOfInfo) > n && version(int(m.SizeOfInfo)) != 0 && err == nil {
+		// A known version whose fields the stream does not hold: decode what is there,
+		// and say what is missing.
+		err = formatErr("MiscInfo", s.Offset, "SizeOfInfo %d (MINIDUMP_MISC_INFO version %d) but the stream holds %d bytes: the fields past them are missing",
+			m.SizeOfInfo, version(int(m.SizeOfInfo)), n)
+	}
 	m.Version = version(size)
 	if m.Version == 0 {
 		// Some writers (yaml2obj) leave SizeOfInfo zero: fall back on the stream's

@@ -251,9 +251,11 @@ func TestMiscInfo(t *testing.T) {
 		{"size-matches-no-version", func() mdt.MiscInfoSpec { s := spec(1, minidump.MiscProcessID); s.SizeOfInfo = 20; return s }(),
 			minidump.MiscInfo{Version: 1, SizeOfInfo: 20, Flags: minidump.MiscProcessID, ProcessID: 3932, HasProcessID: true},
 			"SizeOfInfo 20 (stream 24 bytes) matches no MINIDUMP_MISC_INFO version", ""},
-		// A v5 SizeOfInfo in a v4-sized stream: only what the stream holds is decoded.
+		// A v5 SizeOfInfo in a v4-sized stream: only what the stream holds is decoded,
+		// and the error says the rest is missing.
 		{"size-larger-than-stream", func() mdt.MiscInfoSpec { s := spec(4, all); s.SizeOfInfo = 1364; return s }(),
-			func() minidump.MiscInfo { m := full(4); m.SizeOfInfo = 1364; return m }(), "", "Medium"},
+			func() minidump.MiscInfo { m := full(4); m.SizeOfInfo = 1364; return m }(),
+			"SizeOfInfo 1364 (MINIDUMP_MISC_INFO version 5) but the stream holds 832 bytes", "Medium"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
