@@ -105,7 +105,7 @@ func (c ExceptionCode) Name(p Platform) string {
 	if n, ok := table[c]; ok {
 		return n
 	}
-	return fmt.Sprintf("%#08x", uint32(c))
+	return fmt.Sprintf("0x%08x", uint32(c))
 }
 
 // IsOutOfMemory reports whether c, on a Windows dump, is a code that processes raise
