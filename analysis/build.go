@@ -45,8 +45,29 @@ func NewMap(f *minidump.File, opt Options) (*Map, error) {
 	var err error
 	d.si, err = f.SystemInfo()
 	note(err)
+	// One pass over the MemoryInfoList lays its entries out and measures how far the
+	// walk reaches, which the limits of the address space depend on; clipping to those
+	// limits and splitting the free space come after. The pass needs only to know
+	// whether addresses are 32-bit (to undo sign extension), so it runs while the other
+	// streams are read: on a dump of 200,000 regions and 2,000 modules that hides the
+	// module list's cost on a second core.
 	d.smi, err = f.SystemMemoryInfo()
 	note(err)
+	var lay *layout
+	laid := make(chan struct{})
+	if f.HasStream(minidump.StreamMemoryInfoList) {
+		narrow := d.si != nil && d.si.Arch.PointerSize() == 4 // WOW64 needs a 64-bit SystemInfo
+		// The granularity and the lowest address come from SystemInfo and
+		// SystemMemoryInfo alone (WOW64, known only from the modules, does not change
+		// them in practice; finish checks), so free runs can be split as they close.
+		pre := addressSpace(dumpFacts{si: d.si, smi: d.smi})
+		go func() {
+			defer close(laid)
+			lay = newLayout(m, narrow, pre.Granularity, alignUp(pre.MinAddress, pre.Granularity), f)
+		}()
+	} else {
+		close(laid)
+	}
 	d.mods, err = f.Modules()
 	note(err)
 	d.mem, err = f.Memory()
@@ -55,13 +76,9 @@ func NewMap(f *minidump.File, opt Options) (*Map, error) {
 	note(err)
 	threads, err := f.Threads()
 	note(err)
-	// One pass over the MemoryInfoList lays its entries out and measures how far the
-	// walk reaches, which the limits of the address space depend on; clipping to those
-	// limits and splitting the free space come after.
-	var lay *layout
-	if f.HasStream(minidump.StreamMemoryInfoList) {
-		pre := addressSpace(d)
-		lay = newLayout(m, pre.PointerSize == 4 && !pre.WOW64, f)
+	<-laid
+	if lay != nil {
+		m.Notes = append(m.Notes, lay.notes...)
 		d.walk = &lay.walk
 	}
 	m.Space = addressSpace(d)
@@ -137,25 +154,33 @@ func normalizeModules(m *Map, mods []minidump.Module) []minidump.Module {
 	return out
 }
 
-// layout turns the MemoryInfoList entries into the region list in two steps: one
-// streaming pass over the file in address order, which merges adjacent free entries,
-// fills gaps with Unknown, trims overlaps and measures the walk (newLayout); then,
-// once the address space's limits are known, clipping at its end and splitting each
-// free run into its Unusable and Free parts in place (finish). Only entries that are
-// not in address order make it read the whole list and sort it.
+// layout turns the MemoryInfoList entries into the region list in one streaming pass
+// over the file in address order, which merges adjacent free entries, splits each
+// free run into its Unusable and Free parts as soon as the next entry closes it, fills
+// gaps with Unknown, trims overlaps and measures the walk (newLayout). The end of the
+// address space depends on that walk, so finish, once the limits are known, only
+// clips at the end and re-splits the one free run that crosses it. Only entries that
+// are not in address order make it read the whole list and sort it.
 type layout struct {
-	m                                             *Map
-	out                                           []Region
-	narrow                                        bool
-	cur, prevBase                                 uint64
-	inFree                                        bool
+	m             *Map
+	out           []Region
+	narrow        bool
+	cur, prevBase uint64
+	inFree        bool // out's last region is a free run still open
+	top           bool // cur wrapped: the layout reaches 2^64
+	// gran and minA (the lowest allocatable address, aligned) split free runs during
+	// the pass; gran 0 leaves every run whole for finish (the reference path of tests).
+	gran, minA                                    uint64
 	walk                                          walkStats
 	signExtended, overlaps, gaps, merged, outside int
 	unsorted, sorting                             bool
+	// notes collects what newLayout has to say: it runs beside NewMap's other reads
+	// and must not touch m.Notes.
+	notes []string
 }
 
-func newLayout(m *Map, narrow bool, f *minidump.File) *layout {
-	l := &layout{m: m, narrow: narrow}
+func newLayout(m *Map, narrow bool, gran, minA uint64, f *minidump.File) *layout {
+	l := &layout{m: m, narrow: narrow, gran: gran, minA: minA}
 	if n, err := f.MemoryInfoCount(); err == nil {
 		l.out = make([]Region, 0, n+n/2+8)
 		adviseHuge(unsafe.Pointer(unsafe.SliceData(l.out)), uintptr(cap(l.out))*unsafe.Sizeof(Region{}))
@@ -169,7 +194,7 @@ func newLayout(m *Map, narrow bool, f *minidump.File) *layout {
 		return true
 	})
 	if err != nil && !errors.Is(err, minidump.ErrNoStream) {
-		m.Notes = append(m.Notes, err.Error())
+		l.notes = append(l.notes, err.Error())
 	}
 	if l.unsorted {
 		list, _ := f.MemoryInfo()
@@ -181,13 +206,32 @@ func newLayout(m *Map, narrow bool, f *minidump.File) *layout {
 			list[i].BaseAddress, list[i].AllocationBase = l.fix(list[i].BaseAddress), l.fix(list[i].AllocationBase)
 		}
 		sort.SliceStable(list, func(i, j int) bool { return list[i].BaseAddress < list[j].BaseAddress })
-		m.Notes = append(m.Notes, "MemoryInfoList entries were not in address order")
-		l = &layout{m: m, narrow: narrow, out: make([]Region, 0, len(list)+len(list)/2+8), sorting: true, signExtended: ext}
+		notes := append(l.notes, "MemoryInfoList entries were not in address order")
+		l = &layout{m: m, narrow: narrow, gran: gran, minA: minA, out: make([]Region, 0, len(list)+len(list)/2+8), sorting: true, signExtended: ext, notes: notes}
 		for i := range list {
 			l.add(&list[i])
 		}
 	}
+	l.closeRun()
 	return l
+}
+
+// closeRun splits the open free run, now that no further free entry can extend it.
+// A run that reaches 2^64 is left whole: it crosses the end of any address space,
+// and finish splits it there.
+func (l *layout) closeRun() {
+	if !l.inFree {
+		return
+	}
+	l.inFree = false
+	n := len(l.out) - 1
+	lo, hi := l.out[n].Base, l.out[n].End()
+	if l.gran == 0 || hi == 0 {
+		return
+	}
+	var pieces [3]Region
+	k := splitFreeRun(&pieces, lo, hi, l.gran, l.minA, hi)
+	l.out = append(l.out[:n], pieces[:k]...)
 }
 
 // fix undoes the sign extension 32-bit dbghelp applies to addresses above 2 GB.
@@ -233,8 +277,11 @@ func (l *layout) add(e *minidump.MemoryInfo) bool {
 		}
 		w.busyEnd = max(w.busyEnd, end-1)
 	}
-	if base < l.cur {
+	if base < l.cur || l.top {
 		l.overlaps++
+		if l.top {
+			return true // the layout already reaches 2^64
+		}
 		if end != 0 && end <= l.cur {
 			return true
 		}
@@ -242,11 +289,12 @@ func (l *layout) add(e *minidump.MemoryInfo) bool {
 		base = l.cur
 	}
 	if base > l.cur {
-		l.inFree = false
+		l.closeRun()
 		l.gaps++
 		l.out = append(l.out, unknownRegion(l.cur, base, "not described by the MemoryInfoList"))
 	}
 	l.cur = base + size
+	l.top = l.cur == 0
 	if e.State == minidump.MemFree {
 		if n := len(l.out); l.inFree && n > 0 {
 			// VirtualQuery coalesces free space; adjacent free entries are one run.
@@ -258,67 +306,65 @@ func (l *layout) add(e *minidump.MemoryInfo) bool {
 		}
 		return true
 	}
-	l.inFree = false
+	l.closeRun()
 	l.out = append(l.out, Region{Base: base, Size: size, State: e.State, Type: e.Type, Protect: e.Protect,
 		AllocationBase: abase, AllocationProtect: e.AllocationProtect, Usage: usageOfType(e.Type)})
 	return true
 }
 
-// finish clips the layout at the end of the address space, fills the gap up to it,
-// splits the free runs (in place, from the back) and records what was corrected.
+// finish clips the layout at the end of the address space, re-splits the free run
+// that crosses it, fills the gap up to it and records what was corrected.
 func (l *layout) finish() {
 	m := l.m
-	end := m.Space.End
+	s := &m.Space
 	regs := l.out
-	// Clip at the end of the space, counting what each free run will become (up to
-	// three regions) in the same pass; then expand from the back so that no region is
-	// copied twice.
-	n, total := 0, 0
-	for i := range regs {
-		r := &regs[i]
-		if r.Base >= end {
-			l.outside += len(regs) - i // in address order: the rest lie above too
-			break
+	if l.gran != s.Granularity || l.minA != alignUp(s.MinAddress, s.Granularity) {
+		// The runs were split for other limits (a WOW64 process whose
+		// SystemMemoryInfo gives another lowest address): split them again.
+		regs = m.resplit(regs)
+	}
+	end := s.End
+	// In address order: everything from k on lies at or above the end.
+	k := sort.Search(len(regs), func(i int) bool { return regs[i].Base >= end })
+	cut := k
+	if k > 0 && regs[k-1].State == minidump.MemFree {
+		// The free run holding the last kept piece was split without knowing the end,
+		// or left whole: gather its pieces on both sides of the end and split it again.
+		j := k - 1
+		for j > 0 && regs[j-1].State == minidump.MemFree && regs[j-1].End() == regs[j].Base {
+			j--
 		}
-		if e := r.End(); e > end || e == 0 {
+		e := k
+		for e < len(regs) && regs[e].State == minidump.MemFree && regs[e].Base == regs[e-1].End() {
+			e++
+		}
+		lo, hi := regs[j].Base, regs[e-1].End()
+		if hi == 0 || hi > end || e > k {
+			var pieces [3]Region
+			n := m.splitRun(&pieces, lo, min(hi-1, end-1)+1)
+			tail := append([]Region(nil), regs[e:]...)
+			regs = append(regs[:j], pieces[:n]...)
+			cut = len(regs)
+			regs = append(regs, tail...)
+		}
+	} else if k > 0 {
+		if r := &regs[k-1]; r.End() > end || r.End() == 0 {
 			r.Size = end - r.Base
 		}
-		if r.State == minidump.MemFree {
-			total += m.runPieces(r.Base, r.End())
-		} else {
-			total++
-		}
-		n++
 	}
-	regs = regs[:n]
+	// Count what lies above as the entries were merged: a free run is one.
+	for i := cut; i < len(regs); i++ {
+		if i > cut && regs[i].State == minidump.MemFree && regs[i-1].State == minidump.MemFree && regs[i-1].End() == regs[i].Base {
+			continue
+		}
+		l.outside++
+	}
+	regs = regs[:cut]
 	if cur := lastEnd(regs); cur < end {
-		if cur > 0 || n == 0 {
+		if cur > 0 || len(regs) == 0 {
 			l.gaps++
 		}
 		regs = append(regs, unknownRegion(cur, end, "not described by the MemoryInfoList"))
-		total++
-	}
-	var pieces [3]Region
-	if cap(regs) < total {
-		grown := make([]Region, len(regs), total)
-		copy(grown, regs)
-		regs = grown
-	}
-	n = len(regs)
-	regs = regs[:total]
-	w := total
-	for i := n - 1; i >= 0; i-- {
-		r := regs[i]
-		if r.State != minidump.MemFree {
-			w--
-			regs[w] = r
-			continue
-		}
-		k := m.splitRun(&pieces, r.Base, r.End())
-		for j := k - 1; j >= 0; j-- {
-			w--
-			regs[w] = pieces[j]
-		}
 	}
 	m.Regions = regs
 	if l.signExtended > 0 {
@@ -359,6 +405,28 @@ func (m *Map) appendFree(out []Region, lo, hi uint64) []Region {
 	return append(out, pieces[:k]...)
 }
 
+// resplit merges the free pieces of regs back into runs and splits them for m's space.
+func (m *Map) resplit(regs []Region) []Region {
+	out := make([]Region, 0, len(regs)+8)
+	for i := 0; i < len(regs); {
+		if regs[i].State != minidump.MemFree {
+			out = append(out, regs[i])
+			i++
+			continue
+		}
+		lo, hi := regs[i].Base, regs[i].End()
+		for i++; i < len(regs) && regs[i].State == minidump.MemFree && regs[i].Base == hi; i++ {
+			hi = regs[i].End()
+		}
+		if hi == 0 || hi > m.Space.End {
+			out = append(out, Region{Base: lo, Size: hi - lo, State: minidump.MemFree, Protect: minidump.PageNoAccess, Usage: UsageFree})
+			continue // finish clips it
+		}
+		out = m.appendFree(out, lo, hi)
+	}
+	return out
+}
+
 // runPieces returns how many regions splitRun makes of the free run [lo, hi).
 func (m *Map) runPieces(lo, hi uint64) int {
 	s := &m.Space
@@ -382,11 +450,17 @@ func (m *Map) runPieces(lo, hi uint64) int {
 // keep VirtualQuery's PAGE_NOACCESS protection. It returns how many pieces it wrote.
 func (m *Map) splitRun(p *[3]Region, lo, hi uint64) int {
 	s := &m.Space
+	return splitFreeRun(p, lo, hi, s.Granularity, alignUp(s.MinAddress, s.Granularity), s.End)
+}
+
+// splitFreeRun is splitRun for a granularity gran, a lowest allocatable address minA
+// (aligned) and an end of the space.
+func splitFreeRun(p *[3]Region, lo, hi, gran, minA, end uint64) int {
 	piece := func(a, b uint64, u Usage) Region {
 		return Region{Base: a, Size: b - a, State: minidump.MemFree, Protect: minidump.PageNoAccess, Usage: u}
 	}
-	ulo := max(alignUp(lo, s.Granularity), alignUp(s.MinAddress, s.Granularity))
-	uhi := alignDown(min(hi, s.End), s.Granularity)
+	ulo := max(alignUp(lo, gran), minA)
+	uhi := alignDown(min(hi, end), gran)
 	if ulo >= uhi {
 		p[0] = piece(lo, hi, UsageUnusable)
 		return 1

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/dumpmap/dumpmap/analysis"
@@ -16,7 +17,11 @@ import (
 //go:embed report.html.tmpl
 var pageTemplate string
 
-var page = template.Must(template.New("report").Parse(pageTemplate))
+// pageOnce parses the template on first use rather than at init: every dumpmap
+// command links this package, and parsing costs about a millisecond of start-up.
+var pageOnce = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("report").Parse(pageTemplate))
+})
 
 // WriteHTML writes the report as one self-contained HTML page: inline CSS and SVG,
 // no external resources, readable without scripts (a small inline script only makes
@@ -24,7 +29,7 @@ var page = template.Must(template.New("report").Parse(pageTemplate))
 // the SVG pictures, by esc.
 func (r *Report) WriteHTML(w io.Writer) error {
 	var buf strings.Builder
-	if err := page.Execute(&buf, r.htmlData()); err != nil {
+	if err := pageOnce().Execute(&buf, r.htmlData()); err != nil {
 		return err
 	}
 	bw := bufio.NewWriter(w)
