@@ -427,24 +427,6 @@ func (m *Map) resplit(regs []Region) []Region {
 	return out
 }
 
-// runPieces returns how many regions splitRun makes of the free run [lo, hi).
-func (m *Map) runPieces(lo, hi uint64) int {
-	s := &m.Space
-	ulo := max(alignUp(lo, s.Granularity), alignUp(s.MinAddress, s.Granularity))
-	uhi := alignDown(min(hi, s.End), s.Granularity)
-	if ulo >= uhi {
-		return 1
-	}
-	n := 1
-	if lo < ulo {
-		n++
-	}
-	if uhi < hi {
-		n++
-	}
-	return n
-}
-
 // splitRun splits the free run [lo, hi) at the allocation-granularity boundaries and
 // the allocatable range: the parts no reservation can use are Unusable. Free regions
 // keep VirtualQuery's PAGE_NOACCESS protection. It returns how many pieces it wrote.
