@@ -45,21 +45,21 @@ func NewMap(f *minidump.File, opt Options) (*Map, error) {
 	var err error
 	d.si, err = f.SystemInfo()
 	note(err)
-	// One pass over the MemoryInfoList lays its entries out and measures how far the
-	// walk reaches, which the limits of the address space depend on; clipping to those
-	// limits and splitting the free space come after. The pass needs only to know
-	// whether addresses are 32-bit (to undo sign extension), so it runs while the other
-	// streams are read: on a dump of 200,000 regions and 2,000 modules that hides the
-	// module list's cost on a second core.
 	d.smi, err = f.SystemMemoryInfo()
 	note(err)
+	// One pass over the MemoryInfoList lays its entries out and measures how far the
+	// walk reaches, which the limits of the address space depend on; clipping to those
+	// limits comes after. The pass needs only to know whether addresses are 32-bit (to
+	// undo sign extension) and where free runs split, so it runs while the other
+	// streams are read: on a dump of 200,000 regions and 2,000 modules that hides the
+	// module list's cost on a second core.
 	var lay *layout
 	laid := make(chan struct{})
 	if f.HasStream(minidump.StreamMemoryInfoList) {
 		narrow := d.si != nil && d.si.Arch.PointerSize() == 4 // WOW64 needs a 64-bit SystemInfo
 		// The granularity and the lowest address come from SystemInfo and
-		// SystemMemoryInfo alone (WOW64, known only from the modules, does not change
-		// them in practice; finish checks), so free runs can be split as they close.
+		// SystemMemoryInfo (only WOW64, known from the modules, can move the lowest
+		// address; finish then splits again), so free runs are split as they close.
 		pre := addressSpace(dumpFacts{si: d.si, smi: d.smi})
 		go func() {
 			defer close(laid)
