@@ -39,16 +39,7 @@ func FuzzNewMap(f *testing.F) {
 		if err != nil {
 			return
 		}
-		cur := uint64(0)
-		for i, r := range m.Regions {
-			if r.Base != cur || r.Size == 0 {
-				t.Fatalf("region %d at %#x+%#x, expected %#x", i, r.Base, r.Size, cur)
-			}
-			cur = r.End()
-		}
-		if cur != m.Space.End {
-			t.Fatalf("map ends at %#x, space at %#x", cur, m.Space.End)
-		}
+		checkCover(t, m)
 		s := m.Summary()
 		if s.Total != m.Space.End {
 			t.Fatalf("summary total %#x, space %#x", s.Total, m.Space.End)
