@@ -326,11 +326,14 @@ func (l *layout) finish() {
 	end := s.End
 	// In address order: everything from k on lies at or above the end.
 	k := sort.Search(len(regs), func(i int) bool { return regs[i].Base >= end })
-	cut := k
+	above := k // regions from here on are dropped
+	keep := -1 // when the crossing run is split again: how many of pieces replace regs[j:]
+	j := k
+	var pieces [3]Region
 	if k > 0 && regs[k-1].State == minidump.MemFree {
 		// The free run holding the last kept piece was split without knowing the end,
 		// or left whole: gather its pieces on both sides of the end and split it again.
-		j := k - 1
+		j = k - 1
 		for j > 0 && regs[j-1].State == minidump.MemFree && regs[j-1].End() == regs[j].Base {
 			j--
 		}
@@ -338,14 +341,9 @@ func (l *layout) finish() {
 		for e < len(regs) && regs[e].State == minidump.MemFree && regs[e].Base == regs[e-1].End() {
 			e++
 		}
-		lo, hi := regs[j].Base, regs[e-1].End()
-		if hi == 0 || hi > end || e > k {
-			var pieces [3]Region
-			n := m.splitRun(&pieces, lo, min(hi-1, end-1)+1)
-			tail := append([]Region(nil), regs[e:]...)
-			regs = append(regs[:j], pieces[:n]...)
-			cut = len(regs)
-			regs = append(regs, tail...)
+		if hi := regs[e-1].End(); hi == 0 || hi > end || e > k {
+			keep = m.splitRun(&pieces, regs[j].Base, min(hi-1, end-1)+1)
+			above = e
 		}
 	} else if k > 0 {
 		if r := &regs[k-1]; r.End() > end || r.End() == 0 {
@@ -353,13 +351,17 @@ func (l *layout) finish() {
 		}
 	}
 	// Count what lies above as the entries were merged: a free run is one.
-	for i := cut; i < len(regs); i++ {
-		if i > cut && regs[i].State == minidump.MemFree && regs[i-1].State == minidump.MemFree && regs[i-1].End() == regs[i].Base {
+	for i := above; i < len(regs); i++ {
+		if i > above && regs[i].State == minidump.MemFree && regs[i-1].State == minidump.MemFree && regs[i-1].End() == regs[i].Base {
 			continue
 		}
 		l.outside++
 	}
-	regs = regs[:cut]
+	if keep >= 0 {
+		regs = append(regs[:j], pieces[:keep]...)
+	} else {
+		regs = regs[:k]
+	}
 	if cur := lastEnd(regs); cur < end {
 		if cur > 0 || len(regs) == 0 {
 			l.gaps++
