@@ -17,21 +17,21 @@ type ARM64Op uint8
 
 // ARM64 unwind operations.
 const (
-	ARM64Alloc      ARM64Op = iota // alloc_s, alloc_m, alloc_l: sub sp, sp, #Size
-	ARM64SaveRegs                  // stp/str of integer, D or Q registers at [sp+Offset], or pre-indexed
-	ARM64SaveLRPair                // stp x(Reg), lr, [sp+Offset]
-	ARM64SetFP                     // mov x29, sp
-	ARM64AddFP                     // add x29, sp, #Size
-	ARM64Nop                       // an instruction with no unwind effect
-	ARM64End                       // end of the codes (a ret in an epilog)
-	ARM64EndC                      // end of the codes of this fragment; the host's follow
-	ARM64SaveNext                  // the next save of a pair saves one pair more
-	ARM64TrapFrame                 // MSFT_OP_TRAP_FRAME (kernel)
-	ARM64MachineFrame              // MSFT_OP_MACHINE_FRAME: sp points at {sp, pc}
-	ARM64Context                   // MSFT_OP_CONTEXT: sp points at an ARM64_NT_CONTEXT
-	ARM64ECContext                 // MSFT_OP_EC_CONTEXT: sp points at an x64 CONTEXT (Arm64EC)
-	ARM64ClearUnwoundToCall        // MSFT_OP_CLEAR_UNWOUND_TO_CALL: pc = lr
-	ARM64PACSignLR                 // pacibsp: lr carries a pointer-authentication code
+	ARM64Alloc              ARM64Op = iota // alloc_s, alloc_m, alloc_l: sub sp, sp, #Size
+	ARM64SaveRegs                          // stp/str of integer, D or Q registers at [sp+Offset], or pre-indexed
+	ARM64SaveLRPair                        // stp x(Reg), lr, [sp+Offset]
+	ARM64SetFP                             // mov x29, sp
+	ARM64AddFP                             // add x29, sp, #Size
+	ARM64Nop                               // an instruction with no unwind effect
+	ARM64End                               // end of the codes (a ret in an epilog)
+	ARM64EndC                              // end of the codes of this fragment; the host's follow
+	ARM64SaveNext                          // the next save of a pair saves one pair more
+	ARM64TrapFrame                         // MSFT_OP_TRAP_FRAME (kernel)
+	ARM64MachineFrame                      // MSFT_OP_MACHINE_FRAME: sp points at {sp, pc}
+	ARM64Context                           // MSFT_OP_CONTEXT: sp points at an ARM64_NT_CONTEXT
+	ARM64ECContext                         // MSFT_OP_EC_CONTEXT: sp points at an x64 CONTEXT (Arm64EC)
+	ARM64ClearUnwoundToCall                // MSFT_OP_CLEAR_UNWOUND_TO_CALL: pc = lr
+	ARM64PACSignLR                         // pacibsp: lr carries a pointer-authentication code
 )
 
 var arm64OpNames = [...]string{"alloc", "save_regs", "save_lrpair", "set_fp", "add_fp", "nop", "end", "end_c",
