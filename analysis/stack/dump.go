@@ -1,0 +1,190 @@
+package stack
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/dumpmap/dumpmap/minidump"
+)
+
+// Dump walks the threads of a minidump.
+type Dump struct {
+	File   *minidump.File
+	Walker *Walker
+	// Arch is the dump's processor architecture; Platform its operating system.
+	Arch     minidump.Arch
+	Platform minidump.Platform
+
+	threads []minidump.Thread
+	exc     *minidump.Exception
+	mem     *minidump.Memory
+	// Warnings lists damage met while reading the streams the walk needs
+	// (module list, memory lists, thread list); the walk uses what is intact.
+	Warnings []error
+}
+
+// NewDump prepares to walk the threads of f: it reads the system information,
+// module list, memory lists, thread list and exception stream. opts.Windows and
+// opts.IOS are set from the dump's platform.
+func NewDump(f *minidump.File, opts Options) (*Dump, error) {
+	si, err := f.SystemInfo()
+	if err != nil {
+		return nil, fmt.Errorf("stack: %w", err)
+	}
+	d := &Dump{File: f, Arch: si.Arch, Platform: si.Platform}
+	arch := ArchOf(si.Arch)
+	if arch == ArchUnknown {
+		return nil, fmt.Errorf("stack: stacks of %v processes are not walked", si.Arch)
+	}
+	opts.Windows = si.Platform.IsWindows()
+	opts.IOS = si.Platform == minidump.PlatformIOS
+	mods, err := f.Modules()
+	d.warn(err)
+	mem, err := f.Memory()
+	d.warn(err)
+	d.mem = mem
+	d.threads, err = f.Threads()
+	d.warn(err)
+	if f.HasStream(minidump.StreamException) {
+		d.exc, err = f.Exception()
+		d.warn(err)
+	}
+	if opts.Executable == nil && f.HasStream(minidump.StreamMemoryInfoList) {
+		opts.Executable = executableRegions(f)
+	}
+	d.Walker = NewWalker(arch, mem, ModulesFromDump(mods), opts)
+	return d, nil
+}
+
+// pageExecute is any of PAGE_EXECUTE, PAGE_EXECUTE_READ, PAGE_EXECUTE_READWRITE
+// and PAGE_EXECUTE_WRITECOPY.
+const pageExecute = 0xf0
+
+// executableRegions collects the committed executable regions of the
+// MemoryInfoList (generated code lies in them), for Options.Executable. It
+// returns nil when the list cannot be read.
+func executableRegions(f *minidump.File) func(uint64) (bool, bool) {
+	var rs []minidump.AddrRange
+	_, err := f.ScanMemoryInfo(func(batch []minidump.MemoryInfo) bool {
+		for _, r := range batch {
+			if r.State == minidump.MemCommit && uint32(r.Protect)&pageExecute != 0 && r.RegionSize > 0 {
+				if len(rs) < 1<<20 {
+					rs = append(rs, minidump.AddrRange{Start: r.BaseAddress, End: r.BaseAddress + r.RegionSize})
+				}
+			}
+		}
+		return true
+	})
+	if err != nil && len(rs) == 0 {
+		return nil
+	}
+	sort.Slice(rs, func(i, j int) bool { return rs[i].Start < rs[j].Start })
+	return func(va uint64) (bool, bool) {
+		i := sort.Search(len(rs), func(i int) bool { return rs[i].End > va })
+		return i < len(rs) && rs[i].Start <= va, true
+	}
+}
+
+func (d *Dump) warn(err error) {
+	if err != nil && !errors.Is(err, minidump.ErrNoStream) {
+		d.Warnings = append(d.Warnings, err)
+	}
+}
+
+// Threads returns the dump's thread list.
+func (d *Dump) Threads() []minidump.Thread { return d.threads }
+
+// CrashedThread returns the ID of the thread the exception stream names.
+func (d *Dump) CrashedThread() (uint32, bool) {
+	if d.exc == nil {
+		return 0, false
+	}
+	return d.exc.ThreadID, true
+}
+
+// ErrNoThread is returned when the dump has no thread with the ID asked for.
+var ErrNoThread = errors.New("stack: no such thread")
+
+// WalkThread walks the stack of the thread with the given ID. The crashing
+// thread is walked from the exception's context when the dump has one.
+func (d *Dump) WalkThread(id uint32) (Thread, error) {
+	for i := range d.threads {
+		if d.threads[i].ID == id {
+			t := d.walk(&d.threads[i])
+			return t, t.Err
+		}
+	}
+	return Thread{ID: id}, fmt.Errorf("%w: %#x", ErrNoThread, id)
+}
+
+// WalkCrashed walks the crashing thread's stack.
+func (d *Dump) WalkCrashed() (Thread, error) {
+	id, ok := d.CrashedThread()
+	if !ok {
+		return Thread{}, errors.New("stack: the dump has no exception stream")
+	}
+	return d.WalkThread(id)
+}
+
+// WalkAll walks every thread, in the order of the thread list. A thread whose
+// walk fails is listed with its Err set and the frames it got.
+func (d *Dump) WalkAll() Result {
+	r := Result{Threads: make([]Thread, 0, len(d.threads))}
+	for i := range d.threads {
+		r.Threads = append(r.Threads, d.walk(&d.threads[i]))
+	}
+	return r
+}
+
+func (d *Dump) walk(th *minidump.Thread) Thread {
+	t := Thread{ID: th.ID}
+	loc := th.Context
+	if d.exc != nil && d.exc.ThreadID == th.ID {
+		t.Crashed = true
+		if d.exc.Context.Size != 0 {
+			loc = d.exc.Context
+		}
+	}
+	ctx, err := d.File.Context(loc, d.Arch)
+	if err != nil && loc != th.Context && th.Context.Size != 0 {
+		ctx, err = d.File.Context(th.Context, d.Arch) // a damaged exception context
+	}
+	if err != nil {
+		t.Err = err
+		return t
+	}
+	regs := RegsFromContext(ctx)
+	captured := StackRange{th.Stack.Start, th.Stack.End()}
+	if th.Stack.End() < th.Stack.Start {
+		captured = StackRange{}
+	}
+	t.Frames, t.Err = d.Walker.Walk(regs, d.stackRange(th, captured), captured)
+	return t
+}
+
+// maxStackSize bounds the stack range taken from a TEB.
+const maxStackSize = 1 << 30
+
+// stackRange is the captured stack, extended up to the stack base a Windows TEB
+// gives (NT_TIB.StackBase) when that is readable and plausible.
+func (d *Dump) stackRange(th *minidump.Thread, captured StackRange) StackRange {
+	r := captured
+	if !d.Platform.IsWindows() || th.TEB == 0 || d.mem == nil {
+		return r
+	}
+	ps := uint64(ArchOf(d.Arch).PointerSize())
+	var b [8]byte
+	if n, err := d.mem.ReadAt(b[:ps], th.TEB+ps); err != nil || n != int(ps) {
+		return r
+	}
+	base := binary.LittleEndian.Uint64(b[:])
+	if ps == 4 {
+		base = uint64(binary.LittleEndian.Uint32(b[:]))
+	}
+	if base >= r.Hi && base-r.Lo <= maxStackSize {
+		r.Hi = base
+	}
+	return r
+}
