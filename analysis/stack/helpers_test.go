@@ -74,15 +74,15 @@ var (
 )
 
 var bpTrust = map[string]string{
-	"given as instruction pointer in context":  "context",
-	"call frame info":                          "cfi",
-	"call frame info with scanning":            "cfi_scan",
-	"previous frame's frame pointer":           "frame_pointer",
-	"stack scanning":                           "scan",
-	"simulating a return from leaf function":   "leaf",
-	"inline record":                            "inline",
-	"recovered by external stack walker":       "prewalked",
-	"unknown":                                  "unknown",
+	"given as instruction pointer in context": "context",
+	"call frame info":                         "cfi",
+	"call frame info with scanning":           "cfi_scan",
+	"previous frame's frame pointer":          "frame_pointer",
+	"stack scanning":                          "scan",
+	"simulating a return from leaf function":  "leaf",
+	"inline record":                           "inline",
+	"recovered by external stack walker":      "prewalked",
+	"unknown":                                 "unknown",
 }
 
 // parseBreakpadStackwalk reads minidump_stackwalk's human output (every thread,
