@@ -18,6 +18,10 @@ llvm-objdump -d unwind-arm64.dll >unwind-arm64.dll.llvm-objdump.txt
 rm -f ./*.obj ./*.lib ./*.exp
 # MSVC's unwind data, in the corpus image the tests read in place (SHARED is the
 # shared folder beside the checkout).
-SHARED=${SHARED:-../../../../../shared}
+if [ -z "${SHARED:-}" ]; then
+	d=$(pwd)
+	while [ "$d" != / ] && [ ! -d "$d/shared/corpus" ]; do d=$(dirname "$d"); done
+	SHARED=$d/shared
+fi
 llvm-readobj --unwind "$SHARED/corpus/symbols/images/CrashWithException.exe" |
 	sed 's#^File: .*#File: CrashWithException.exe#' >CrashWithException.exe.llvm-readobj.txt

@@ -53,6 +53,9 @@ f_frame:                        # the sample prolog of "x64 exception handling"
 	sub $0x60, %rsp
 	call callee
 	nop
+	movdqa (%rbp), %xmm7       # restores outside the official epilog
+	mov 0x18(%rbp), %rsi
+	mov -0x10(%rbp), %rdi
 	lea 0x20(%rbp), %rsp
 	pop %rbp
 	ret
@@ -137,12 +140,12 @@ f_chained:                      # primary part: push rbp, rbx; sub rsp, 0x20
 	call callee
 	nop
 	.seh_startchained
-	mov %rsi, 0x30(%rsp)       # shrink-wrapped save in the chained part
-	.seh_savereg %rsi, 0x30
+	mov %rsi, 0x38(%rsp)       # shrink-wrapped save (into the home area) in the chained part
+	.seh_savereg %rsi, 0x38
 	.seh_endprologue
 	call callee
 	nop
-	mov 0x30(%rsp), %rsi
+	mov 0x38(%rsp), %rsi
 	.seh_endchained
 	add $0x20, %rsp
 	pop %rbx
