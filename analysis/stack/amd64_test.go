@@ -45,7 +45,7 @@ var x64fns = map[string]x64fn{
 		// The restores before the official epilog (lea rsp; pop rbp; ret).
 		epilog: []x64act{{0x27, "loadxmm", 7, 0, true}, {0x2b, "load", RegRSI, 0x18, true}, {0x2f, "load", RegRDI, ^uint64(0x10 - 1), true},
 			{0x33, "leasp", 0, 0x20, false}, {0x34, "pop", RegRBP, 0, false}},
-		saves:  []Reg{RegRSI, RegRDI}, xmm: []int{7}},
+		saves: []Reg{RegRSI, RegRDI}, xmm: []int{7}},
 	"f_large": {name: "f_large", start: 0x1051, call: 0x105e,
 		prolog: []x64act{{1, "push", RegRDI, 0, false}, {8, "sub", 0, 0x2000, false}},
 		epilog: []x64act{{0x15, "add", 0, 0x2000, false}, {0x16, "pop", RegRDI, 0, false}},
