@@ -84,6 +84,16 @@ func (w *Walker) framePointerAMD64(callee *Frame) (Regs, bool) {
 		w.stop = true // the outermost frame's link
 		return Regs{}, false
 	}
+	// The caller's RBP must point into the stack above the caller's RSP, as
+	// Breakpad requires: a function built without frame pointers leaves an outer
+	// frame's RBP in place, and following it would skip the frames in between
+	// (the outermost link, with RBP 0, is left to the scan as well).
+	if next < rbp+16 {
+		return Regs{}, false
+	}
+	if _, ok := w.sm.word(next); !ok {
+		return Regs{}, false
+	}
 	// The return address must look like one, or the chain must go on (a frame in
 	// generated code).
 	if !w.fpReturnOK(ra, next) {
