@@ -123,7 +123,7 @@ func (w *Walker) chainContinues(fp, ps uint64) bool {
 // unwindX64 unwinds one frame with the module's exception directory. interrupted
 // is set when the caller's IP is not a return address (a machine frame).
 func (w *Walker) unwindX64(callee *Frame) (Regs, bool, bool) {
-	st := w.state(callee.module)
+	st := w.unwindTable(callee.module)
 	if st.pdata == nil {
 		return Regs{}, false, false
 	}

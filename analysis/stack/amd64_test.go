@@ -2,7 +2,10 @@ package stack
 
 import (
 	"fmt"
+	"path/filepath"
 	"testing"
+
+	"github.com/dumpmap/dumpmap/analysis/pe"
 )
 
 // The x64 tests run the functions of analysis/pe/testdata/unwind/unwind-x64.s on
@@ -335,5 +338,52 @@ func TestX64MachineFrame(t *testing.T) {
 		}
 		checkX64Frame(t, fn+" interrupted frame", frames[2], expectX64{ip: interruptedIP, sp: interruptedSP, regs: map[Reg]uint64{RegRSI: inner[RegRSI], RegRBX: inner[RegRBX]}}, TrustUnwind)
 		checkX64Frame(t, fn+" caller", frames[3], expectX64{ip: x64Base + 0x10eb, sp: entrySP + 8, regs: entry}, TrustUnwind)
+	}
+}
+
+// fileProvider is an ImageProvider that opens image files by module base name.
+type fileProvider struct {
+	dir   string
+	asked map[string]int
+}
+
+func (p *fileProvider) Image(m *Module) (*pe.File, error) {
+	p.asked[m.BaseName()]++
+	f, err := pe.Open(filepath.Join(p.dir, m.BaseName()))
+	if err != nil {
+		return nil, nil
+	}
+	return f, nil
+}
+
+// TestX64ImageProvider walks the chain of TestX64Chain with the DLL's image
+// absent from memory: the ImageProvider's file (on-disk layout) supplies .pdata
+// and the frames are the same.
+func TestX64ImageProvider(t *testing.T) {
+	s := newX64Sim()
+	s.st.push(0)
+	var ras []uint64
+	for _, name := range []string{"f_tail", "f_frame", "f_push"} {
+		fn := x64fns[name]
+		s.run(fn.prolog, ^uint32(0))
+		s.run(fn.body, ^uint32(0))
+		ras = append([]uint64{x64Base + uint64(fn.call)}, ras...)
+		s.st.push(x64Base + uint64(fn.call))
+	}
+	mem := &fakeMem{}
+	mem.add(s.st.lo, s.st.b)
+	prov := &fileProvider{dir: "../pe/testdata/unwind", asked: map[string]int{}}
+	w := NewWalker(ArchAMD64, mem, []Module{{Base: x64Base, Size: 0x4000, Name: `C:\x\unwind-x64.dll`}}, Options{Windows: true, Images: prov})
+	frames, _ := w.Walk(s.startRegs(x64Base+0x1000), s.st.rng(), StackRange{})
+	if len(frames) != 4 {
+		t.Fatalf("%d frames, want 4", len(frames))
+	}
+	for i, ra := range ras {
+		if f := frames[i+1]; f.IP != ra || f.Trust != TrustUnwind {
+			t.Errorf("frame %d: %#x %v, want %#x unwind", i+1, f.IP, f.Trust, ra)
+		}
+	}
+	if prov.asked["unwind-x64.dll"] != 1 {
+		t.Errorf("provider asked %v", prov.asked)
 	}
 }

@@ -88,7 +88,7 @@ func (w *Walker) framePointerARM64(callee *Frame) (Regs, bool) {
 
 // unwindARM64 unwinds one frame with the module's exception directory.
 func (w *Walker) unwindARM64(callee *Frame) (Regs, bool, bool) {
-	st := w.state(callee.module)
+	st := w.unwindTable(callee.module)
 	if st.pdata == nil {
 		return Regs{}, false, false
 	}

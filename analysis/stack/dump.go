@@ -157,11 +157,27 @@ func (d *Dump) walk(th *minidump.Thread) Thread {
 	}
 	regs := RegsFromContext(ctx)
 	captured := StackRange{th.Stack.Start, th.Stack.End()}
-	if th.Stack.End() < th.Stack.Start {
-		captured = StackRange{}
+	if th.Stack.End() < th.Stack.Start || th.Stack.Data.Size == 0 || !captured.Contains(regs.SP(), 1) {
+		// The thread's stack descriptor is empty or misses the stack pointer
+		// (Wine's full-memory dumps leave it empty): the captured range holding
+		// the stack pointer stands for it.
+		captured = d.rangeAt(regs.SP())
 	}
 	t.Frames, t.Err = d.Walker.Walk(regs, d.stackRange(th, captured), captured)
 	return t
+}
+
+// rangeAt returns the captured memory range containing va, or an empty one.
+func (d *Dump) rangeAt(va uint64) StackRange {
+	if d.mem == nil {
+		return StackRange{}
+	}
+	rs := d.mem.Ranges()
+	i := sort.Search(len(rs), func(i int) bool { return rs[i].End() > va })
+	if i < len(rs) && rs[i].Start <= va {
+		return StackRange{rs[i].Start, rs[i].Start + rs[i].Available}
+	}
+	return StackRange{}
 }
 
 // maxStackSize bounds the stack range taken from a TEB.

@@ -138,3 +138,48 @@ func TestWineFullDumps(t *testing.T) {
 		}
 	}
 }
+
+// TestWineSmallDumpWithImage walks the small crtheap.dmp (no module code or .pdata
+// in it) with crtheap.exe from the fixtures as the ImageProvider's image: the
+// frames in crtheap.exe must be those the full-memory dump of the same process
+// gives.
+func TestWineSmallDumpWithImage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("unpacks a 27 MB dump")
+	}
+	full := openFixture(t, "crtheap-full.dmp.xz")
+	df, err := NewDump(full, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := df.WalkThread(df.Threads()[0].ID)
+	prov := &fileProvider{dir: fixtureDir, asked: map[string]int{}}
+	small := openFixture(t, "crtheap.dmp")
+	ds, err := NewDump(small, Options{Images: prov})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := ds.WalkThread(ds.Threads()[0].ID)
+	n := 0
+	for _, w := range want.Frames {
+		if !strings.EqualFold(w.Module, "crtheap.exe") {
+			continue
+		}
+		n++
+		found := false
+		for _, g := range got.Frames {
+			found = found || g.IP == w.IP && g.SP == w.SP && g.Trust == TrustUnwind
+		}
+		if !found {
+			var b strings.Builder
+			WriteText(&b, &got, 8)
+			t.Errorf("frame %d (%s) not found from the small dump:\n%s", w.Index, w.Location(), b.String())
+		}
+	}
+	if n < 3 {
+		t.Errorf("only %d crtheap.exe frames in the full dump's walk", n)
+	}
+	if prov.asked["crtheap.exe"] != 1 {
+		t.Errorf("provider asked %v", prov.asked)
+	}
+}

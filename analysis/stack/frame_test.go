@@ -163,3 +163,30 @@ func TestSignature(t *testing.T) {
 		t.Errorf("empty stack: %q", got)
 	}
 }
+
+func TestBreakpadNames(t *testing.T) {
+	for _, tc := range []struct {
+		arch  Arch
+		names []string
+	}{
+		{ArchX86, []string{"$eip", "$esp", "$ebp", "$ebx"}},
+		{ArchAMD64, []string{"$rip", "$rsp", "$rbp", "$r12"}},
+		{ArchARM64, []string{"pc", "sp", "x29", "x30", "x19"}},
+		{ArchARM, []string{"pc", "sp", "lr", "r11", "r7"}},
+	} {
+		in := map[string]uint64{".cfa": 1, "$T0": 2}
+		for i, n := range tc.names {
+			in[n] = uint64(0x1000 + i)
+		}
+		r := RegsFromBreakpad(tc.arch, in)
+		out := r.BreakpadMap()
+		for _, n := range tc.names {
+			if out[n] != in[n] {
+				t.Errorf("%v %s: %#x, want %#x", tc.arch, n, out[n], in[n])
+			}
+		}
+		if len(out) != len(tc.names) {
+			t.Errorf("%v: %v", tc.arch, out)
+		}
+	}
+}

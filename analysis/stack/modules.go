@@ -63,8 +63,9 @@ type modState struct {
 	mapped, file *pe.File
 	// pdata is the exception directory of whichever image holds it, and unwind
 	// that image.
-	pdata  *pe.ExceptionTable
-	unwind *pe.File
+	pdata     *pe.ExceptionTable
+	unwind    *pe.File
+	fileTried bool
 	// exec lists the executable sections as RVA ranges; execKnown is false when
 	// no headers were found (any address in the module then counts as code).
 	exec      [][2]uint32
@@ -94,8 +95,8 @@ func machineOf(a Arch) uint16 {
 	return 0
 }
 
-// state loads what can be known about module i: its image from dump memory or the
-// ImageProvider, the exception directory, the executable sections.
+// state loads what the dump itself tells about module i: its image as captured
+// (headers, executable sections, exception directory), once.
 func (w *Walker) state(i int) *modState {
 	st := &w.states[i]
 	if st.loaded {
@@ -103,37 +104,57 @@ func (w *Walker) state(i int) *modState {
 	}
 	st.loaded = true
 	m := &w.modules[i]
-	want := machineOf(w.arch)
 	if w.mem != nil && m.Size > 0 && m.Size <= 1<<32 {
 		f, err := pe.NewMapped(pe.MemoryReader(w.mem.ReadAt, m.Base), int64(m.Size))
-		if err == nil && f.Machine == want {
+		if err == nil && f.Machine == machineOf(w.arch) {
 			st.mapped = f
+			w.learn(st, f)
 		}
 	}
-	if w.opts.Images != nil {
-		if f, err := w.opts.Images.Image(m); err == nil && f != nil && f.Machine == want {
-			st.file = f
+	return st
+}
+
+// fileImage asks the ImageProvider for module i's image, once: when the walker
+// needs unwind data or code the dump does not hold.
+func (w *Walker) fileImage(i int) *pe.File {
+	st := w.state(i)
+	if st.fileTried || w.opts.Images == nil {
+		return st.file
+	}
+	st.fileTried = true
+	if f, err := w.opts.Images.Image(&w.modules[i]); err == nil && f != nil && f.Machine == machineOf(w.arch) {
+		st.file = f
+		w.learn(st, f)
+	}
+	return st.file
+}
+
+// learn takes the executable sections and the exception directory from an image
+// when they are not known yet.
+func (w *Walker) learn(st *modState, f *pe.File) {
+	if !st.execKnown {
+		for _, s := range f.Sections {
+			if s.Characteristics&(scnCntCode|scnMemExecute) != 0 {
+				st.exec = append(st.exec, [2]uint32{s.VirtualAddress, s.VirtualAddress + max(s.VirtualSize, s.SizeOfRawData)})
+			}
+		}
+		st.execKnown = true
+	}
+	if st.pdata == nil && (f.Machine == pe.MachineAMD64 || f.Machine == pe.MachineARM64) {
+		// A captured image often lacks its .pdata pages; then the provider's image
+		// supplies them.
+		if t, err := f.ExceptionTable(); err == nil && t != nil {
+			st.pdata, st.unwind = t, f
 		}
 	}
-	for _, f := range []*pe.File{st.mapped, st.file} {
-		if f == nil {
-			continue
-		}
-		if !st.execKnown {
-			for _, s := range f.Sections {
-				if s.Characteristics&(scnCntCode|scnMemExecute) != 0 {
-					st.exec = append(st.exec, [2]uint32{s.VirtualAddress, s.VirtualAddress + max(s.VirtualSize, s.SizeOfRawData)})
-				}
-			}
-			st.execKnown = true
-		}
-		if st.pdata == nil && (want == pe.MachineAMD64 || want == pe.MachineARM64) {
-			// A captured image often lacks its .pdata pages; then the provider's
-			// image supplies them.
-			if t, err := f.ExceptionTable(); err == nil && t != nil {
-				st.pdata, st.unwind = t, f
-			}
-		}
+}
+
+// unwindTable returns module i's exception directory, from the dump or, failing
+// that, the ImageProvider's image; nil when neither has one.
+func (w *Walker) unwindTable(i int) *modState {
+	st := w.state(i)
+	if st.pdata == nil {
+		w.fileImage(i)
 	}
 	return st
 }
@@ -194,6 +215,7 @@ func (w *Walker) readCode(p []byte, va uint64) error {
 	if rva+uint64(len(p)) > w.modules[i].Size {
 		return errNoCode
 	}
+	w.fileImage(i)
 	for _, f := range []*pe.File{st.file, st.mapped} {
 		if f != nil && f.ReadRVA(p, uint32(rva)) == nil {
 			return nil
@@ -258,19 +280,30 @@ func (r StackRange) Contains(va, n uint64) bool {
 // stackMem is the memory a walk reads the stack through: only the thread's stack
 // range when known, with the captured stack read once up front.
 type stackMem struct {
-	r     MemoryReader
-	rng   StackRange
-	buf   []byte
-	bufLo uint64
-	ptr   int
+	r      MemoryReader
+	rng    StackRange
+	buf    []byte
+	bufLo  uint64
+	ptr    int
+	budget *int // reads left to the walker; a read fails once it is spent
 }
 
 // maxStackBuffer bounds the stack bytes read up front; a larger stack is read
 // through the MemoryReader piece by piece.
-const maxStackBuffer = 8 << 20
+const maxStackBuffer = 4 << 20
+
+// containser is implemented by readers that can say whether they hold a range
+// (*minidump.Memory does), so that a buffer is not allocated for bytes that are
+// not there.
+type containser interface {
+	Contains(va, n uint64) bool
+}
 
 func newStackMem(r MemoryReader, rng StackRange, captured StackRange, ptrSize int) *stackMem {
 	m := &stackMem{r: r, rng: rng, ptr: ptrSize}
+	if c, ok := r.(containser); ok && captured.known() && !c.Contains(captured.Lo, captured.Hi-captured.Lo) {
+		return m
+	}
 	if captured.known() && captured.Hi-captured.Lo <= maxStackBuffer && r != nil {
 		buf := make([]byte, captured.Hi-captured.Lo)
 		if n, err := r.ReadAt(buf, captured.Lo); err == nil && n == len(buf) {
@@ -282,6 +315,12 @@ func newStackMem(r MemoryReader, rng StackRange, captured StackRange, ptrSize in
 
 // ReadAt reads stack memory: it fails for bytes outside the stack range.
 func (m *stackMem) ReadAt(p []byte, va uint64) (int, error) {
+	if m.budget != nil {
+		if *m.budget <= 0 {
+			return 0, ErrBudget
+		}
+		*m.budget--
+	}
 	if !m.rng.Contains(va, uint64(len(p))) {
 		return 0, errOutsideStack
 	}

@@ -359,3 +359,42 @@ func RegsFromContext(c *minidump.Context) Regs {
 	}
 	return r
 }
+
+// breakpadName returns register r's name in Breakpad's symbol files and
+// processor: "$eip", "$rbx" on x86 and amd64; "x29", "x30", "sp", "pc" on
+// arm64; "r11", "sp", "lr", "pc" on arm.
+func (a Arch) breakpadName(r Reg) string {
+	switch a {
+	case ArchX86, ArchAMD64:
+		return "$" + a.RegName(r)
+	case ArchARM64:
+		if r == RegFP64 || r == RegLR64 {
+			return fmt.Sprintf("x%d", r)
+		}
+	}
+	return a.RegName(r)
+}
+
+// BreakpadMap returns the known registers keyed by their Breakpad names (see
+// RegsFromBreakpad), the form Breakpad's CFI and STACK WIN evaluators take.
+func (r *Regs) BreakpadMap() map[string]uint64 {
+	m := make(map[string]uint64, r.Arch.NumRegs())
+	for i := range r.Arch.NumRegs() {
+		if v, ok := r.Get(Reg(i)); ok {
+			m[r.Arch.breakpadName(Reg(i))] = v
+		}
+	}
+	return m
+}
+
+// RegsFromBreakpad makes registers from values keyed by Breakpad names ("$rip",
+// "$rsp", "x29", "pc", "sp", ...); other keys (".cfa", ".ra", "$T0") are ignored.
+func RegsFromBreakpad(a Arch, m map[string]uint64) Regs {
+	r := Regs{Arch: a}
+	for k, v := range m {
+		if reg, ok := a.LookupReg(k); ok {
+			r.Set(reg, v)
+		}
+	}
+	return r
+}

@@ -21,7 +21,15 @@ const (
 	maxScanWords = 1 << 14
 	// maxChain bounds x64 chained unwind info.
 	maxChain = 32
+	// DefaultMaxReads is the default of Options.MaxReads: far above what real
+	// dumps need (a thousand threads of fifty frames read about a million words)
+	// and a second or two of work.
+	DefaultMaxReads = 32 << 20
 )
+
+// ErrBudget is returned by a walk stopped because the walker's read budget
+// (Options.MaxReads) was spent.
+var ErrBudget = errors.New("stack: the walker's read budget is spent")
 
 // Options configures a Walker. The zero value walks with the built-in methods
 // only.
@@ -40,6 +48,11 @@ type Options struct {
 	// DefaultScanWords); NoScan disables scanning altogether.
 	ScanWords int
 	NoScan    bool
+	// MaxReads bounds the stack words a walker reads over all its walks
+	// (default DefaultMaxReads): a hostile dump may declare thousands of threads
+	// all pointing at one captured stack. Walks after the budget is spent return
+	// their first frame and ErrBudget.
+	MaxReads int
 
 	// Executable says whether va lies in executable memory (known false when
 	// the dump does not say). It lets a frame-pointer walk keep frames in
@@ -68,6 +81,8 @@ type Walker struct {
 
 	// per walk
 	sm *stackMem
+	// reads is what is left of the read budget.
+	reads int
 	// stop is set by a method that found the end of the stack: a reliable way to
 	// the caller (unwind data, CFI, a frame-pointer link) that yields return
 	// address 0. No other method is then tried.
@@ -91,7 +106,10 @@ func NewWalker(arch Arch, mem MemoryReader, modules []Module, opts Options) *Wal
 	if opts.Evaluator == nil {
 		opts.Evaluator = builtinEvaluator{}
 	}
-	return &Walker{arch: arch, mem: mem, modules: ms, states: make([]modState, len(ms)), opts: opts}
+	if opts.MaxReads <= 0 {
+		opts.MaxReads = DefaultMaxReads
+	}
+	return &Walker{arch: arch, mem: mem, modules: ms, states: make([]modState, len(ms)), opts: opts, reads: opts.MaxReads}
 }
 
 // Modules returns the walker's modules, sorted by base address.
@@ -121,11 +139,15 @@ func (w *Walker) Walk(start Regs, stack, captured StackRange) ([]Frame, error) {
 		captured = stack
 	}
 	w.sm = newStackMem(w.mem, stack, captured, w.arch.PointerSize())
+	w.sm.budget = &w.reads
 	defer func() { w.sm = nil }()
 
 	start.clearRestored()
 	frames := make([]Frame, 0, 16)
 	frames = append(frames, w.makeFrame(0, start, TrustContext, true))
+	if w.reads <= 0 {
+		return frames, ErrBudget
+	}
 	_ = pc
 	type key struct{ ip, sp uint64 }
 	seen := map[key]bool{{frames[0].IP, frames[0].SP}: true}
@@ -134,6 +156,9 @@ func (w *Walker) Walk(start Regs, stack, captured StackRange) ([]Frame, error) {
 		caller, trust, interrupted, ok := w.caller(frames)
 		if !ok || w.stop {
 			break
+		}
+		if w.reads <= 0 {
+			return frames, ErrBudget
 		}
 		f := w.makeFrame(len(frames), caller, trust, interrupted)
 		k := key{f.IP, f.SP}
