@@ -62,26 +62,29 @@ func NewDump(f *minidump.File, opts Options) (*Dump, error) {
 // and PAGE_EXECUTE_WRITECOPY.
 const pageExecute = 0xf0
 
-// executableRegions collects the committed executable regions of the
-// MemoryInfoList (generated code lies in them), for Options.Executable. It
-// returns nil when the list cannot be read.
+// executableRegions collects, on first use, the committed executable regions of
+// the MemoryInfoList (generated code lies in them), for Options.Executable. When
+// the list cannot be read the answer is "unknown".
 func executableRegions(f *minidump.File) func(uint64) (bool, bool) {
 	var rs []minidump.AddrRange
-	_, err := f.ScanMemoryInfo(func(batch []minidump.MemoryInfo) bool {
-		for _, r := range batch {
-			if r.State == minidump.MemCommit && uint32(r.Protect)&pageExecute != 0 && r.RegionSize > 0 {
-				if len(rs) < 1<<20 {
-					rs = append(rs, minidump.AddrRange{Start: r.BaseAddress, End: r.BaseAddress + r.RegionSize})
-				}
-			}
-		}
-		return true
-	})
-	if err != nil && len(rs) == 0 {
-		return nil
-	}
-	sort.Slice(rs, func(i, j int) bool { return rs[i].Start < rs[j].Start })
+	loaded, ok := false, false
 	return func(va uint64) (bool, bool) {
+		if !loaded {
+			loaded = true
+			_, err := f.ScanMemoryInfo(func(batch []minidump.MemoryInfo) bool {
+				for _, r := range batch {
+					if r.State == minidump.MemCommit && uint32(r.Protect)&pageExecute != 0 && r.RegionSize > 0 && len(rs) < 1<<20 {
+						rs = append(rs, minidump.AddrRange{Start: r.BaseAddress, End: r.BaseAddress + r.RegionSize})
+					}
+				}
+				return true
+			})
+			ok = err == nil || len(rs) > 0
+			sort.Slice(rs, func(i, j int) bool { return rs[i].Start < rs[j].Start })
+		}
+		if !ok {
+			return false, false
+		}
 		i := sort.Search(len(rs), func(i int) bool { return rs[i].End > va })
 		return i < len(rs) && rs[i].Start <= va, true
 	}

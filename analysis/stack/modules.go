@@ -104,7 +104,7 @@ func (w *Walker) state(i int) *modState {
 	}
 	st.loaded = true
 	m := &w.modules[i]
-	if w.mem != nil && m.Size > 0 && m.Size <= 1<<32 {
+	if w.mem != nil && m.Size > 0 && m.Size <= 1<<32 && w.inDump(m.Base, 64) {
 		f, err := pe.NewMapped(pe.MemoryReader(w.mem.ReadAt, m.Base), int64(m.Size))
 		if err == nil && f.Machine == machineOf(w.arch) {
 			st.mapped = f
@@ -201,7 +201,7 @@ func (w *Walker) readCode(p []byte, va uint64) error {
 	if len(p) > maxCodeRead {
 		p = p[:maxCodeRead]
 	}
-	if w.mem != nil {
+	if w.inDump(va, uint64(len(p))) {
 		if n, err := w.mem.ReadAt(p, va); err == nil && n == len(p) {
 			return nil
 		}
@@ -288,9 +288,10 @@ type stackMem struct {
 	budget *int // reads left to the walker; a read fails once it is spent
 }
 
-// maxStackBuffer bounds the stack bytes read up front; a larger stack is read
-// through the MemoryReader piece by piece.
-const maxStackBuffer = 4 << 20
+// maxStackBuffer bounds the stack bytes read up front, from the stack pointer
+// up: walks read near the top of the stack, and reading a whole large stack
+// would cost more than the walk.
+const maxStackBuffer = 256 << 10
 
 // containser is implemented by readers that can say whether they hold a range
 // (*minidump.Memory does), so that a buffer is not allocated for bytes that are
@@ -299,16 +300,24 @@ type containser interface {
 	Contains(va, n uint64) bool
 }
 
-func newStackMem(r MemoryReader, rng StackRange, captured StackRange, ptrSize int) *stackMem {
+// newStackMem prepares the stack reads of one walk: reads outside rng fail;
+// the captured bytes from sp up (at most maxStackBuffer) are read once.
+func newStackMem(r MemoryReader, rng, captured StackRange, sp uint64, ptrSize int) *stackMem {
 	m := &stackMem{r: r, rng: rng, ptr: ptrSize}
-	if c, ok := r.(containser); ok && captured.known() && !c.Contains(captured.Lo, captured.Hi-captured.Lo) {
+	if r == nil || !captured.known() {
 		return m
 	}
-	if captured.known() && captured.Hi-captured.Lo <= maxStackBuffer && r != nil {
-		buf := make([]byte, captured.Hi-captured.Lo)
-		if n, err := r.ReadAt(buf, captured.Lo); err == nil && n == len(buf) {
-			m.buf, m.bufLo = buf, captured.Lo
-		}
+	lo := max(captured.Lo, sp&^7)
+	if lo >= captured.Hi {
+		return m
+	}
+	n := min(captured.Hi-lo, maxStackBuffer)
+	if c, ok := r.(containser); ok && !c.Contains(lo, n) {
+		return m
+	}
+	buf := make([]byte, n)
+	if got, err := r.ReadAt(buf, lo); err == nil && got == len(buf) {
+		m.buf, m.bufLo = buf, lo
 	}
 	return m
 }

@@ -138,8 +138,9 @@ type Regs struct {
 	valid    uint64          // known values
 	restored uint64          // values read from memory by this frame's unwind step
 
-	// Vector registers: XMM0-15 on amd64, v0-v31 (low 64 bits unless Q) on arm64.
-	vec      [32][16]byte
+	// Vector registers: XMM0-15 on amd64, v0-v15 (low 64 bits unless Q) on arm64;
+	// v16-v31 are volatile and never restored, so they are not kept.
+	vec      [numVec][16]byte
 	vecValid uint32
 	vecSaved uint32
 }
@@ -232,9 +233,12 @@ func (r *Regs) PC() uint64 { return r.val[pcReg(r.Arch)] }
 // SP returns the stack pointer.
 func (r *Regs) SP() uint64 { return r.val[spReg(r.Arch)] }
 
+// numVec is how many vector registers Regs keeps.
+const numVec = 16
+
 // Vector returns vector register i and whether it is known.
 func (r *Regs) Vector(i int) ([16]byte, bool) {
-	if i < 0 || i >= 32 {
+	if i < 0 || i >= numVec {
 		return [16]byte{}, false
 	}
 	return r.vec[i], r.vecValid&(1<<i) != 0
@@ -242,7 +246,7 @@ func (r *Regs) Vector(i int) ([16]byte, bool) {
 
 // SetVector makes vector register i known.
 func (r *Regs) SetVector(i int, v [16]byte) {
-	if i >= 0 && i < 32 {
+	if i >= 0 && i < numVec {
 		r.vec[i] = v
 		r.vecValid |= 1 << i
 	}
@@ -250,7 +254,7 @@ func (r *Regs) SetVector(i int, v [16]byte) {
 
 // RestoreVector sets vector register i to a value read from memory.
 func (r *Regs) RestoreVector(i int, v [16]byte) {
-	if i >= 0 && i < 32 {
+	if i >= 0 && i < numVec {
 		r.SetVector(i, v)
 		r.vecSaved |= 1 << i
 	}
@@ -348,11 +352,7 @@ func RegsFromContext(c *minidump.Context) Regs {
 			r.Set(Reg(i), v)
 		}
 	}
-	nvec := 16
-	if r.Arch == ArchARM64 {
-		nvec = 32
-	}
-	for i := range nvec {
+	for i := range numVec {
 		if v, ok := c.Vector(i); ok {
 			r.SetVector(i, v)
 		}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+
+	"github.com/dumpmap/dumpmap/minidump"
 )
 
 // Defaults and hard limits of a walk.
@@ -79,6 +81,10 @@ type Walker struct {
 	states  []modState
 	opts    Options
 
+	// captured lists the dump's memory ranges (sorted, disjoint) when the reader
+	// can tell them, so that reads of code the dump lacks fail without a call.
+	captured []minidump.MemoryRange
+
 	// per walk
 	sm *stackMem
 	// reads is what is left of the read budget.
@@ -109,7 +115,11 @@ func NewWalker(arch Arch, mem MemoryReader, modules []Module, opts Options) *Wal
 	if opts.MaxReads <= 0 {
 		opts.MaxReads = DefaultMaxReads
 	}
-	return &Walker{arch: arch, mem: mem, modules: ms, states: make([]modState, len(ms)), opts: opts, reads: opts.MaxReads}
+	w := &Walker{arch: arch, mem: mem, modules: ms, states: make([]modState, len(ms)), opts: opts, reads: opts.MaxReads}
+	if r, ok := mem.(interface{ Ranges() []minidump.MemoryRange }); ok {
+		w.captured = r.Ranges()
+	}
+	return w
 }
 
 // Modules returns the walker's modules, sorted by base address.
@@ -138,12 +148,12 @@ func (w *Walker) Walk(start Regs, stack, captured StackRange) ([]Frame, error) {
 	if captured == (StackRange{}) {
 		captured = stack
 	}
-	w.sm = newStackMem(w.mem, stack, captured, w.arch.PointerSize())
+	w.sm = newStackMem(w.mem, stack, captured, start.SP(), w.arch.PointerSize())
 	w.sm.budget = &w.reads
 	defer func() { w.sm = nil }()
 
 	start.clearRestored()
-	frames := make([]Frame, 0, 16)
+	frames := make([]Frame, 0, 8)
 	frames = append(frames, w.makeFrame(0, start, TrustContext, true))
 	if w.reads <= 0 {
 		return frames, ErrBudget
@@ -217,6 +227,17 @@ func (w *Walker) ended(c *Regs) bool {
 		w.stop = true
 	}
 	return w.stop
+}
+
+// inDump reports whether [va, va+n) may be in the dump's memory: false only when
+// the dump's ranges are known and none holds va.
+func (w *Walker) inDump(va, n uint64) bool {
+	if w.captured == nil {
+		return w.mem != nil
+	}
+	rs := w.captured
+	i := sort.Search(len(rs), func(i int) bool { return rs[i].Start+rs[i].Available > va })
+	return i < len(rs) && rs[i].Start <= va && va+n <= rs[i].Start+rs[i].Available
 }
 
 // sane applies the checks every caller must pass: a return address above the

@@ -11,12 +11,15 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/debug"
 
 	"github.com/dumpmap/dumpmap/analysis/stack"
 	"github.com/dumpmap/dumpmap/minidump"
 )
 
 func main() {
+	// A short-lived process: collecting garbage would only cost time.
+	debug.SetGCPercent(-1)
 	asJSON := flag.Bool("json", false, "print JSON")
 	crashed := flag.Bool("crashed", false, "walk the crashing thread only")
 	flag.Parse()
