@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -91,7 +93,14 @@ type Reader struct {
 
 	r         io.ReaderAt
 	size      int64
-	dataExtra int // reserved bytes after each CFDATA header
+	dataExtra int     // reserved bytes after each CFDATA header
+	ends      []int64 // where each folder's data must end: the next folder's start
+
+	// cached is the decoder the last Extract left, to be continued by the next
+	// one when it starts further on in the same folder: files extracted in order
+	// cost one pass over their folder, not one pass each.
+	mu     sync.Mutex
+	cached *decoder
 }
 
 // A FormatError reports a malformed cabinet and where.
@@ -193,14 +202,40 @@ func NewReader(r io.ReaderAt, size int64) (*Reader, error) {
 			Params:      t >> 4,
 		}
 	}
+	// A folder's blocks must end before the next folder's begin: folders that
+	// shared blocks would let a small cabinet decode them once per folder.
+	c.ends = make([]int64, nFolders)
+	order := make([]int, nFolders)
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return c.Folders[order[a]].DataOffset < c.Folders[order[b]].DataOffset })
+	end := size
+	for k := len(order) - 1; k >= 0; k-- {
+		i := order[k]
+		f := c.Folders[i]
+		if k+1 < len(order) {
+			g := c.Folders[order[k+1]]
+			if g.DataOffset == f.DataOffset && g.Blocks > 0 && f.Blocks > 0 {
+				return nil, formatErr(off+int64(i*fsize), "folders %d and %d start at the same offset %#x", i, order[k+1], f.DataOffset)
+			}
+			if g.DataOffset > f.DataOffset {
+				end = g.DataOffset
+			}
+		}
+		c.ends[i] = end
+	}
 	// File entries are variable-length (the name ends with a NUL): read the
 	// region once, bounded by the cabinet.
-	if filesOff <= 0 || filesOff >= size {
+	if nFiles > 0 && (filesOff <= 0 || filesOff >= size) {
 		return nil, formatErr(16, "file table offset %#x out of range", filesOff)
 	}
-	region := make([]byte, min(size-filesOff, int64(nFiles)*(fileSize+maxName)))
-	if _, err := r.ReadAt(region, filesOff); err != nil && !errors.Is(err, io.EOF) {
-		return nil, formatErr(filesOff, "reading file table: %v", err)
+	var region []byte
+	if nFiles > 0 {
+		region = make([]byte, min(size-filesOff, int64(nFiles)*(fileSize+maxName)))
+		if _, err := r.ReadAt(region, filesOff); err != nil && !errors.Is(err, io.EOF) {
+			return nil, formatErr(filesOff, "reading file table: %v", err)
+		}
 	}
 	c.Files = make([]File, 0, nFiles)
 	pos := 0
@@ -223,6 +258,16 @@ func NewReader(r io.ReaderAt, size int64) (*Reader, error) {
 			Name:       decodeName(name, attr&attrNameIsUTF != 0),
 		})
 		pos += fileSize + nameEnd + 1
+	}
+	// Writers lay a folder's files one after the other, in table order. Files
+	// that overlap would let a small cabinet expand to its folder's size once
+	// per file: refuse them.
+	ends := make(map[int]int64)
+	for _, f := range c.Files {
+		if f.Offset < ends[f.Folder] {
+			return nil, formatErr(-1, "file %q starts at %d in folder %d, before the end (%d) of the file before it", f.Name, f.Offset, f.Folder, ends[f.Folder])
+		}
+		ends[f.Folder] = f.Offset + f.Size
 	}
 	return c, nil
 }
@@ -263,13 +308,28 @@ func (c *Reader) Extract(i int, w io.Writer, limit int64) error {
 	if f.Offset > limit {
 		return &LimitError{Name: f.Name, What: "starts", Size: f.Offset, Limit: limit}
 	}
-	d, err := c.folder(f)
+	d, err := c.take(f)
 	if err != nil {
 		return err
 	}
+	// Leave the decoder for the next file, even after an error: a folder
+	// damaged at some block fails every later file at once, without being
+	// decoded again.
+	defer func() {
+		c.mu.Lock()
+		c.cached = d
+		c.mu.Unlock()
+	}()
 	start, end := f.Offset, f.Offset+f.Size
-	var pos int64 // uncompressed offset in the folder
-	for pos < end {
+	// The part of the last block decoded that belongs to the file, when the
+	// decoder is continued.
+	if last := d.pos - int64(len(d.dict)); d.block > 0 && start < d.pos {
+		if _, err := w.Write(d.dict[start-last : min(end, d.pos)-last]); err != nil {
+			return err
+		}
+	}
+	for d.pos < end {
+		pos := d.pos
 		block, err := d.next()
 		if err == io.EOF {
 			return formatErr(d.off, "folder ends after %d bytes, file %q needs %d", pos, f.Name, end)
@@ -277,16 +337,27 @@ func (c *Reader) Extract(i int, w io.Writer, limit int64) error {
 		if err != nil {
 			return err
 		}
-		// The part of this block that belongs to the file.
 		lo, hi := max(start-pos, 0), min(end-pos, int64(len(block)))
 		if lo < hi {
 			if _, err := w.Write(block[lo:hi]); err != nil {
 				return err
 			}
 		}
-		pos += int64(len(block))
 	}
 	return nil
+}
+
+// take returns a decoder of f's folder positioned at or before f's first byte:
+// the cached one when it is, else a new one.
+func (c *Reader) take(f File) (*decoder, error) {
+	c.mu.Lock()
+	d := c.cached
+	c.cached = nil
+	c.mu.Unlock()
+	if d != nil && d.folderIndex == f.Folder && d.pos-int64(len(d.dict)) <= f.Offset {
+		return d, nil
+	}
+	return c.folder(f)
 }
 
 // Peek returns the first n bytes of every file (fewer for a shorter one), to
@@ -312,8 +383,8 @@ func (c *Reader) Peek(n int, limit int64) ([][]byte, error) {
 			firstErr = cmpOr(firstErr, err)
 			continue
 		}
-		var pos int64
-		for pos < need {
+		for d.pos < need {
+			pos := d.pos
 			block, err := d.next()
 			if err != nil {
 				if err != io.EOF {
@@ -332,7 +403,6 @@ func (c *Reader) Peek(n int, limit int64) ([][]byte, error) {
 					heads[i] = append(heads[i], block[lo:hi]...)
 				}
 			}
-			pos += int64(len(block))
 		}
 	}
 	return heads, firstErr
@@ -356,33 +426,43 @@ func (c *Reader) folder(f File) (*decoder, error) {
 	default:
 		return nil, &UnsupportedError{"uses " + fo.Compression.String() + " compression"}
 	}
-	return &decoder{c: c, fo: fo, off: fo.DataOffset, out: make([]byte, 0, MaxBlock+1)}, nil
+	return &decoder{c: c, fo: fo, folderIndex: f.Folder, end: c.ends[f.Folder], off: fo.DataOffset, out: make([]byte, 0, MaxBlock+1)}, nil
 }
 
 // A decoder yields a folder's uncompressed blocks in order.
 type decoder struct {
-	c     *Reader
-	fo    Folder
-	off   int64 // next CFDATA
-	block int   // blocks read
-	out   []byte
-	dict  []byte
-	data  []byte
-	fr    io.ReadCloser
+	c           *Reader
+	fo          Folder
+	folderIndex int
+	off         int64 // next CFDATA
+	block       int   // blocks read
+	pos         int64 // uncompressed bytes decoded: the folder offset after dict
+	end         int64 // where the folder's data must end
+	err         error // sticky: the folder cannot be decoded further
+	out         []byte
+	dict        []byte
+	data        []byte
+	fr          io.ReadCloser
 }
 
 // next returns the next block's uncompressed bytes (valid until the next
 // call), or io.EOF after the last block.
 func (d *decoder) next() ([]byte, error) {
+	if d.err != nil {
+		return nil, d.err
+	}
 	if d.block >= d.fo.Blocks {
 		return nil, io.EOF
 	}
 	b, err := d.read()
 	if err != nil {
-		return nil, fmt.Errorf("cabinet block %d: %w", d.block, err)
+		d.err = fmt.Errorf("cabinet block %d: %w", d.block, err)
+		return nil, d.err
 	}
 	d.block++
-	// MSZIP blocks use the previous block's output as their dictionary.
+	d.pos += int64(len(b))
+	// MSZIP blocks use the previous block's output as their dictionary; it is
+	// also what a continued Extract takes its first bytes from.
 	d.dict = append(d.dict[:0], b...)
 	return b, nil
 }
@@ -391,8 +471,8 @@ func (d *decoder) read() ([]byte, error) {
 	le := binary.LittleEndian
 	c, off := d.c, d.off
 	hdrLen := int64(dataSize + c.dataExtra)
-	if off < 0 || off > c.size-hdrLen {
-		return nil, formatErr(off, "data block header past the end")
+	if off < 0 || off > c.size-hdrLen || off+hdrLen > d.end {
+		return nil, formatErr(off, "data block header past the end of its folder")
 	}
 	var hb [dataSize + 255]byte
 	hdr := hb[:hdrLen]
@@ -410,6 +490,9 @@ func (d *decoder) read() ([]byte, error) {
 	dataOff := off + hdrLen
 	if cb > c.size-dataOff {
 		return nil, formatErr(off, "data block of %d bytes runs past the end", cb)
+	}
+	if dataOff+cb > d.end {
+		return nil, formatErr(off, "data block of %d bytes runs into the next folder", cb)
 	}
 	if int64(cap(d.data)) < cb {
 		d.data = make([]byte, cb)

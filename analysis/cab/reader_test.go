@@ -134,6 +134,16 @@ func TestMultiFile(t *testing.T) {
 			t.Errorf("%s: Peek %q, want %q", n, heads[i], want[:min(16, len(want))])
 		}
 	}
+	// Backwards, each file from a fresh decoder, and again forwards, each
+	// continuing the last: the same bytes.
+	for _, order := range [][]int{{3, 2, 1, 0}, {0, 1, 2, 3}, {0, 2, 1, 3}} {
+		for _, i := range order {
+			var out bytes.Buffer
+			if err := c.Extract(i, &out, 1<<30); err != nil || !bytes.Equal(out.Bytes(), mustRead(t, filepath.Join("testdata/multi", names[i]))) {
+				t.Errorf("order %v, file %d: %d bytes, %v", order, i, out.Len(), err)
+			}
+		}
+	}
 	// A limit below memory.bin's offset: no head for it, and no error.
 	heads, err = c.Peek(16, 30000)
 	if err != nil || heads[2] != nil || len(heads[1]) != 16 {
@@ -179,6 +189,16 @@ func TestMalformed(t *testing.T) {
 		{"no CK", mod(func(b []byte) { b[dataOff+dataHeader] = 'X'; le.PutUint32(b[dataOff:], 0) }), 0, "CK signature", nil},
 		{"continued block", mod(func(b []byte) { le.PutUint16(b[dataOff+6:], 0) }), 0, "another cabinet", nil},
 	}
+	two := cabtest.Build([]cabtest.File{{Name: "a", Data: data}, {Name: "b", Data: data}}, cabtest.Options{Compression: cab.MSZIP})
+	// The second CFFILE (after the first's 16 bytes and "a\x00") starts at offset 0.
+	le.PutUint32(two[fileOff+18+4:], 0)
+	tests = append(tests, struct {
+		name  string
+		in    []byte
+		limit int64
+		want  string
+		typ   any
+	}{"overlapping files", two, 0, "before the end (80000) of the file before it", &cab.FormatError{}})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			limit := tt.limit
