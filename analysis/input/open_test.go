@@ -126,7 +126,7 @@ func TestOpenPacked(t *testing.T) {
 	}
 }
 
-func half(b []byte) []byte { return b[:len(b)/2:len(b)/2] }
+func half(b []byte) []byte { return b[: len(b)/2 : len(b)/2] }
 
 func mustFixture(t *testing.T) []byte {
 	b, err := os.ReadFile("../../testdata/fixtures/dumps/pristine.dmp")
