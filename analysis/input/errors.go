@@ -1,8 +1,11 @@
 package input
 
 import (
+	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/dumpmap/dumpmap/analysis/cab"
 )
 
 // A Kind classifies an Error, for a caller that reports or counts failures by
@@ -85,14 +88,13 @@ func (e *Error) Message() string {
 		}
 		return fmt.Sprintf("decompressed size passes the %s limit: not unpacked (a zip bomb?)", SizeString(e.Limit))
 	case KindBadContainer:
-		msg := ""
-		if e.Err != nil {
-			msg = e.Err.Error()
+		return "damaged " + e.Format.noun() + ": " + trimFormat(e.errText())
+	case KindUnsupported:
+		var ue *cab.UnsupportedError
+		if e.Err == nil || errors.As(e.Err, &ue) {
+			return e.errText()
 		}
-		for _, p := range []string{"gzip: ", "zstd: ", "zip: ", "malformed cabinet: "} {
-			msg = strings.TrimPrefix(msg, p)
-		}
-		return "damaged " + e.Format.noun() + ": " + msg
+		return "unsupported " + e.Format.noun() + ": " + trimFormat(e.Err.Error())
 	case KindEmpty:
 		return e.Format.noun() + " without files"
 	case KindNoDump:
@@ -104,10 +106,23 @@ func (e *Error) Message() string {
 		return fmt.Sprintf("%s holds %d files, more than the %d looked through for a minidump; read it with `dumpmap triage`",
 			e.Format.noun(), e.Count, e.Limit)
 	}
+	return e.errText()
+}
+
+func (e *Error) errText() string {
 	if e.Err == nil {
 		return e.Kind.String()
 	}
 	return e.Err.Error()
+}
+
+// trimFormat drops the prefix a decoder puts on its messages: the message
+// already says which container it is about.
+func trimFormat(msg string) string {
+	for _, p := range []string{"gzip: ", "zstd: ", "zip: ", "malformed cabinet: "} {
+		msg = strings.TrimPrefix(msg, p)
+	}
+	return msg
 }
 
 // list says "3 files: a, b, c" or "12 files: a, b, ... and 2 more".

@@ -293,3 +293,18 @@ func (r *slowReader) Read(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// TestZipMethods: a member compressed with a method archive/zip does not know
+// (here 14, LZMA) is unsupported, named as such.
+func TestZipMethods(t *testing.T) {
+	z := zipOf(t, member{name: "a.dmp", data: synthetic(), store: true})
+	// Method fields: local header offset 8, central directory entry offset 10.
+	z[8] = 14
+	cd := bytes.LastIndex(z, []byte("PK\x01\x02"))
+	z[cd+10] = 14
+	_, err := input.Open("-", input.Options{Stdin: bytes.NewReader(z)})
+	var e *input.Error
+	if !errors.As(err, &e) || e.Kind != input.KindUnsupported || e.Error() != "<stdin>:a.dmp: unsupported zip archive: unsupported compression algorithm" {
+		t.Errorf("%v", err)
+	}
+}
