@@ -145,7 +145,7 @@ func (r *runner) limits() input.Limits {
 }
 
 // openFile reads the regular file at path into a blob: into memory (a pooled
-// buffer, hashed on the way) when it is at most memLimit bytes, otherwise kept
+// buffer) when it is at most memLimit bytes, otherwise kept
 // open to be read in place. A file that turns out shorter than it was (it is
 // being truncated) gives what could be read.
 func openFile(ctx context.Context, path string, memLimit int64) (*blob, error) {
@@ -176,7 +176,9 @@ func openFile(ctx context.Context, path string, memLimit int64) (*blob, error) {
 	defer f.Close()
 	// The size read is the size taken: a file growing while it is read does not
 	// push the buffer past the memory limit.
-	buf, err := input.Unpack(ctx, io.LimitReader(f, size), input.Limits{MaxSize: size + 1, MemoryLimit: memLimit, SizeHint: size, Hash: true})
+	// Not hashed on the way: hash sums the bytes in memory later without
+	// allocating.
+	buf, err := input.Unpack(ctx, io.LimitReader(f, size), input.Limits{MaxSize: size + 1, MemoryLimit: memLimit, SizeHint: size})
 	if err != nil {
 		return nil, err
 	}

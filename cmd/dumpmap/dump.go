@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"strings"
 
+	"github.com/dumpmap/dumpmap/analysis/input"
 	"github.com/dumpmap/dumpmap/analysis/overview"
 	"github.com/dumpmap/dumpmap/minidump"
 )
@@ -15,24 +16,47 @@ import (
 // put in the JSON object) and do not change the exit status.
 type dumpFile struct {
 	*minidump.File
+	// path names the dump in messages and JSON: the path, or for a packed dump
+	// the archive and member ("crash.zip:dumps/app.dmp"), "<stdin>" for "-".
 	path  string
+	in    *input.Dump
 	warns []string
 	seen  map[string]bool
 }
 
-// openDump opens path as a minidump. The header and directory damage it finds are
-// recorded as warnings. An error is a *fileError: exit status 1.
+// openDump opens path as a minidump: a plain one, or one packed as users receive
+// them (.dmp.gz, .dmp.zst, a zip or a cabinet holding one dump; "-" for standard
+// input), unpacked by package input within its limits. The header and directory
+// damage it finds are recorded as warnings. An error is a *fileError naming the
+// file or member at fault: exit status 1.
 func openDump(path string) (*dumpFile, error) {
-	f, err := minidump.Open(path)
+	in, err := input.Open(path, input.Options{})
 	if err != nil {
-		return nil, &fileError{file: path, err: err}
+		var ie *input.Error
+		if !errors.As(err, &ie) {
+			return nil, &fileError{file: path, err: err}
+		}
+		cause := ie.Err
+		if cause == nil || cause.Error() != ie.Message() {
+			cause = inputError{ie}
+		}
+		return nil, &fileError{file: ie.Name, err: cause}
 	}
-	d := &dumpFile{File: f, path: path}
-	for _, w := range f.Warnings {
+	d := &dumpFile{File: in.File, path: in.Name, in: in}
+	for _, w := range in.File.Warnings {
 		d.warn(w)
 	}
 	return d, nil
 }
+
+// Close closes the dump and removes the temporary file unpacking it took.
+func (d *dumpFile) Close() error { return d.in.Close() }
+
+// inputError is an *input.Error without its name, which the fileError gives.
+type inputError struct{ e *input.Error }
+
+func (e inputError) Error() string { return e.e.Message() }
+func (e inputError) Unwrap() error { return e.e }
 
 // warn records err as a warning, unless it only says a stream is absent (commands
 // say that in their own words where it matters) or was recorded before.
