@@ -60,13 +60,12 @@ func (l Limits) memoryLimit() int64 {
 // A Buffer holds unpacked bytes: in memory, or in a temporary file. Close it to
 // give the memory back to the pool and remove the file.
 type Buffer struct {
-	data    []byte
-	pooled  *[]byte // the pooled buffer data lives in
-	file    *os.File
-	name    string // the spill file's name, until it is removed
-	size    int64
-	sum     []byte
-	created bool // a file was created (for tests)
+	data   []byte
+	pooled *[]byte // the pooled buffer data lives in
+	file   *os.File
+	name   string // the spill file's name, until it is removed
+	size   int64
+	sum    []byte
 }
 
 // Size returns the number of bytes held.
@@ -277,7 +276,7 @@ func (u *unpacker) spill() error {
 	if err != nil {
 		return &Error{Kind: KindIO, Err: err}
 	}
-	b.file, b.name, b.created = f, f.Name(), true
+	b.file, b.name = f, f.Name()
 	// Unlink at once where the system allows an open file to be removed (not
 	// Windows): the file lives while it is open and vanishes with the process,
 	// even one that is killed. Elsewhere Close removes it.
