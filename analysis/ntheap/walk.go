@@ -260,6 +260,15 @@ func (h *Heap) walkNTSegment(i int, budget *int, emit func(Block) bool) error {
 		prevSize = size
 		cur += size
 	}
+	// Uncommitted ranges at the end (an empty one at LastValidEntry included, as
+	// Windows keeps such descriptors).
+	for ; ucr < len(s.UCRs); ucr++ {
+		if r := s.UCRs[ucr]; r.Addr >= cur {
+			if !emit(Block{Addr: r.Addr, Size: r.Size, Type: BlockUncommitted, Segment: i}) {
+				return errStopped
+			}
+		}
+	}
 	return nil
 }
 
