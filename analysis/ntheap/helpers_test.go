@@ -22,15 +22,25 @@ import (
 // corpusFile returns the path of a file of ../shared/corpus, or skips.
 func corpusFile(t testing.TB, rel string) string {
 	t.Helper()
+	p, ok := corpusPath(rel)
+	if !ok {
+		t.Skip("shared corpus file not found:", rel)
+	}
+	return p
+}
+
+// corpusPath finds a corpus file by walking up to ../shared (sharedtest.Find
+// returns shared/corpus/symbols).
+func corpusPath(rel string) (string, bool) {
 	sym, ok := sharedtest.Find()
 	if !ok {
-		t.Skip("shared corpus not found")
+		return "", false
 	}
 	p := filepath.Join(filepath.Dir(sym), rel)
 	if _, err := os.Stat(p); err != nil {
-		t.Skip("corpus file missing:", err)
+		return "", false
 	}
-	return p
+	return p, true
 }
 
 type dump struct {
