@@ -165,10 +165,11 @@ type Heap struct {
 	// SegmentHeapGlobalFlags is _SEGMENT_HEAP.GlobalFlags (segment heaps only).
 	SegmentHeapGlobalFlags uint32
 
-	m    *mem
-	opts Options
-	wine *wineHeap
-	walk *walkCache
+	m                  *mem
+	opts               Options
+	segmentsIncomplete bool
+	wine               *wineHeap
+	walk               *walkCache
 }
 
 // Counters are _HEAP_COUNTERS, in bytes and counts.

@@ -70,6 +70,21 @@ func (h *Heap) checkLayout(hdr []byte) {
 		h.LayoutChecked = true
 		return
 	}
+	if h.segmentsIncomplete {
+		// Only a partial check: the counters cover at least what was read.
+		var res uint64
+		for _, s := range h.Segments {
+			res += s.Reserved
+		}
+		if int(h.Counters.TotalSegments) < len(h.Segments) || h.Counters.TotalMemoryReserved < res {
+			h.problem(h.Addr+h.Layout.Heap.Counters, "_HEAP.Counters", "TotalSegments %d and TotalMemoryReserved %#x are less than the %d segments read (%#x reserved): the counters are not trusted",
+				h.Counters.TotalSegments, h.Counters.TotalMemoryReserved, len(h.Segments), res)
+			return
+		}
+		h.problem(h.Addr+h.Layout.Heap.Counters, "_HEAP.Counters", "not checked: the segment list is incomplete (%d of %d segments read, %#x of %#x bytes)",
+			len(h.Segments), h.Counters.TotalSegments, res, h.Counters.TotalMemoryReserved)
+		return
+	}
 	if h.opts.Layout == nil {
 		for _, l := range layoutsFor(h.opts.Version, h.PointerSize) {
 			if l.Heap.Signature != h.Layout.Heap.Signature || l.Heap == h.Layout.Heap {
@@ -132,6 +147,7 @@ func (h *Heap) readSegments() {
 		return true
 	})
 	if err != nil {
+		h.segmentsIncomplete = true
 		h.problem(head, "_HEAP.SegmentList", "%v", unwrapRead(err))
 	}
 	sort.Slice(h.Segments, func(i, j int) bool { return h.Segments[i].Base < h.Segments[j].Base })

@@ -199,3 +199,50 @@ func TestNotepadWin7x86Header(t *testing.T) {
 		t.Errorf("walk: complete %v free %v stops %v", s.WalkComplete, s.FreeBlocks, s.WalkStops)
 	}
 }
+
+// TestMozillaWin10x86Heap: a Firefox crash dump of Windows 10 2004 (build 19041,
+// x86) captured the process heap's header and its second segment's header but
+// not the rest of the segment list. Values read by hand from a hexdump of
+// 0x4fa0000 with the 1809-22H2 x86 offsets (Volatility win10_x86_19041_vtypes):
+// Flags 2 (growable), EncodeFlagMask 0x100000, VirtualMemoryThreshold 0xfe00
+// units, SegmentReserve 0x800000, SegmentCommit 0x2000, TotalFreeSize 0x2027c
+// units, FrontEndHeap (+0xe4) 0x5450000 with FrontEndHeapType 2 (LFH) at +0xea; Counters
+// at +0x1f4: reserved 0x771000, committed 0x463000, large UCR 0x24a000, 4
+// segments, 8 UCRs. Segment 1 (the heap): 0x3f pages, entries 0x4fa04a8-0x4fdf000;
+// segment 2 at 0x7180000: 0xff pages, 0xb uncommitted; its Flink 0x15600010 is
+// not captured.
+func TestMozillaWin10x86Heap(t *testing.T) {
+	d := openDump(t, corpusFile(t, "mozilla-pgo/windows-x86.dmp"))
+	disc := Discover(DiscoverInput{Memory: d.mem, Version: d.version, PointerSize: 4, TEBs: d.tebs})
+	if f := disc.Get(0x4fa0000, 4); f == nil || !f.ProcessHeap || f.Kind != KindNT {
+		t.Fatalf("process heap not found: %+v %v", disc.Heaps, disc.Attempts)
+	}
+	h := d.open(t, 0x4fa0000, 4)
+	if h.Layout.Name != "Windows 10 1809-22H2 x86" || h.FrontEnd != FrontEndLFH || h.FrontEndAddr != 0x5450000 {
+		t.Errorf("layout %q front end %s %#x", h.Layout.Name, h.FrontEnd, h.FrontEndAddr)
+	}
+	want := Counters{TotalMemoryReserved: 0x771000, TotalMemoryCommitted: 0x463000, TotalMemoryLargeUCR: 0x24a000, TotalSegments: 4, TotalUCRs: 8}
+	if h.Counters != want {
+		t.Errorf("counters %+v, want %+v", h.Counters, want)
+	}
+	if h.Flags != 2 || h.EncodeFlagMask != 0x100000 || h.VirtualMemoryThreshold != 0xfe00*8 || h.SegmentReserve != 0x800000 ||
+		h.SegmentCommit != 0x2000 || h.TotalFree != 0x2027c*8 {
+		t.Errorf("header: flags %#x mask %#x vmt %#x reserve %#x commit %#x free %#x", h.Flags, h.EncodeFlagMask, h.VirtualMemoryThreshold, h.SegmentReserve, h.SegmentCommit, h.TotalFree)
+	}
+	if len(h.Segments) != 2 || h.Segments[0].Reserved != 0x3f000 || h.Segments[0].FirstEntry != 0x4fa04a8 ||
+		h.Segments[1].Addr != 0x7180000 || h.Segments[1].Reserved != 0xff000 || h.Segments[1].UncommittedPages != 0xb000 {
+		t.Errorf("segments %+v", h.Segments)
+	}
+	// The counters cannot be checked against an incomplete segment list, and
+	// the walk says it is incomplete.
+	if h.LayoutChecked || h.Walk(nil).Complete {
+		t.Errorf("checked %v with an incomplete segment list", h.LayoutChecked)
+	}
+	var sawList bool
+	for _, p := range h.Problems {
+		sawList = sawList || (p.What == "_HEAP.SegmentList" && p.Addr == 0x4fa00a4)
+	}
+	if !sawList {
+		t.Errorf("problems %v", h.Problems)
+	}
+}
