@@ -27,10 +27,10 @@ func TestFitSynthetic(t *testing.T) {
 		min     uint64
 		virtual uint64
 	}{
-		{0x90, OutcomeFreeBlock, 0xa0, 0xa0, 0, 0, 0, 0},      // best fit: the 0xa0 block, not a larger one
-		{0x100, OutcomeFreeBlock, 0x110, 0x1e0, 0, 0, 0, 0},   // the smallest block that holds 0x110
+		{0x90, OutcomeFreeBlock, 0xa0, 0xa0, 0, 0, 0, 0},       // best fit: the 0xa0 block, not a larger one
+		{0x100, OutcomeFreeBlock, 0x110, 0x1e0, 0, 0, 0, 0},    // the smallest block that holds 0x110
 		{0x1ef0, OutcomeFreeBlock, 0x1f00, 0x1f00, 0, 0, 0, 0}, // exactly the largest
-		{0x2000, OutcomeCommit, 0x2010, 0, 0x3000, 0, 0, 0},   // the UCR of 0x8000 takes 3 pages
+		{0x2000, OutcomeCommit, 0x2010, 0, 0x3000, 0, 0, 0},    // the UCR of 0x8000 takes 3 pages
 		{0x9000, OutcomeNewSegment, 0x9010, 0, 0, 0x100000, 0xb000, 0},
 		{0x100000, OutcomeVirtualAlloc, 0x100010, 0, 0, 0, 0, 0x101000},
 	} {

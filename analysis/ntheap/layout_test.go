@@ -158,7 +158,7 @@ func TestLayoutFor(t *testing.T) {
 		{OSVersion{10, 0, 19045}, 4, "Windows 10 1809-22H2 x86", true},
 		{OSVersion{10, 0, 26100}, 8, "Windows 11 24H2+ x64 (1809 layout, unverified)", true},
 		{OSVersion{10, 0, 17500}, 8, "Windows 10 1607-1803 x64", false}, // an Insider build between rows
-		{OSVersion{6, 0, 6002}, 8, "", false},                            // Vista: no row
+		{OSVersion{6, 0, 6002}, 8, "", false},                           // Vista: no row
 	} {
 		l, ok := LayoutFor(c.v, c.ptr)
 		if l.Name != c.name || ok != c.exact {

@@ -213,7 +213,7 @@ func standardSpec(l Layout) synthSpec {
 	g := l.EntrySize
 	return synthSpec{
 		l: l, base: 0x00500000,
-		blocks: []synthBlock{{4 * g, true, 3}, {10 * g, false, 0}, {2 * g, true, 0}, {0x300 * g, true, 7}, {30 * g, false, 0}},// fill to a page boundary below
+		blocks: []synthBlock{{4 * g, true, 3}, {10 * g, false, 0}, {2 * g, true, 0}, {0x300 * g, true, 7}, {30 * g, false, 0}}, // fill to a page boundary below
 
 		ucr:     0x8000,
 		seg2:    []synthBlock{{8 * g, true, 1}, {0x1f0 * g, false, 0}},
