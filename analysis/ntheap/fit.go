@@ -172,6 +172,11 @@ func Fit(in FitInput, req Request) Decision {
 		if in.PointerSize == 8 {
 			hdr = 0x40
 		}
+		if req.Size+hdr+pageSize < req.Size {
+			d.Outcome = OutcomeFail
+			say("a request of %#x bytes overflows the address space", req.Size)
+			return d
+		}
 		d.Outcome, d.VirtualAlloc = OutcomeVirtualAlloc, alignUp(req.Size+hdr, pageSize)
 		say("the block is above the virtual-memory threshold (%d bytes): the heap asks VirtualAlloc for %d bytes (the request and a %d-byte header, in pages)", in.VirtualMemoryThreshold, d.VirtualAlloc, hdr)
 		return d

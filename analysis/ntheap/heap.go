@@ -207,6 +207,11 @@ func Open(r Reader, addr uint64, opts Options) (*Heap, error) {
 	if opts.PointerSize != 4 && opts.PointerSize != 8 {
 		return nil, fmt.Errorf("ntheap: pointer size %d (want 4 or 8)", opts.PointerSize)
 	}
+	if opts.Layout != nil {
+		if err := opts.Layout.validate(); err != nil {
+			return nil, err
+		}
+	}
 	h := &Heap{Addr: addr, PointerSize: opts.PointerSize, m: newMem(r, opts.PointerSize), opts: opts, FreeListBlocks: -1}
 	c := classify(h.m, addr, opts)
 	h.Kind, h.Why = c.kind, c.why

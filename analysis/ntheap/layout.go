@@ -245,3 +245,31 @@ func layoutsFor(v OSVersion, ptrSize int) []Layout {
 	}
 	return out
 }
+
+// maxStructSize bounds every offset and size of a caller's Layout: the structures
+// are a few hundred bytes; anything larger would make the reader allocate and read
+// what the layout says.
+const maxStructSize = 0x4000
+
+// validate checks a caller-supplied layout before it is used to size reads.
+func (l *Layout) validate() error {
+	if l.PointerSize != 4 && l.PointerSize != 8 {
+		return fmt.Errorf("ntheap: layout %q: pointer size %d", l.Name, l.PointerSize)
+	}
+	if l.EntrySize != uint64(2*l.PointerSize) || l.EntryHeader+8 > l.EntrySize {
+		return fmt.Errorf("ntheap: layout %q: entry size %d, header at %d", l.Name, l.EntrySize, l.EntryHeader)
+	}
+	h := l.Heap
+	for _, o := range []uint64{h.Size, h.Flags, h.ForceFlags, h.EncodeFlagMask, h.Encoding, h.VirtualMemoryThreshold, h.Signature,
+		h.SegmentReserve, h.SegmentCommit, h.TotalFreeSize, h.UCRList, h.VirtualAllocdBlocks, h.SegmentList, h.BlocksIndex,
+		h.FreeLists, h.FrontEndHeap, h.FrontEndHeapType, h.Counters, l.Segment.UCRSegmentList, l.Lookup.ListHints, l.Virtual.Size,
+		l.UCR.Size, l.PEB.ProcessHeaps, l.TEBToPEB, l.FreeListLink} {
+		if o > maxStructSize {
+			return fmt.Errorf("ntheap: layout %q: offset %#x is implausible", l.Name, o)
+		}
+	}
+	if h.Counters+l.Counters.TotalUCRs+4 > h.Size || h.Encoding+l.EntrySize > h.Size {
+		return fmt.Errorf("ntheap: layout %q: fields past sizeof(_HEAP) %#x", l.Name, h.Size)
+	}
+	return nil
+}

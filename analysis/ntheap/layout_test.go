@@ -166,3 +166,21 @@ func TestLayoutFor(t *testing.T) {
 		}
 	}
 }
+
+func TestLayoutValidate(t *testing.T) {
+	for _, r := range Table {
+		if err := r.Layout.validate(); err != nil {
+			t.Errorf("%s: %v", r.Layout.Name, err)
+		}
+	}
+	bad := Table[0].Layout
+	bad.Heap.Size = 1 << 40
+	if _, err := Open(newFakeMem(), 0x10000, Options{PointerSize: 4, Layout: &bad}); err == nil {
+		t.Error("a layout with a 1 TB _HEAP was accepted")
+	}
+	bad = Table[1].Layout
+	bad.EntryHeader = 12
+	if _, err := Open(newFakeMem(), 0x10000, Options{PointerSize: 8, Layout: &bad}); err == nil {
+		t.Error("a layout with the entry header at +12 was accepted")
+	}
+}
