@@ -36,9 +36,10 @@ type mem struct {
 	r   Reader
 	ptr int
 
-	win     []byte
-	winBase uint64
-	winLen  int
+	win      []byte
+	winBase  uint64
+	winLen   int
+	failed64 uint64 // 1 + the base of the last 64 KB window that was not captured
 }
 
 const windowSize = 64 << 10
@@ -59,27 +60,41 @@ func (m *mem) read(p []byte, va uint64, what string) error {
 	return nil
 }
 
-// cached reads through the window; a window that is only partly captured is not
-// cached and falls back to a direct read.
+// cached reads through the window. The window is the 64 KB around va, or when
+// that is not completely captured, the 4 KB page; a base that failed is not
+// tried again, so a walk near the end of captured memory costs one failed read,
+// not one per header.
 func (m *mem) cached(p []byte, va uint64, what string) error {
-	if m.winLen > 0 && va >= m.winBase && va+uint64(len(p)) <= m.winBase+uint64(m.winLen) && va+uint64(len(p)) >= va {
+	end := va + uint64(len(p))
+	if end < va {
+		return &ReadError{va, what, errors.New("address range wraps around")}
+	}
+	if m.winLen > 0 && va >= m.winBase && end <= m.winBase+uint64(m.winLen) {
 		copy(p, m.win[va-m.winBase:])
 		return nil
 	}
-	if len(p) <= windowSize/2 {
-		if m.win == nil {
-			m.win = make([]byte, windowSize)
-		}
-		base := va &^ 0xfff
-		if base+windowSize > base {
-			if n, err := m.r.ReadAt(m.win, base); err == nil && n == windowSize {
-				m.winBase, m.winLen = base, windowSize
-				copy(p, m.win[va-base:])
-				return nil
-			}
-		}
-		m.winLen = 0
+	if m.win == nil {
+		m.win = make([]byte, windowSize)
 	}
+	for _, size := range []uint64{windowSize, pageSize} {
+		base := va &^ (size - 1)
+		if end > base+size || base+size < base {
+			continue
+		}
+		if size == windowSize && m.failed64 == base+1 {
+			continue
+		}
+		w := m.win[:size]
+		if n, err := m.r.ReadAt(w, base); err == nil && n == len(w) {
+			m.winBase, m.winLen = base, int(size)
+			copy(p, w[va-base:])
+			return nil
+		}
+		if size == windowSize {
+			m.failed64 = base + 1
+		}
+	}
+	m.winLen = 0
 	return m.read(p, va, what)
 }
 
