@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/dumpmap/dumpmap/analysis/process"
+
 	"github.com/dumpmap/dumpmap/analysis"
 	"github.com/dumpmap/dumpmap/minidump"
 	"github.com/dumpmap/dumpmap/minidump/minidumptest"
@@ -27,7 +29,7 @@ func exampleDump() *minidump.File {
 
 func ExampleNewMap() {
 	f := exampleDump()
-	m, err := analysis.NewMap(f, analysis.Options{})
+	m, err := analysis.NewMap(process.New(f, process.Options{}), analysis.Options{})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -47,8 +49,8 @@ func ExampleNewMap() {
 }
 
 func ExampleMap_Explain() {
-	m, _ := analysis.NewMap(exampleDump(), analysis.Options{})
-	x := m.Explain(analysis.Request{Size: 50 << 10, Via: analysis.ViaVirtualAlloc, Below: 0x30000}, nil)
+	m, _ := analysis.NewMap(process.New(exampleDump(), process.Options{}), analysis.Options{})
+	x := m.Explain(analysis.Request{Size: 50 << 10, Via: analysis.ViaVirtualAlloc, Below: 0x30000})
 	fmt.Println(x.Verdict)
 	fmt.Println(x.Reasons[1])
 	// Output:

@@ -103,10 +103,10 @@ func (e *Explanation) say(format string, args ...any) {
 // ib formats a size the way the report does.
 func ib(n uint64) string { return humanize.IBytes(n) }
 
-// Explain decides whether req would have succeeded in the address space of m and says
-// why. heaps are the process's heaps as far as they are known (nil: none known).
-func (m *Map) Explain(req Request, heaps *HeapSet) *Explanation {
-	return m.explain(req, heaps, false)
+// Explain decides whether req would have succeeded in the address space of m, with
+// the heaps the map found, and says why.
+func (m *Map) Explain(req Request) *Explanation {
+	return m.explain(req, m.Heaps, false)
 }
 
 // explain is Explain; quick skips the near misses and remedies, for MaxRequest's
@@ -370,7 +370,8 @@ func (m *Map) explainVector(e *Explanation, heaps *HeapSet) {
 // MaxRequest returns the largest request size that would still succeed by the given
 // path, found by bisection over Explain's own verdicts (so it agrees with them), and
 // whether any size succeeds at all. A verdict of Depends counts as not succeeding.
-func (m *Map) MaxRequest(req Request, heaps *HeapSet) (uint64, bool) {
+func (m *Map) MaxRequest(req Request) (uint64, bool) {
+	heaps := m.Heaps
 	ok := func(n uint64) bool {
 		r := req
 		r.Size = n

@@ -30,7 +30,7 @@ type Space struct {
 
 // SpaceOf shapes an address space.
 func SpaceOf(s analysis.AddressSpace) Space {
-	return Space{PointerSize: s.PointerSize, WOW64: s.WOW64, LargeAddressAware: s.LargeAddressAware, Windows: s.Windows,
+	return Space{PointerSize: s.PointerSize, WOW64: s.WOW64, LargeAddressAware: s.LargeAddressAware.String(), Windows: s.Windows,
 		MinAddress: Hex(s.MinAddress), MaxAddress: Hex(s.MaxAddress), PageSize: s.PageSize, Granularity: s.Granularity, LimitsFrom: s.LimitsFrom}
 }
 
