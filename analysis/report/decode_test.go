@@ -13,7 +13,7 @@ import (
 // stream of the dump at most once: every analysis reads the one process value.
 func TestEachStreamDecodedOnce(t *testing.T) {
 	for _, rel := range []string{
-		"mozilla-pgo/windows-x86.dmp",   // 16 streams, 1,516 memory ranges, MemoryInfoList
+		"mozilla-pgo/windows-x86.dmp", // 16 streams, 1,516 memory ranges, MemoryInfoList
 		"rust-minidump/stability-report.dmp",
 		"breakpad/tiny-exe-with-cet-xsave.dmp",
 		"breakpad/minidump2.dmp", // no MemoryInfoList: a partial map from the captured memory
