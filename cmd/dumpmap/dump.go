@@ -6,7 +6,7 @@ import (
 	"io/fs"
 	"strings"
 
-	"github.com/dumpmap/dumpmap/analysis/overview"
+	"github.com/dumpmap/dumpmap/analysis/process"
 	"github.com/dumpmap/dumpmap/minidump"
 )
 
@@ -18,6 +18,23 @@ type dumpFile struct {
 	path  string
 	warns []string
 	seen  map[string]bool
+	p     *process.Process
+}
+
+// Close closes the process (its PDBs and image files) and the dump.
+func (d *dumpFile) Close() error {
+	if d.p != nil {
+		d.p.Close()
+	}
+	return d.File.Close()
+}
+
+// process returns the analysed process, built with opts on first use.
+func (d *dumpFile) process(opts process.Options) *process.Process {
+	if d.p == nil {
+		d.p = process.New(d.File, opts)
+	}
+	return d.p
 }
 
 // openDump opens path as a minidump. The header and directory damage it finds are
@@ -37,7 +54,7 @@ func openDump(path string) (*dumpFile, error) {
 // warn records err as a warning, unless it only says a stream is absent (commands
 // say that in their own words where it matters) or was recorded before.
 func (d *dumpFile) warn(err error) {
-	for _, e := range overview.Flatten(err) {
+	for _, e := range process.Flatten(err) {
 		if errors.Is(e, minidump.ErrNoStream) {
 			continue
 		}
