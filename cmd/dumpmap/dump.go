@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/dumpmap/dumpmap/analysis/input"
-	"github.com/dumpmap/dumpmap/analysis/overview"
+	"github.com/dumpmap/dumpmap/analysis/process"
 	"github.com/dumpmap/dumpmap/minidump"
 )
 
@@ -22,6 +22,24 @@ type dumpFile struct {
 	in    *input.Dump
 	warns []string
 	seen  map[string]bool
+	p     *process.Process
+}
+
+// Close closes the process (its PDBs and image files) and the dump, and removes
+// the temporary file unpacking the dump took.
+func (d *dumpFile) Close() error {
+	if d.p != nil {
+		d.p.Close()
+	}
+	return d.in.Close()
+}
+
+// process returns the analysed process, built with opts on first use.
+func (d *dumpFile) process(opts process.Options) *process.Process {
+	if d.p == nil {
+		d.p = process.New(d.File, opts)
+	}
+	return d.p
 }
 
 // openDump opens path as a minidump: a plain one, or one packed as users receive
@@ -49,9 +67,6 @@ func openDump(path string) (*dumpFile, error) {
 	return d, nil
 }
 
-// Close closes the dump and removes the temporary file unpacking it took.
-func (d *dumpFile) Close() error { return d.in.Close() }
-
 // inputError is an *input.Error without its name, which the fileError gives.
 type inputError struct{ e *input.Error }
 
@@ -61,7 +76,7 @@ func (e inputError) Unwrap() error { return e.e }
 // warn records err as a warning, unless it only says a stream is absent (commands
 // say that in their own words where it matters) or was recorded before.
 func (d *dumpFile) warn(err error) {
-	for _, e := range overview.Flatten(err) {
+	for _, e := range process.Flatten(err) {
 		if errors.Is(e, minidump.ErrNoStream) {
 			continue
 		}
