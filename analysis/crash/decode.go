@@ -2,7 +2,6 @@ package crash
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/dumpmap/dumpmap/minidump"
 )
@@ -315,7 +314,7 @@ func (d *decoder) wineBuiltin(module int) bool {
 	if module < 0 {
 		return false
 	}
-	var b [32]byte
+	var b [16]byte
 	used := d.r.used // a header read is not where the tables came from
 	_, err := d.r.read(b[:], d.r.mods[module].Base+0x40)
 	d.r.used = used
@@ -323,5 +322,5 @@ func (d *decoder) wineBuiltin(module int) bool {
 		return false
 	}
 	s := string(b[:])
-	return strings.HasPrefix(s, "Wine builtin DLL") || strings.HasPrefix(s, "Wine placeholder DLL")
+	return s == "Wine builtin DLL" || s == "Wine placeholder"
 }

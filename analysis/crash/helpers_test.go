@@ -34,7 +34,9 @@ func (m *fakeMem) ReadAt(p []byte, va uint64) (int, error) {
 	for i := range p {
 		a := va + uint64(i)
 		ok := false
-		for _, b := range m.blocks {
+		// Later blocks overwrite earlier ones.
+		for j := len(m.blocks) - 1; j >= 0; j-- {
+			b := m.blocks[j]
 			if a >= b.va && a-b.va < uint64(len(b.data)) {
 				p[i] = b.data[a-b.va]
 				ok = true
