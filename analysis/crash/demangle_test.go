@@ -194,3 +194,27 @@ func TestDemangleShapes(t *testing.T) {
 		}
 	}
 }
+
+// TestDemangleBounded: inputs built to blow up (back-references to ever larger
+// types, deep nesting, long names) come back quickly as raw names.
+func TestDemangleBounded(t *testing.T) {
+	blow := ".?AV?$T@P6AXPAH"
+	for i := range 9 {
+		blow += "P6AX" + strings.Repeat(string(rune('0'+i)), 12) + "@Z"
+	}
+	blow += "@Z@@"
+	deep := ".?AV" + strings.Repeat("?$A@V", 500) + "B@@" + strings.Repeat("@@", 500)
+	long := ".?AV" + strings.Repeat("x", maxDecoratedName) + "@@"
+	for _, s := range []string{blow, deep, long, "V?$0@A8000"} {
+		if got := DemangleMSVC(s); got.Demangled || got.Why == "" {
+			t.Errorf("%.40s...: %+v", s, got)
+		}
+	}
+	ideep := strings.Repeat("P", 5000) + "i"
+	itempl := "St6vectorI" + strings.Repeat("St6vectorI", 300) + "i" + strings.Repeat("E", 301)
+	for _, s := range []string{ideep, itempl} {
+		if got := DemangleItanium(s); got.Demangled || got.Why == "" {
+			t.Errorf("%.40s...: %+v", s, got)
+		}
+	}
+}

@@ -27,7 +27,7 @@ var imageCases = []imageCase{
 	{"crash.exe", "crash.pdb", 4, "__TI", "__CT"},
 }
 
-func openImageCase(t *testing.T, c imageCase) (*pe.File, []byte, map[uint32][]string, []pdb.Symbol) {
+func openImageCase(t testing.TB, c imageCase) (*pe.File, []byte, map[uint32][]string, []pdb.Symbol) {
 	t.Helper()
 	dir := filepath.Join(sharedCorpus(t), "symbols")
 	img, err := pe.Open(filepath.Join(dir, "images", c.exe))

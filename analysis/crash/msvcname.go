@@ -215,8 +215,10 @@ func (t *msType) render(disp bool) string {
 	return strings.TrimSpace(b.String())
 }
 
+// pre and post tolerate the half-built types a failed parse leaves (nil pointee
+// or element): the result is then discarded, but rendering must not crash.
 func (t *msType) pre(b *strings.Builder, disp bool) {
-	if b.Len() > maxRenderedName {
+	if t == nil || b.Len() > maxRenderedName {
 		return
 	}
 	switch t.kind {
@@ -231,6 +233,9 @@ func (t *msType) pre(b *strings.Builder, disp bool) {
 		}
 		b.WriteString(t.quals.suffix())
 	case msPointer:
+		if t.pointee == nil {
+			t.pointee = &msType{}
+		}
 		wrap := t.pointee.kind == msFunction || t.pointee.kind == msArray
 		if t.pointee.kind == msFunction {
 			f := t.pointee
@@ -266,11 +271,14 @@ func (t *msType) pre(b *strings.Builder, disp bool) {
 }
 
 func (t *msType) post(b *strings.Builder, disp bool) {
-	if b.Len() > maxRenderedName {
+	if t == nil || b.Len() > maxRenderedName {
 		return
 	}
 	switch t.kind {
 	case msPointer:
+		if t.pointee == nil {
+			t.pointee = &msType{}
+		}
 		if t.pointee.kind == msFunction {
 			b.WriteString(")")
 			t.pointee.funcPost(b, disp)
@@ -296,6 +304,12 @@ func (t *msType) funcPost(b *strings.Builder, disp bool) {
 		b.WriteString("void")
 	}
 	for i, a := range t.params {
+		if b.Len() > maxRenderedName {
+			// Parameters may be back-references to large types: stop rendering
+			// once the result is too long to be used, or the work grows
+			// exponentially with nesting.
+			return
+		}
 		if i > 0 {
 			b.WriteString(",")
 		}
@@ -771,18 +785,28 @@ func (p *msParser) templateArgs() []msText {
 			}
 			args = append(args, msText{s, s})
 		case p.consume("$$B"):
-			t := p.typ(msQualDrop)
-			args = append(args, msText{t.render(true), t.render(false)})
+			args = p.appendType(args, p.typ(msQualDrop))
 		case p.consume("$$C"):
-			t := p.typ(msQualMangle)
-			args = append(args, msText{t.render(true), t.render(false)})
+			args = p.appendType(args, p.typ(msQualMangle))
 		case p.peek() == '$' && !strings.HasPrefix(p.s[p.pos:], "$$A") && !strings.HasPrefix(p.s[p.pos:], "$$T") &&
 			!strings.HasPrefix(p.s[p.pos:], "$$Q") && !strings.HasPrefix(p.s[p.pos:], "$$R"):
 			p.fail("unsupported template argument %q", p.rest())
 		default:
-			t := p.typ(msQualDrop)
-			args = append(args, msText{t.render(true), t.render(false)})
+			args = p.appendType(args, p.typ(msQualDrop))
 		}
 	}
 	return args
+}
+
+// appendType renders a template argument, unless the parse already failed.
+func (p *msParser) appendType(args []msText, t *msType) []msText {
+	if p.err != nil {
+		return args
+	}
+	d, k := t.render(true), t.render(false)
+	if len(d)+len(k) > 2*maxRenderedName {
+		p.fail("%v", errMSTooLong)
+		return args
+	}
+	return append(args, msText{d, k})
 }
