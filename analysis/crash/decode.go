@@ -11,6 +11,7 @@ type Input struct {
 	Exception *minidump.Exception
 	// Platform is the dump's operating system: codes are NTSTATUS values only on
 	// Windows (elsewhere they are signals or Mach exceptions, named but not decoded).
+	// The zero value and the other VER_PLATFORM_* values count as Windows.
 	Platform minidump.Platform
 	// PointerSize is the crashed process's: 4 for x86 and for a 32-bit process in a
 	// 64-bit dump (WOW64), 8 for x64 and ARM64. 0 lets the C++ record's parameter
@@ -44,7 +45,15 @@ type decoder struct {
 }
 
 func (d *decoder) windows() bool {
-	return d.in.Platform.IsWindows()
+	return d.in.Platform < minidump.PlatformUnix
+}
+
+// platform is the platform codes are named for.
+func (d *decoder) platform() minidump.Platform {
+	if d.windows() {
+		return minidump.PlatformWindows
+	}
+	return d.in.Platform
 }
 
 // param returns parameter i as the process saw it: 32-bit processes get the low
@@ -82,7 +91,7 @@ func (d *decoder) decode() {
 	e := d.in.Exception
 	code := uint32(e.Code)
 	c := &Crash{
-		Code: Hex(code), Name: e.Code.Name(d.in.Platform), Flags: Hex(e.Flags), ThreadID: e.ThreadID,
+		Code: Hex(code), Name: e.Code.Name(d.platform()), Flags: Hex(e.Flags), ThreadID: e.ThreadID,
 		Address: Hex(e.Address), Parameters: []Parameter{}, Evidence: []Evidence{},
 	}
 	d.c = c
@@ -109,7 +118,7 @@ func (d *decoder) decode() {
 		}
 		c.Parameters = append(c.Parameters, p)
 	}
-	codeText := []string{fmt.Sprintf("exception %s (%#08x)", c.Name, code)}
+	codeText := []string{fmt.Sprintf("exception code %#08x: %s", code, c.Name)}
 	if c.Meaning != "" {
 		codeText = append(codeText, c.Meaning)
 	}

@@ -25,7 +25,7 @@ func ExampleDecode() {
 	// Output:
 	// STATUS_NO_MEMORY at ntdll.dll+0x2345: heap block size (the request plus the heap entry header, rounded up) 1048592 bytes (0x100010)
 	// out of memory: STATUS_NO_MEMORY: HeapAlloc (RtlAllocateHeap) failed on a heap or call with HEAP_GENERATE_EXCEPTIONS
-	// code exception STATUS_NO_MEMORY (0xc0000017)
+	// code exception code 0xc0000017: STATUS_NO_MEMORY
 	// parameter parameter 0: heap block size 1048592 bytes (0x100010)
 	// verdict out of memory
 }
