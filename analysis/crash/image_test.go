@@ -217,3 +217,50 @@ func TestDumpTables(t *testing.T) {
 		})
 	}
 }
+
+// TestMixedTables: the dump holds the image's read-only data (ThrowInfo,
+// CatchableTypes) but not its .data section, where MSVC puts the
+// TypeDescriptors: their names come from the image file.
+func TestMixedTables(t *testing.T) {
+	c := imageCases[0]
+	img, raw, byRVA, tis := openImageCase(t, c)
+	oracle := loadOracle(t)
+	base := img.ImageBase
+	mapped, err := minidumptest.MapImage(raw, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var data uint32
+	for _, s := range img.Sections {
+		if s.Name == ".data" {
+			data = s.VirtualAddress
+		}
+	}
+	if data == 0 {
+		t.Fatal("no .data section")
+	}
+	mem := (&fakeMem{}).add(base, mapped[:data])
+	mod := minidump.Module{Base: base, Size: img.SizeOfImage, TimeDateStamp: img.TimeDateStamp, Name: c.exe}
+	for _, ti := range tis {
+		got := Decode(Input{
+			Exception: throwRecord(8, base+uint64(ti.RVA), base), Platform: minidump.PlatformWindows, PointerSize: 8,
+			Memory: mem, Modules: []minidump.Module{mod},
+			Image: func(*minidump.Module) (*pe.File, error) { return img, nil },
+		})
+		checkTables(t, c, got, base, ti, byRVA, oracle)
+		if got.CPP.TablesFrom != "dump memory and image file" {
+			t.Errorf("%s: tables from %q", ti.Name, got.CPP.TablesFrom)
+		}
+	}
+	// An image file of another build is refused.
+	other := mod
+	other.TimeDateStamp++
+	got := Decode(Input{
+		Exception: throwRecord(8, base+uint64(tis[0].RVA), base), Platform: minidump.PlatformWindows, PointerSize: 8,
+		Memory: mem, Modules: []minidump.Module{other},
+		Image: func(*minidump.Module) (*pe.File, error) { return img, nil },
+	})
+	if !unknownAbout(got, "type name", "timestamp") {
+		t.Errorf("a mismatched image was used: %+v", got.Unknown)
+	}
+}
