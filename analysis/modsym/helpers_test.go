@@ -1,9 +1,10 @@
-package modsym
+package modsym_test
 
 import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"github.com/dumpmap/dumpmap/analysis/process"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -212,13 +213,13 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 
 // options returns Options with the symbol path sym (Windows syntax, "" for
 // none), image folders, a temporary cache and no network.
-func options(t testing.TB, sym string, images ...string) Options {
+func options(t testing.TB, sym string, images ...string) process.Options {
 	t.Helper()
 	p, err := symstore.Parse(sym)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Options{SymbolPath: p, ImagePath: images, Store: symstore.Options{Cache: t.TempDir(), Client: noNetwork(t)}}
+	return process.Options{SymbolPath: p, ImagePath: images, Store: symstore.Options{Cache: t.TempDir(), Client: noNetwork(t)}}
 }
 
 func pdbOpen(t testing.TB, name string) (*pdb.File, error) {
