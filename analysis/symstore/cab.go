@@ -300,3 +300,19 @@ func cabChecksum(b []byte, seed uint32) uint32 {
 	}
 	return sum ^ ul
 }
+
+// ExpandCAB writes the first member of the cabinet in r (size bytes) to w
+// and returns the member's name as stored, which is only a hint and never a
+// path to use. The cabinet is read as hostile: at most limit bytes are
+// written, and LZX and Quantum folders are refused by name. Symbol servers
+// serve "name.pd_", "name.dl_" and "name.sy_" files as one-member cabinets.
+func ExpandCAB(r io.ReaderAt, size int64, w io.Writer, limit int64) (member string, err error) {
+	c, err := openCAB(r, size)
+	if err != nil {
+		return "", err
+	}
+	if len(c.files) == 0 {
+		return "", errors.New("cabinet holds no file")
+	}
+	return c.files[0].name, c.extract(0, w, limit)
+}
