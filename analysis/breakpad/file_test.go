@@ -189,3 +189,20 @@ func TestMalformedLines(t *testing.T) {
 		t.Errorf("overlong line: %d bad", f.BadLines)
 	}
 }
+
+func TestParamSizeAt(t *testing.T) {
+	f := mustParse(t, `MODULE windows x86 0 a.pdb
+FUNC 1000 20 c f
+STACK WIN 4 1000 10 0 0 8 0 0 0 1 $T0 .raSearch = $eip $T0 ^ = $esp $T0 4 + =
+PUBLIC 2000 4 g
+`)
+	for _, tt := range []struct {
+		rva  uint64
+		want uint32
+		ok   bool
+	}{{0x1005, 8, true}, {0x1015, 0xc, true}, {0x2005, 4, true}, {0x500, 0, false}} {
+		if got, ok := f.ParamSizeAt(tt.rva); got != tt.want || ok != tt.ok {
+			t.Errorf("ParamSizeAt(%#x) = %d, %v", tt.rva, got, ok)
+		}
+	}
+}

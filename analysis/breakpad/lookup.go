@@ -160,3 +160,18 @@ func (f *File) inlinesAt(fn *Func, rva uint64) []InlineFrame {
 	}
 	return out
 }
+
+// ParamSizeAt returns the size of the stack parameters of the function at
+// rva, as Breakpad's FindWindowsFrameInfo does: from the STACK WIN record
+// holding rva, else the FUNC, else the PUBLIC that Lookup would name. The
+// x86 walker passes it as WinUnwind.CalleeParamSize when it unwinds the
+// frame that called this one.
+func (f *File) ParamSizeAt(rva uint64) (uint32, bool) {
+	if w, ok := f.WinFrameAt(rva); ok {
+		return w.ParamSize, true
+	}
+	if s, ok := f.Lookup(rva); ok {
+		return s.ParamSize, true
+	}
+	return 0, false
+}
