@@ -336,15 +336,18 @@ func (p *parser) function(rest string) {
 
 // lineRecord parses "address size line filenum" for the current FUNC.
 func (p *parser) lineRecord(line string) {
-	f := strings.Split(line, " ")
-	if len(f) != 4 {
+	// The most common record: split without allocating.
+	a, rest, ok1 := strings.Cut(line, " ")
+	sz, rest, ok2 := strings.Cut(rest, " ")
+	ls, fs, ok3 := strings.Cut(rest, " ")
+	if !ok1 || !ok2 || !ok3 || strings.IndexByte(fs, ' ') >= 0 {
 		p.bad("line record needs 4 fields")
 		return
 	}
-	addr, ok1 := parseHex(f[0])
-	size, ok2 := parseHex(f[1])
-	ln, err1 := strconv.ParseUint(f[2], 10, 32)
-	file, err2 := strconv.ParseInt(f[3], 10, 32)
+	addr, ok1 := parseHex(a)
+	size, ok2 := parseHex(sz)
+	ln, err1 := strconv.ParseUint(ls, 10, 32)
+	file, err2 := strconv.ParseInt(fs, 10, 32)
 	if !ok1 || !ok2 || err1 != nil || err2 != nil || file < 0 {
 		p.bad("bad number in line record")
 		return

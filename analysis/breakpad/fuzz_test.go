@@ -34,25 +34,25 @@ func FuzzParse(f *testing.F) {
 		}
 		var addrs []uint64
 		for i, fn := range sf.funcs {
-			if i > 64 {
+			if i > 16 {
 				break
 			}
 			addrs = append(addrs, fn.Addr, fn.Addr+fn.Size/2, fn.Addr+fn.Size)
 		}
 		for i, c := range sf.cfi {
-			if i > 64 {
+			if i > 16 {
 				break
 			}
 			addrs = append(addrs, c.addr, c.addr+c.size-1)
 			for j, d := range c.deltas {
-				if j > 8 {
+				if j > 4 {
 					break
 				}
 				addrs = append(addrs, d.addr)
 			}
 		}
 		for i, w := range sf.WinFrames() {
-			if i > 64 {
+			if i > 16 {
 				break
 			}
 			addrs = append(addrs, uint64(w.RVA), w.End()-1)
