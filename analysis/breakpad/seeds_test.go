@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 
 	"github.com/dumpmap/dumpmap/analysis/breakpad"
+	"github.com/dumpmap/dumpmap/analysis/cab"
 	"github.com/dumpmap/dumpmap/analysis/internal/sharedtest"
-	"github.com/dumpmap/dumpmap/analysis/symstore"
 )
 
 // init adds the corpus CAB store's Breakpad file to the fuzz seeds, read in
@@ -26,8 +26,12 @@ func init() {
 	if err != nil {
 		return
 	}
+	c, err := cab.NewReader(fh, st.Size())
+	if err != nil {
+		return
+	}
 	var buf bytes.Buffer
-	if _, err := symstore.ExpandCAB(fh, st.Size(), &buf, 16<<20); err == nil {
+	if err := c.Extract(0, &buf, 16<<20); err == nil {
 		breakpad.ExternalSeeds = append(breakpad.ExternalSeeds, buf.Bytes())
 	}
 }

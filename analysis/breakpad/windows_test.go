@@ -11,9 +11,9 @@ import (
 	"testing"
 
 	"github.com/dumpmap/dumpmap/analysis/breakpad"
+	"github.com/dumpmap/dumpmap/analysis/cab"
 	"github.com/dumpmap/dumpmap/analysis/internal/sharedtest"
 	"github.com/dumpmap/dumpmap/analysis/pdb"
-	"github.com/dumpmap/dumpmap/analysis/symstore"
 	"github.com/dumpmap/dumpmap/minidump"
 )
 
@@ -34,8 +34,12 @@ func crashSym(t *testing.T) (*breakpad.File, string) {
 	}
 	defer fh.Close()
 	st, _ := fh.Stat()
+	c, err := cab.NewReader(fh, st.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
 	var buf bytes.Buffer
-	if _, err := symstore.ExpandCAB(fh, st.Size(), &buf, 16<<20); err != nil {
+	if err := c.Extract(0, &buf, 16<<20); err != nil {
 		t.Fatal(err)
 	}
 	f, err := breakpad.Parse(buf.Bytes())

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dumpmap/dumpmap/analysis/cab"
+	"github.com/dumpmap/dumpmap/analysis/cab/cabtest"
 	"github.com/dumpmap/dumpmap/analysis/pe"
 )
 
@@ -88,7 +90,7 @@ func TestFindBreakpadCompressed(t *testing.T) {
 	store, cache := t.TempDir(), t.TempDir()
 	dir := filepath.Join(store, symName, symID)
 	os.MkdirAll(dir, 0o755)
-	os.WriteFile(filepath.Join(dir, "cfi-x64-prog.sy_"), buildCAB(t, mustRead(t, symSrc), compressMSZIP, cabMaxBlock, symFile, false), 0o644)
+	os.WriteFile(filepath.Join(dir, "cfi-x64-prog.sy_"), cabtest.Build([]cabtest.File{{Name: symFile, Data: mustRead(t, symSrc)}}, cabtest.Options{Compression: cab.MSZIP}), 0o644)
 	p, _ := Parse(store)
 	got, tried, err := New(p, Options{Cache: cache}).FindBreakpad(context.Background(), symName, symID)
 	want := filepath.Join(cache, symName, symID, symFile)
@@ -254,7 +256,7 @@ func TestFindImageServer(t *testing.T) {
 	ts0, size := imageIdentity(t, dll)
 	key := ImageKey(ts0, size)
 	srv, ts := newSymServer(t)
-	srv.files["/"+name+"/"+key+"/fixture-x64.dl_"] = buildCAB(t, mustRead(t, dll), compressMSZIP, cabMaxBlock, `..\..\`+name, false)
+	srv.files["/"+name+"/"+key+"/fixture-x64.dl_"] = cabtest.Build([]cabtest.File{{Name: `..\..\` + name, Data: mustRead(t, dll)}}, cabtest.Options{Compression: cab.MSZIP})
 	for _, in := range []string{name, `C:\Windows\System32\..\..\` + name, "../../" + name} {
 		outer := t.TempDir()
 		cache := filepath.Join(outer, "cache")

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/dumpmap/dumpmap/analysis/cab"
 )
 
 // userAgent is what Microsoft's symsrv sends; some servers insist on it.
@@ -116,14 +118,14 @@ func (l *lookup) fetch(u string, w io.Writer, compressed bool) error {
 	if !isCAB(spool) {
 		return errors.New("compressed file is not a cabinet")
 	}
-	c, err := openCAB(spool, n)
+	c, err := cab.NewReader(spool, n)
 	if err != nil {
 		return err
 	}
-	if len(c.files) == 0 {
+	if len(c.Files) == 0 {
 		return errors.New("cabinet holds no file")
 	}
-	return c.extract(0, w, limit)
+	return c.Extract(0, w, limit)
 }
 
 // fetchPtr notes what a server's file.ptr says. A pointer from a server is

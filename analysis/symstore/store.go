@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dumpmap/dumpmap/analysis/cab"
 	"github.com/dumpmap/dumpmap/minidump/codeview"
 )
 
@@ -392,18 +393,18 @@ func (l *lookup) installCAB(r io.ReaderAt, size int64, root string) (string, err
 	if root == "" {
 		return "", errors.New("no cache folder to expand into")
 	}
-	c, err := openCAB(r, size)
+	c, err := cab.NewReader(r, size)
 	if err != nil {
 		return "", err
 	}
-	if len(c.files) == 0 {
+	if len(c.Files) == 0 {
 		return "", errors.New("cabinet holds no file")
 	}
 	// Symbol-server cabinets hold one file. The name stored in the cabinet
 	// is never used as a path: only as a hint which member to take.
 	idx := 0
-	for i, f := range c.files {
-		if strings.EqualFold(filepath.Base(strings.ReplaceAll(f.name, `\`, "/")), l.file) {
+	for i, f := range c.Files {
+		if strings.EqualFold(filepath.Base(strings.ReplaceAll(f.Name, `\`, "/")), l.file) {
 			idx = i
 			break
 		}
@@ -413,8 +414,8 @@ func (l *lookup) installCAB(r io.ReaderAt, size int64, root string) (string, err
 		return "", err
 	}
 	return final, l.writeAtomically(final, func(w io.Writer) error {
-		return c.extract(idx, w, l.s.opts.MaxDownload)
-	}, fmt.Sprintf("cabinet member %q", c.files[idx].name))
+		return c.Extract(idx, w, l.s.opts.MaxDownload)
+	}, fmt.Sprintf("cabinet member %q", c.Files[idx].Name))
 }
 
 // writeAtomically creates final's folder, writes a temporary file there with
