@@ -17,7 +17,7 @@ import (
 // userAgent is what Microsoft's symsrv sends; some servers insist on it.
 const userAgent = "Microsoft-Symbol-Server/10.0.0.0"
 
-// download asks the server for the PDB at its key, plain then compressed,
+// download asks the server for the file at its key, plain then compressed,
 // then for a file.ptr, and installs what it gets into root at the key. The
 // URL path is built from the validated name and the hex key only, each
 // escaped as one path segment.
@@ -32,7 +32,7 @@ func (l *lookup) download(server, root string) (string, bool) {
 		l.note(server, "not an http(s) URL")
 		return "", false
 	}
-	for _, file := range []string{l.name, compressedName(l.name), "file.ptr"} {
+	for _, file := range []string{l.file, compressedName(l.file), "file.ptr"} {
 		u := *base
 		u.Path = strings.TrimRight(base.Path, "/") + "/" + l.name + "/" + l.key + "/" + file
 		u.RawPath = strings.TrimRight(base.EscapedPath(), "/") + "/" + url.PathEscape(l.name) + "/" + url.PathEscape(l.key) + "/" + url.PathEscape(file)
@@ -42,7 +42,7 @@ func (l *lookup) download(server, root string) (string, bool) {
 			continue
 		}
 		err := l.writeAtomically(final, func(w io.Writer) error {
-			return l.fetch(where, w, file != l.name)
+			return l.fetch(where, w, file != l.file)
 		}, "download")
 		switch {
 		case err == nil:
