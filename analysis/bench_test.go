@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/dumpmap/dumpmap/analysis/process"
+
 	"github.com/dumpmap/dumpmap/analysis"
 	"github.com/dumpmap/dumpmap/minidump"
 	"github.com/dumpmap/dumpmap/minidump/minidumptest"
@@ -34,7 +36,7 @@ func benchMap(b *testing.B, data []byte, regions int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		m, err := analysis.NewMap(f, analysis.Options{})
+		m, err := analysis.NewMap(process.New(f, process.Options{}), analysis.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

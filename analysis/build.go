@@ -1,12 +1,14 @@
 package analysis
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"unsafe"
 
+	"github.com/dumpmap/dumpmap/analysis/process"
 	"github.com/dumpmap/dumpmap/minidump"
 	"github.com/dustin/go-humanize"
 )
@@ -24,29 +26,29 @@ type Options struct {
 	// dump shows them free (Wine's loader area under Wine, say, or ranges reserved by
 	// something that is not in the dump). They become Unusable.
 	Unavailable []AddrRange
+	// NoHeaps leaves the heaps out: no heap is looked for and no region is marked
+	// Heap (batch triage, which needs only the free space, saves the work).
+	NoHeaps bool
+	// Context bounds the symbol lookups the heap identification may make (PDBs
+	// from HTTP symbol servers); nil means no bound.
+	Context context.Context
 }
 
 // An AddrRange is a half-open range of addresses [Start, End).
 type AddrRange struct{ Start, End uint64 }
 
-// NewMap rebuilds the address space of the process in f. With a MemoryInfoList the map
-// is complete; without one it is built from the Linux /proc/self/maps stream, or else
-// from the captured memory, modules and thread stacks and marked Partial. Damage in
-// the streams it reads is recorded in Notes; NewMap fails only when the dump holds
-// nothing to build a map from.
-func NewMap(f *minidump.File, opt Options) (*Map, error) {
+// NewMap rebuilds the address space of process p. With a MemoryInfoList the map is
+// complete; without one it is built from the Linux /proc/self/maps stream, or else
+// from the captured memory, modules and thread stacks and marked Partial. The
+// process's heaps are then found (FindHeaps' methods, with the symbols and images
+// p's options name) and laid over the regions, so every reader of the map sees the
+// same Heap usage. Damage in the streams it reads is recorded in Damage (and p's);
+// NewMap fails only when the dump holds nothing to build a map from.
+func NewMap(p *process.Process, opt Options) (*Map, error) {
 	m := &Map{}
-	note := func(err error) {
-		if err != nil && !errors.Is(err, minidump.ErrNoStream) {
-			m.Notes = append(m.Notes, err.Error())
-		}
-	}
-	var d dumpFacts
-	var err error
-	d.si, err = f.SystemInfo()
-	note(err)
-	d.smi, err = f.SystemMemoryInfo()
-	note(err)
+	f := p.File()
+	si, _ := p.SystemInfo()
+	smi, _ := p.SystemMemoryInfo()
 	// One pass over the MemoryInfoList lays its entries out and measures how far the
 	// walk reaches, which the limits of the address space depend on; clipping to those
 	// limits comes after. The pass needs only to know whether addresses are 32-bit (to
@@ -56,11 +58,11 @@ func NewMap(f *minidump.File, opt Options) (*Map, error) {
 	var lay *layout
 	laid := make(chan struct{})
 	if f.HasStream(minidump.StreamMemoryInfoList) {
-		narrow := d.si != nil && d.si.Arch.PointerSize() == 4 // WOW64 needs a 64-bit SystemInfo
+		narrow := si != nil && si.Arch.PointerSize() == 4 // WOW64 needs a 64-bit SystemInfo
 		// The granularity and the lowest address come from SystemInfo and
 		// SystemMemoryInfo (only WOW64, known from the modules, can move the lowest
 		// address; finish then splits again), so free runs are split as they close.
-		pre := addressSpace(dumpFacts{si: d.si, smi: d.smi})
+		pre := addressSpace(dumpFacts{si: si, smi: smi})
 		go func() {
 			defer close(laid)
 			lay = newLayout(m, narrow, pre.Granularity, alignUp(pre.MinAddress, pre.Granularity), f)
@@ -68,29 +70,30 @@ func NewMap(f *minidump.File, opt Options) (*Map, error) {
 	} else {
 		close(laid)
 	}
-	d.mods, err = f.Modules()
-	note(err)
-	d.mem, err = f.Memory()
-	note(err)
-	unloaded, err := f.UnloadedModules()
-	note(err)
-	threads, err := f.Threads()
-	note(err)
+	mods := p.ModuleList()
+	mem := p.Memory()
+	m.mem = mem
+	unloaded, _ := p.UnloadedModules()
+	threads, _ := p.Threads()
+	wow := p.WOW64().Is
+	laa, laaWhy := p.LargeAddressAware()
 	<-laid
+	d := dumpFacts{si: si, smi: smi, wow64: wow, laa: laa, laaWhy: laaWhy}
 	if lay != nil {
+		m.Damage = append(m.Damage, lay.damage...)
 		m.Notes = append(m.Notes, lay.notes...)
 		d.walk = &lay.walk
 	}
 	m.Space = addressSpace(d)
-	if opt.Native && m.Space.WOW64 {
+	if opt.Native && wow && p.DumpPointerSize() == 8 {
 		m.Space.PointerSize = 8
 		m.Space.WOW64 = false
-		native := addressSpace(dumpFacts{si: d.si, smi: d.smi})
+		native := addressSpace(dumpFacts{si: si, smi: smi})
 		m.Space.MinAddress, m.Space.MaxAddress, m.Space.End, m.Space.LimitsFrom = native.MinAddress, native.MaxAddress, native.End, native.LimitsFrom
-		m.Notes = append(m.Notes, "WOW64 process shown in its native 64-bit view")
+		m.note(NoteNativeView, "WOW64 process shown in its native 64-bit view")
 	}
-	if d.si == nil {
-		m.Notes = append(m.Notes, "no SystemInfo stream: assumed a 64-bit Windows process")
+	if si == nil {
+		m.note(NoteNoSystemInfo, "no SystemInfo stream: assumed a 64-bit Windows process")
 	}
 	if opt.Below != 0 && opt.Below-1 < m.Space.MaxAddress {
 		if opt.Below <= m.Space.MinAddress {
@@ -98,9 +101,8 @@ func NewMap(f *minidump.File, opt Options) (*Map, error) {
 		}
 		m.Space.MaxAddress, m.Space.End = opt.Below-1, opt.Below
 		m.Space.LimitsFrom = fmt.Sprintf("the given limit: only addresses below %#x", opt.Below)
-		m.Notes = append(m.Notes, fmt.Sprintf("the map ends at %#x as asked; what lies above is not shown", opt.Below))
+		m.note(NoteBelow, fmt.Sprintf("the map ends at %#x as asked; what lies above is not shown", opt.Below))
 	}
-	mods := normalizeModules(m, d.mods)
 
 	switch {
 	case lay != nil && lay.walk.entries > 0:
@@ -108,20 +110,22 @@ func NewMap(f *minidump.File, opt Options) (*Map, error) {
 		lay.finish()
 	case f.HasStream(minidump.StreamLinuxMaps):
 		text, err := f.Text(minidump.StreamLinuxMaps)
-		note(err)
+		if err != nil && !errors.Is(err, minidump.ErrNoStream) {
+			m.Damage = append(m.Damage, err)
+		}
 		m.Source = SourceLinuxMaps
 		if err := m.fromLinuxMaps(text); err != nil {
-			m.Notes = append(m.Notes, "LinuxMaps stream unusable: "+err.Error())
+			m.note(NoteLinuxMapsUnusable, "LinuxMaps stream unusable: "+err.Error())
 			m.Source = SourceCaptured
 			m.Partial = true
-			if err := m.fromCaptured(d.mem, mods, threads); err != nil {
+			if err := m.fromCaptured(mem, mods, threads); err != nil {
 				return nil, err
 			}
 		}
 	default:
 		m.Source = SourceCaptured
 		m.Partial = true
-		if err := m.fromCaptured(d.mem, mods, threads); err != nil {
+		if err := m.fromCaptured(mem, mods, threads); err != nil {
 			return nil, err
 		}
 	}
@@ -131,27 +135,19 @@ func NewMap(f *minidump.File, opt Options) (*Map, error) {
 	if len(opt.Unavailable) > 0 {
 		m.markUnavailable(opt.Unavailable)
 	}
-	dumpPtr := 8
-	if d.si != nil && d.si.Arch.PointerSize() == 4 {
-		dumpPtr = 4
-	}
-	m.classify(mods, unloaded, threads, d.mem, dumpPtr, isWOW64(d.si, d.mods))
-	return m, nil
-}
-
-// normalizeModules fixes module bases that a 32-bit writer sign-extended.
-func normalizeModules(m *Map, mods []minidump.Module) []minidump.Module {
-	if m.Space.PointerSize != 4 {
-		return mods
-	}
-	out := make([]minidump.Module, len(mods))
-	copy(out, mods)
-	for i := range out {
-		if out[i].Base>>32 == 0xffffffff {
-			out[i].Base &= 0xffffffff
+	m.classify(mods, unloaded, threads, mem, p.DumpPointerSize(), wow)
+	if opt.NoHeaps {
+		m.Heaps = &HeapSet{}
+	} else {
+		ctx := opt.Context
+		if ctx == nil {
+			ctx = context.Background()
 		}
+		// The heaps are found on the classified map and laid over it in this one
+		// step: nothing reads the map before it is complete.
+		m.Heaps = m.findHeaps(ctx, p)
 	}
-	return out
+	return m, nil
 }
 
 // layout turns the MemoryInfoList entries into the region list in one streaming pass
@@ -174,9 +170,10 @@ type layout struct {
 	walk                                          walkStats
 	signExtended, overlaps, gaps, merged, outside int
 	unsorted, sorting                             bool
-	// notes collects what newLayout has to say: it runs beside NewMap's other reads
-	// and must not touch m.Notes.
-	notes []string
+	// notes and damage collect what newLayout has to say: it runs beside NewMap's
+	// other reads and must not touch m.
+	notes  []Note
+	damage []error
 }
 
 func newLayout(m *Map, narrow bool, gran, minA uint64, f *minidump.File) *layout {
@@ -194,7 +191,7 @@ func newLayout(m *Map, narrow bool, gran, minA uint64, f *minidump.File) *layout
 		return true
 	})
 	if err != nil && !errors.Is(err, minidump.ErrNoStream) {
-		l.notes = append(l.notes, err.Error())
+		l.damage = append(l.damage, process.Flatten(err)...)
 	}
 	if l.unsorted {
 		list, _ := f.MemoryInfo()
@@ -206,8 +203,8 @@ func newLayout(m *Map, narrow bool, gran, minA uint64, f *minidump.File) *layout
 			list[i].BaseAddress, list[i].AllocationBase = l.fix(list[i].BaseAddress), l.fix(list[i].AllocationBase)
 		}
 		sort.SliceStable(list, func(i, j int) bool { return list[i].BaseAddress < list[j].BaseAddress })
-		notes := append(l.notes, "MemoryInfoList entries were not in address order")
-		l = &layout{m: m, narrow: narrow, gran: gran, minA: minA, out: make([]Region, 0, len(list)+len(list)/2+8), sorting: true, signExtended: ext, notes: notes}
+		notes := append(l.notes, Note{NoteUnsorted, "MemoryInfoList entries were not in address order"})
+		l = &layout{m: m, narrow: narrow, gran: gran, minA: minA, out: make([]Region, 0, len(list)+len(list)/2+8), sorting: true, signExtended: ext, notes: notes, damage: l.damage}
 		for i := range list {
 			l.add(&list[i])
 		}
@@ -370,26 +367,26 @@ func (l *layout) finish() {
 	}
 	m.Regions = regs
 	if l.signExtended > 0 {
-		m.Notes = append(m.Notes, fmt.Sprintf("%d region addresses were sign-extended by a 32-bit writer and have been truncated to 32 bits", l.signExtended))
+		m.note(NoteSignExtended, fmt.Sprintf("%d region addresses were sign-extended by a 32-bit writer and have been truncated to 32 bits", l.signExtended))
 	}
 	if l.outside > 0 {
 		what := "lie above the end of the user address space"
 		if strings.HasPrefix(m.Space.LimitsFrom, "the given limit") {
 			what = "lie above the given limit and are not shown"
 		}
-		if m.Space.WOW64 {
+		if m.Space.WOW64 && !l.narrow {
 			what = "belong to the 64-bit side of the WOW64 process (above the 32-bit address space) and are not shown"
 		}
-		m.Notes = append(m.Notes, fmt.Sprintf("%d regions %s", l.outside, what))
+		m.note(NoteOutside, fmt.Sprintf("%d regions %s", l.outside, what))
 	}
 	if l.overlaps > 0 {
-		m.Notes = append(m.Notes, fmt.Sprintf("%d MemoryInfoList entries overlapped earlier ones and were trimmed", l.overlaps))
+		m.note(NoteOverlaps, fmt.Sprintf("%d MemoryInfoList entries overlapped earlier ones and were trimmed", l.overlaps))
 	}
 	if l.merged > 0 {
-		m.Notes = append(m.Notes, fmt.Sprintf("%d adjacent free entries were merged", l.merged))
+		m.note(NoteMerged, fmt.Sprintf("%d adjacent free entries were merged", l.merged))
 	}
 	if l.gaps > 0 {
-		m.Notes = append(m.Notes, fmt.Sprintf("%d gaps in the MemoryInfoList are shown as Unknown", l.gaps))
+		m.note(NoteGaps, fmt.Sprintf("%d gaps in the MemoryInfoList are shown as Unknown", l.gaps))
 	}
 }
 
@@ -560,5 +557,5 @@ func (m *Map) markUnavailable(ranges []AddrRange) {
 		i = j
 	}
 	m.Regions = out
-	m.Notes = append(m.Notes, fmt.Sprintf("%d free ranges were marked unallocatable as asked", n))
+	m.note(NoteUnavailable, fmt.Sprintf("%d free ranges were marked unallocatable as asked", n))
 }

@@ -65,7 +65,7 @@ func (m *Map) fromCaptured(mem *minidump.Memory, mods []minidump.Module, threads
 	m.Regions = layOut(spans, end, func(lo, hi uint64) Region {
 		return unknownRegion(lo, hi, "not described by the dump")
 	})
-	m.Notes = append(m.Notes, "no MemoryInfoList: the map shows only modules, thread stacks and captured memory; everything else is Unknown, not Free")
+	m.note(NotePartial, "no MemoryInfoList: the map shows only modules, thread stacks and captured memory; everything else is Unknown, not Free")
 	return nil
 }
 

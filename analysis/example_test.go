@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/dumpmap/dumpmap/analysis/process"
+
 	"github.com/dumpmap/dumpmap/analysis"
 	"github.com/dumpmap/dumpmap/minidump"
 	"github.com/dumpmap/dumpmap/minidump/minidumptest"
@@ -27,7 +29,7 @@ func exampleDump() *minidump.File {
 
 func ExampleNewMap() {
 	f := exampleDump()
-	m, err := analysis.NewMap(f, analysis.Options{})
+	m, err := analysis.NewMap(process.New(f, process.Options{}), analysis.Options{})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -47,11 +49,18 @@ func ExampleNewMap() {
 }
 
 func ExampleMap_Explain() {
-	m, _ := analysis.NewMap(exampleDump(), analysis.Options{})
-	x := m.Explain(analysis.Request{Size: 50 << 10, Via: analysis.ViaVirtualAlloc, Below: 0x30000}, nil)
+	m, _ := analysis.NewMap(process.New(exampleDump(), process.Options{}), analysis.Options{})
+	x := m.Explain(analysis.Request{Size: 50 << 10, Via: analysis.ViaVirtualAlloc, Below: 0x30000})
 	fmt.Println(x.Verdict)
-	fmt.Println(x.Reasons[1])
+	// The steps are values: a program finds the one it wants by its type.
+	for _, st := range x.Steps {
+		if nf, ok := st.(analysis.NoFitStep); ok {
+			fmt.Printf("need %d bytes, %d free in %d runs, largest usable block %d\n", nf.Need, nf.Free, nf.Runs, nf.Largest.UsableSize)
+			fmt.Println(nf.Text())
+		}
+	}
 	// Output:
 	// fail
+	// need 53248 bytes, 188416 free in 3 runs, largest usable block 0
 	// it does not fit: the address space below 0x30000 has 184 KiB free in 3 runs, but no run holds a 64 KiB-aligned block of 52 KiB; the largest 64 KiB-aligned free block: none: not one such block is left
 }

@@ -75,7 +75,9 @@ type Explanation struct {
 	Verdict Verdict
 	// Condition says what a Depends verdict depends on.
 	Condition string
-	// Reasons is the explanation, step by step, in words.
+	// Steps is the explanation, step by step, as values; Reasons holds the same
+	// steps in words (each step's Text).
+	Steps   []Step
 	Reasons []string
 
 	// Reservation is the 64 KB-aligned address space the request needs at the last
@@ -96,17 +98,19 @@ type Explanation struct {
 	quick bool
 }
 
-func (e *Explanation) say(format string, args ...any) {
-	e.Reasons = append(e.Reasons, fmt.Sprintf(format, args...))
+// step records a step of the explanation, with its words.
+func (e *Explanation) step(s Step) {
+	e.Steps = append(e.Steps, s)
+	e.Reasons = append(e.Reasons, s.Text())
 }
 
 // ib formats a size the way the report does.
 func ib(n uint64) string { return humanize.IBytes(n) }
 
-// Explain decides whether req would have succeeded in the address space of m and says
-// why. heaps are the process's heaps as far as they are known (nil: none known).
-func (m *Map) Explain(req Request, heaps *HeapSet) *Explanation {
-	return m.explain(req, heaps, false)
+// Explain decides whether req would have succeeded in the address space of m, with
+// the heaps the map found, and says why.
+func (m *Map) Explain(req Request) *Explanation {
+	return m.explain(req, m.Heaps, false)
 }
 
 // explain is Explain; quick skips the near misses and remedies, for MaxRequest's
@@ -162,12 +166,7 @@ func (m *Map) explainReserve(e *Explanation, size uint64, commit bool) {
 		what = "VirtualAlloc(MEM_RESERVE)"
 	}
 	tail := alignUp(pages, s.Granularity) - pages
-	rest := fmt.Sprintf("the rest of its last %s block, %s, stays free but unusable", ib(s.Granularity), ib(tail))
-	if tail == 0 {
-		rest = fmt.Sprintf("a whole number of %s blocks, so it leaves no unusable tail", ib(s.Granularity))
-	}
-	e.say("%s of %s reserves %s (%s pages of %s) at a %s-aligned address: %s",
-		what, ib(size), ib(pages), humanize.Comma(int64(pages/s.PageSize)), ib(s.PageSize), ib(s.Granularity), rest)
+	e.step(ReserveStep{Call: what, Size: size, Reserved: pages, PageSize: s.PageSize, Granularity: s.Granularity, Tail: tail})
 	m.findRoom(e, pages, "it")
 	if commit && e.Verdict == Succeed {
 		e.Unknown = append(e.Unknown, "the system's commit charge: committing "+ib(pages)+" also needs room in the commit limit (RAM + page file), which a minidump does not record")
@@ -198,19 +197,13 @@ func (m *Map) findRoom(e *Explanation, need uint64, subject string) {
 			}
 		}
 	}
-	where := "the address space"
+	var below Addr
 	if e.Request.Below != 0 {
-		where = fmt.Sprintf("the address space below %#x", limit)
+		below = Addr(limit)
 	}
 	if e.CandidateCount > 0 {
 		e.Verdict = Succeed
-		c := e.Candidates[0]
-		runs := fmt.Sprintf("%s free runs in %s have", humanize.Comma(int64(e.CandidateCount)), where)
-		if e.CandidateCount == 1 {
-			runs = fmt.Sprintf("one free run in %s has", where)
-		}
-		e.say("%s fits: %s a %s-aligned block of at least %s; the first is %#x-%#x (%s usable from %#x)",
-			subject, runs, ib(s.Granularity), ib(need), c.Base, c.End(), ib(c.UsableSize), c.UsableBase)
+		e.step(FitStep{Subject: subject, Below: below, Count: e.CandidateCount, Granularity: s.Granularity, Need: need, First: e.Candidates[0]})
 		return
 	}
 	e.Verdict = Fail
@@ -224,8 +217,7 @@ func (m *Map) findRoom(e *Explanation, need uint64, subject string) {
 			largest = FreeRun{Base: f.Base, Size: f.Size, UsableBase: b, UsableSize: u}
 		}
 	}
-	e.say("%s does not fit: %s has %s free in %s runs, but no run holds a %s-aligned block of %s; the largest %s-aligned free block: %s",
-		subject, where, ib(total), humanize.Comma(int64(nRuns)), ib(s.Granularity), ib(need), ib(s.Granularity), sizeOrNone(largest.UsableSize, largest.UsableBase))
+	e.step(NoFitStep{Subject: subject, Below: below, Free: total, Runs: nRuns, Granularity: s.Granularity, Need: need, Largest: largest})
 	if e.quick {
 		return
 	}
@@ -291,9 +283,7 @@ func (m *Map) explainMisses(e *Explanation, runs []FreeRun, need, limit uint64) 
 				break
 			}
 		}
-		e.say("%s of the free runs (%s) hold no %s-aligned block at all: they are the tails that reservations not a multiple of %s leave below the next %s boundary; %s of them are %s each, such as %#x-%#x, which starts %s past a %s boundary",
-			humanize.Comma(int64(len(tails))), ib(tailBytes), ib(g), ib(g), ib(g),
-			humanize.Comma(int64(n)), ib(common), ex.Base, ex.End(), ib(ex.Base%g), ib(g))
+		e.step(TailsStep{Count: len(tails), Bytes: tailBytes, Granularity: g, Common: common, CommonCount: n, Example: ex})
 		for i, f := range tails {
 			if i == 3 {
 				break
@@ -313,7 +303,7 @@ func (m *Map) explainMisses(e *Explanation, runs []FreeRun, need, limit uint64) 
 	if len(small) > 0 {
 		f := small[0]
 		b, u := m.usable(f, limit)
-		e.say("the closest miss is %#x-%#x: %s usable from %#x, %s short", f.Base, f.End(), ib(u), b, ib(need-u))
+		e.step(ClosestMissStep{Run: FreeRun{Base: f.Base, Size: f.Size, UsableBase: b, UsableSize: u}, Need: need})
 	}
 }
 
@@ -362,15 +352,15 @@ func (m *Map) explainVector(e *Explanation, heaps *HeapSet) {
 		growth = "MSVC's std::vector grows the capacity by half"
 	}
 	newBytes := newCount * elem
-	e.say("a std::vector holding %s (%s elements of %s) that grows needs a new buffer: %s, so it asks operator new for %s elements, %s, while the old %s buffer is still held until the copy is done",
-		ib(oldCount*elem), humanize.Comma(int64(oldCount)), ib(elem), growth, humanize.Comma(int64(newCount)), ib(newBytes), ib(oldCount*elem))
+	e.step(VectorStep{OldBytes: oldCount * elem, OldCount: oldCount, ElementSize: elem, Growth: growth, NewCount: newCount, NewBytes: newBytes})
 	m.explainHeapAlloc(e, newBytes, heaps)
 }
 
 // MaxRequest returns the largest request size that would still succeed by the given
 // path, found by bisection over Explain's own verdicts (so it agrees with them), and
 // whether any size succeeds at all. A verdict of Depends counts as not succeeding.
-func (m *Map) MaxRequest(req Request, heaps *HeapSet) (uint64, bool) {
+func (m *Map) MaxRequest(req Request) (uint64, bool) {
+	heaps := m.Heaps
 	ok := func(n uint64) bool {
 		r := req
 		r.Size = n

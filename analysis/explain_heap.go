@@ -1,6 +1,11 @@
 package analysis
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+
+	"github.com/dumpmap/dumpmap/analysis/ntheap"
+)
 
 // Heap block geometry (see docs/windows-memory.md): every block carries a header of
 // one allocation unit (8 bytes on x86, 16 on x64) and is rounded to whole units;
@@ -18,19 +23,20 @@ func (m *Map) heapGeometry() (unit, threshold, virtualHeader uint64) {
 func (m *Map) explainHeapAlloc(e *Explanation, size uint64, heaps *HeapSet) {
 	unit, threshold, vhdr := m.heapGeometry()
 	var h *Heap
-	name := "the process heap"
+	name := HeapRef{Role: "process"}
 	switch {
 	case e.Request.Via == ViaMalloc || e.Request.Via == ViaVector:
-		name = "the C runtime's heap"
+		name = HeapRef{Role: "crt"}
 		if heaps != nil && heaps.CRT != 0 {
 			h = heaps.Get(heaps.CRT)
-			e.say("malloc and operator new allocate from the C runtime's heap, %#x (%s)", heaps.CRT, heaps.CRTHow)
+			name.Handle = heaps.CRT
+			e.step(CRTHeapStep{Heap: Addr(heaps.CRT), How: heaps.CRTHow})
 		} else {
-			e.say("malloc and operator new allocate from the C runtime's heap, which this dump does not identify; it is treated as a growable heap, as every CRT creates it")
+			e.step(CRTHeapStep{})
 			e.Unknown = append(e.Unknown, "which heap the C runtime allocates from (see `dumpmap heaps` for the methods tried)")
 		}
 	case e.Request.Heap != 0:
-		name = fmt.Sprintf("heap %#x", e.Request.Heap)
+		name = HeapRef{Role: "named", Handle: e.Request.Heap}
 		h = heaps.Get(e.Request.Heap)
 		if h == nil {
 			e.Unknown = append(e.Unknown, fmt.Sprintf("heap %#x is not among the heaps the dump shows", e.Request.Heap))
@@ -38,12 +44,15 @@ func (m *Map) explainHeapAlloc(e *Explanation, size uint64, heaps *HeapSet) {
 	default:
 		if heaps != nil && heaps.Process != 0 {
 			h = heaps.Get(heaps.Process)
-			name = fmt.Sprintf("the process heap %#x", heaps.Process)
+			name.Handle = heaps.Process
 		} else {
 			e.Unknown = append(e.Unknown, "where the process heap is (the PEB is not captured)")
 		}
 	}
 	e.Heap = h
+	if h != nil && h.Read != nil && m.explainWalkedHeap(e, size, h, name) {
+		return
+	}
 	growable := true
 	if h != nil && h.Growable != nil {
 		growable = *h.Growable
@@ -53,37 +62,35 @@ func (m *Map) explainHeapAlloc(e *Explanation, size uint64, heaps *HeapSet) {
 	}
 	block := alignUp(size+unit, unit)
 	if block > threshold {
-		e.say("HeapAlloc(%s) on %s is above the heap's virtual-memory threshold (%s on this %d-bit process), so the heap does not use its segments: it asks VirtualAlloc for the block directly: %s plus its %d-byte header",
-			ib(size), name, ib(threshold), m.Space.PointerSize*8, ib(size), vhdr)
+		e.step(HeapVirtualStep{Size: size, Heap: name, Threshold: threshold, Bits: m.Space.PointerSize * 8, Header: vhdr})
 		if !growable {
 			e.Verdict = Fail
-			e.say("%s was created with a maximum size and cannot grow, and such heaps refuse blocks above the threshold", name)
+			e.step(HeapFixedStep{Heap: name, AboveThreshold: true})
 			return
 		}
 		m.explainReserve(e, size+vhdr, true)
 		return
 	}
-	e.say("HeapAlloc(%s) on %s needs a block of %s: the request plus its %d-byte header, rounded to %d bytes", ib(size), name, ib(block), unit, unit)
+	e.step(HeapBlockStep{Size: size, Heap: name, Block: block, Header: unit, Unit: unit})
 	if h != nil {
 		for _, s := range h.Segments {
 			if s.LargestUncommitted >= block {
 				e.Verdict = Succeed
-				e.say("the heap's segment at %#x has %s reserved but not yet committed (the largest range %s): the heap commits pages there, needing no new address space",
-					s.Base, ib(s.Uncommitted), ib(s.LargestUncommitted))
+				e.step(SegmentRoomStep{Base: Addr(s.Base), Uncommitted: s.Uncommitted, Largest: s.LargestUncommitted})
 				e.Unknown = append(e.Unknown, "the system's commit charge for the pages the heap commits")
 				return
 			}
 		}
 		if len(h.Segments) > 0 {
 			res, com, unc := h.Reserved()
-			e.say("the heap's known segments reserve %s, of which %s is committed and %s is uncommitted room, not enough for the block", ib(res), ib(com), ib(unc))
+			e.step(SegmentsStep{Reserved: res, Committed: com, Uncommitted: unc})
 		}
 	}
 	freeBlock := fmt.Sprintf("whether %s still has a free block of at least %s in its committed segments", name, ib(block))
 	if !growable {
 		e.Verdict = Depends
 		e.Condition = freeBlock + ": the heap has a maximum size and cannot grow, and the dump has no record of its free blocks"
-		e.say("%s was created with a maximum size, so it cannot reserve a new segment: the block must come from its free blocks", name)
+		e.step(HeapFixedStep{Heap: name})
 		e.Unknown = append(e.Unknown, "the heap's free blocks (a heap walk needs the heap's memory, which dumpmap does not decode)")
 		return
 	}
@@ -92,22 +99,91 @@ func (m *Map) explainHeapAlloc(e *Explanation, size uint64, heaps *HeapSet) {
 		reserve = h.SegmentReserve
 	}
 	minSeg := alignUp(block+m.Space.PageSize, m.Space.PageSize)
-	seg := "a new segment"
+	ns := NewSegmentStep{Minimum: minSeg, Granularity: m.Space.Granularity}
 	if reserve > minSeg {
-		seg = fmt.Sprintf("a new segment of %s (the heap's SegmentReserve), halving on failure down to", ib(reserve))
-	} else {
-		seg = "a new segment of at least"
+		ns.Reserve = reserve
 	}
-	e.say("if no free block in its segments is large enough, a growable heap reserves %s %s (the block plus a page) at a %s-aligned address",
-		seg, ib(minSeg), ib(m.Space.Granularity))
+	e.step(ns)
 	m.findRoom(e, minSeg, "a new segment")
 	if e.Verdict == Succeed {
-		e.Reasons[len(e.Reasons)-1] += ": the allocation succeeds whatever the heap's free lists hold"
+		// The segment fits: say so in the fit step itself.
+		fit := e.Steps[len(e.Steps)-1].(FitStep)
+		fit.AnyFreeList = true
+		e.Steps[len(e.Steps)-1], e.Reasons[len(e.Reasons)-1] = fit, fit.Text()
 		return
 	}
 	// No new segment can be reserved: only a free block already in the heap can serve.
 	e.Verdict = Depends
 	e.Condition = freeBlock + "; no new segment can be reserved, so only a block already free in the heap can serve the request"
 	e.Unknown = append(e.Unknown, "the heap's free blocks: the dump does not record them (a heap walk needs the heap's memory, which dumpmap does not decode)")
-	e.say("so the allocation succeeds only if %s already has a free block of %s; once it has none, it fails even though the address space has free space", name, ib(block))
+	e.step(OnlyFreeBlockStep{Heap: name, Block: block})
+}
+
+// explainWalkedHeap decides a heap allocation from the heap's own free blocks and
+// uncommitted ranges, walked in dump memory (package ntheap): definite wherever
+// the walk saw the whole heap. It returns false when the heap's kind is not one
+// the walk models, or the block goes to VirtualAlloc (which explainHeapAlloc
+// explains from the threshold).
+func (m *Map) explainWalkedHeap(e *Explanation, size uint64, h *Heap, name HeapRef) bool {
+	in := h.Read.FitInput()
+	d := ntheap.Fit(in, ntheap.Request{Size: size})
+	switch d.Outcome {
+	case ntheap.OutcomeUnknown, ntheap.OutcomeVirtualAlloc:
+		return false
+	}
+	unit := uint64(2 * h.Read.PointerSize)
+	hdr := unit
+	if h.Read.Kind == ntheap.KindWine {
+		hdr = 8
+	}
+	e.step(HeapBlockStep{Size: size, Heap: name, Block: d.Block, Header: hdr, Unit: unit})
+	fs := HeapFreeStep{Heap: name, Layout: h.Read.Kind.String(), Block: d.Block, FreeBlocks: len(in.Free), Complete: in.FreeComplete}
+	for _, f := range in.Free {
+		fs.FreeBytes += f.Size
+		if f.Size > fs.Largest {
+			fs.Largest, fs.LargestAt = f.Size, Addr(f.Addr)
+		}
+	}
+	if d.Free != nil {
+		fs.Serves = &HeapBlock{Addr: Addr(d.Free.Addr), Size: d.Free.Size, Extent: d.Free.Extent}
+	}
+	e.step(fs)
+	switch d.Outcome {
+	case ntheap.OutcomeFreeBlock:
+		e.Verdict = Succeed
+		return true
+	case ntheap.OutcomeCommit:
+		e.Verdict = Succeed
+		c := d.Commit
+		e.step(HeapCommitStep{Segment: Addr(c.SegmentBase), Start: Addr(c.Range.Addr), End: Addr(c.Range.End()), Bytes: c.Bytes})
+		e.Unknown = append(e.Unknown, "the system's commit charge for the pages the heap commits")
+		return true
+	case ntheap.OutcomeFail:
+		e.Verdict = Fail
+		e.step(HeapRoomStep{Heap: name, Block: d.Block, Growable: false})
+		e.step(HeapFixedStep{Heap: name})
+		return true
+	case ntheap.OutcomeDepends:
+		e.step(HeapRoomStep{Heap: name, Block: d.Block, Growable: in.Growable})
+		e.Verdict = Depends
+		e.Condition = strings.Join(d.Open, "; ")
+		e.Unknown = append(e.Unknown, d.Open...)
+		return true
+	}
+	// A new segment: whether it fits is the address space's question.
+	e.step(HeapRoomStep{Heap: name, Block: d.Block, Growable: true})
+	ns := d.NewSegment
+	step := NewSegmentStep{Minimum: ns.Min, Granularity: m.Space.Granularity}
+	if ns.Reserve > ns.Min {
+		step.Reserve = ns.Reserve
+	}
+	e.step(step)
+	m.findRoom(e, ns.Min, "a new segment")
+	if e.Verdict == Succeed || len(d.Open) == 0 {
+		return true
+	}
+	e.Verdict = Depends
+	e.Condition = "whether " + name.String() + " has a free block the walk did not see: " + strings.Join(d.Open, "; ")
+	e.Unknown = append(e.Unknown, d.Open...)
+	return true
 }

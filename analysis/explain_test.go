@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dumpmap/dumpmap/analysis/process"
+
 	"github.com/dumpmap/dumpmap/analysis"
 	"github.com/dumpmap/dumpmap/minidump"
 	"github.com/dumpmap/dumpmap/minidump/minidumptest"
@@ -12,7 +14,7 @@ import (
 func seedMap(t *testing.T, n int, hole uint64) *analysis.Map {
 	t.Helper()
 	b := minidumptest.New().SystemInfo(minidumptest.Windows7x86()).Region(seedLike(n, hole)...)
-	m, err := analysis.NewMap(open(t, b), analysis.Options{})
+	m, err := analysis.NewMap(process.New(open(t, b), process.Options{}), analysis.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,13 +42,13 @@ func rule(regions []minidump.MemoryInfo, n, maxAddr uint64) bool {
 func TestExplainVirtualAllocAgainstRule(t *testing.T) {
 	regions := seedLike(200, 192*K)
 	b := minidumptest.New().SystemInfo(minidumptest.Windows7x86()).Region(regions...)
-	m, err := analysis.NewMap(open(t, b), analysis.Options{})
+	m, err := analysis.NewMap(process.New(open(t, b), process.Options{}), analysis.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, size := range []uint64{1, 4 * K, 50 * K, 60 * K, 64 * K, 65 * K, 128 * K, 192 * K, 192*K + 1, 1 * M} {
 		for _, via := range []analysis.Via{analysis.ViaVirtualAlloc, analysis.ViaReserve} {
-			e := m.Explain(analysis.Request{Size: size, Via: via}, nil)
+			e := m.Explain(analysis.Request{Size: size, Via: via})
 			want := analysis.Fail
 			if rule(regions, size, 0x7ffeffff) {
 				want = analysis.Succeed
@@ -60,7 +62,7 @@ func TestExplainVirtualAllocAgainstRule(t *testing.T) {
 
 func TestExplainSeedStory(t *testing.T) {
 	m := seedMap(t, 1000, 0)
-	e := m.Explain(analysis.Request{Size: 50 * K, Via: analysis.ViaVirtualAlloc}, nil)
+	e := m.Explain(analysis.Request{Size: 50 * K, Via: analysis.ViaVirtualAlloc})
 	if e.Verdict != analysis.Fail {
 		t.Fatalf("verdict = %v", e.Verdict)
 	}
@@ -88,7 +90,7 @@ func TestExplainSeedStory(t *testing.T) {
 		t.Errorf("remedies = %q", e.Remedies)
 	}
 	// The heap cannot grow either: only a free block already in the heap could serve.
-	h := m.Explain(analysis.Request{Size: 64, Via: analysis.ViaMalloc}, nil)
+	h := m.Explain(analysis.Request{Size: 64, Via: analysis.ViaMalloc})
 	if h.Verdict != analysis.Depends || !strings.Contains(h.Condition, "free block of at least 72 B") {
 		t.Errorf("malloc(64): %v %q\n%s", h.Verdict, h.Condition, strings.Join(h.Reasons, "\n"))
 	}
@@ -97,16 +99,16 @@ func TestExplainSeedStory(t *testing.T) {
 func TestExplainHeapThreshold(t *testing.T) {
 	m := seedMap(t, 10, 4*M)
 	// Below the x86 threshold a new 1 MB segment fits in the 4 MB hole.
-	e := m.Explain(analysis.Request{Size: 100 * K, Via: analysis.ViaHeap}, nil)
+	e := m.Explain(analysis.Request{Size: 100 * K, Via: analysis.ViaHeap})
 	if e.Verdict != analysis.Succeed {
 		t.Errorf("100K heap: %v\n%s", e.Verdict, strings.Join(e.Reasons, "\n"))
 	}
 	// Above it, the block is a VirtualAlloc of its own: 600 KB fits, 5 MB does not.
-	e = m.Explain(analysis.Request{Size: 600 * K, Via: analysis.ViaHeap}, nil)
+	e = m.Explain(analysis.Request{Size: 600 * K, Via: analysis.ViaHeap})
 	if e.Verdict != analysis.Succeed || !strings.Contains(strings.Join(e.Reasons, "\n"), "virtual-memory threshold (508 KiB") {
 		t.Errorf("600K heap: %v\n%s", e.Verdict, strings.Join(e.Reasons, "\n"))
 	}
-	e = m.Explain(analysis.Request{Size: 5 * M, Via: analysis.ViaHeap}, nil)
+	e = m.Explain(analysis.Request{Size: 5 * M, Via: analysis.ViaHeap})
 	if e.Verdict != analysis.Fail {
 		t.Errorf("5M heap: %v\n%s", e.Verdict, strings.Join(e.Reasons, "\n"))
 	}
@@ -115,12 +117,12 @@ func TestExplainHeapThreshold(t *testing.T) {
 func TestExplainVectorGrowth(t *testing.T) {
 	m := seedMap(t, 10, 4*M)
 	// 2 MB of 8-byte elements grows to 3 MB (MSVC): a virtual block of 3 MB fits.
-	e := m.Explain(analysis.Request{Size: 2 * M, Via: analysis.ViaVector, ElementSize: 8}, nil)
+	e := m.Explain(analysis.Request{Size: 2 * M, Via: analysis.ViaVector, ElementSize: 8})
 	if e.Verdict != analysis.Succeed || !strings.Contains(e.Reasons[0], "3.0 MiB") {
 		t.Errorf("vector 2M: %v\n%s", e.Verdict, strings.Join(e.Reasons, "\n"))
 	}
 	// Doubling asks for 4 MB plus the header: more than the 4 MB hole.
-	e = m.Explain(analysis.Request{Size: 2 * M, Via: analysis.ViaVector, ElementSize: 8, Growth: "libstdc++"}, nil)
+	e = m.Explain(analysis.Request{Size: 2 * M, Via: analysis.ViaVector, ElementSize: 8, Growth: "libstdc++"})
 	if e.Verdict != analysis.Fail {
 		t.Errorf("vector 2M libstdc++: %v\n%s", e.Verdict, strings.Join(e.Reasons, "\n"))
 	}
@@ -134,14 +136,14 @@ func TestExplainBelow(t *testing.T) {
 		free(0x80000000, 0x7ffffffeffff+1-0x80000000),
 	}
 	b := minidumptest.New().SystemInfo(minidumptest.Windows10x64()).Region(regions...)
-	m, err := analysis.NewMap(open(t, b), analysis.Options{})
+	m, err := analysis.NewMap(process.New(open(t, b), process.Options{}), analysis.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e := m.Explain(analysis.Request{Size: 64 * K, Via: analysis.ViaVirtualAlloc}, nil); e.Verdict != analysis.Succeed {
+	if e := m.Explain(analysis.Request{Size: 64 * K, Via: analysis.ViaVirtualAlloc}); e.Verdict != analysis.Succeed {
 		t.Errorf("unconfined: %v", e.Verdict)
 	}
-	if e := m.Explain(analysis.Request{Size: 64 * K, Via: analysis.ViaVirtualAlloc, Below: 0x80000000}, nil); e.Verdict != analysis.Fail {
+	if e := m.Explain(analysis.Request{Size: 64 * K, Via: analysis.ViaVirtualAlloc, Below: 0x80000000}); e.Verdict != analysis.Fail {
 		t.Errorf("below 2G: %v\n%s", e.Verdict, strings.Join(e.Reasons, "\n"))
 	}
 }

@@ -1,7 +1,6 @@
 package analysis_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,8 +13,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/dumpmap/dumpmap/analysis/process"
+
 	"github.com/dumpmap/dumpmap/analysis"
-	"github.com/dumpmap/dumpmap/analysis/modsym"
 	"github.com/dumpmap/dumpmap/analysis/symstore"
 	"github.com/dumpmap/dumpmap/minidump"
 	"github.com/ulikunitz/xz"
@@ -352,7 +352,7 @@ func TestFixtureMap(t *testing.T) {
 		t.Run(fx.name, func(t *testing.T) {
 			tr := fx.truth
 			f := fx.open(t)
-			m, err := analysis.NewMap(f, analysis.Options{})
+			m, err := analysis.NewMap(process.New(f, process.Options{}), analysis.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -448,17 +448,18 @@ func TestFixtureProbes(t *testing.T) {
 			for _, u := range tr.Unallocatable {
 				holes = append(holes, analysis.AddrRange{Start: uint64(u.Base), End: uint64(u.Base) + u.Size})
 			}
-			m, err := analysis.NewMap(f, analysis.Options{Unavailable: holes})
-			if err != nil {
-				t.Fatal(err)
-			}
 			// The fixtures' own directory is the symbol and image path: crtheap.pdb
 			// and crtheap.exe lie beside the dumps.
 			sp, err := symstore.Parse(fixtureDirAbs(t))
 			if err != nil {
 				t.Fatal(err)
 			}
-			heaps := modsym.IdentifyHeaps(context.Background(), f, m, modsym.Options{SymbolPath: sp, ImagePath: []string{fixtureDirAbs(t)}})
+			p := process.New(f, process.Options{SymbolPath: sp, ImagePath: []string{fixtureDirAbs(t)}})
+			defer p.Close()
+			m, err := analysis.NewMap(p, analysis.Options{Unavailable: holes})
+			if err != nil {
+				t.Fatal(err)
+			}
 			// The seed process capped its own address space at what it used (RLIMIT_AS):
 			// it is a 2 GB process, analysed below 2 GB on every path.
 			limit := uint64(0)
@@ -466,7 +467,7 @@ func TestFixtureProbes(t *testing.T) {
 				limit = uint64(tr.ConfinedBelow)
 			}
 			check := func(column string, via analysis.Via, below uint64, want bool, size uint64, heapOK bool) {
-				x := m.Explain(analysis.Request{Size: size, Via: via, Below: below}, heaps)
+				x := m.Explain(analysis.Request{Size: size, Via: via, Below: below})
 				c := counts[column]
 				if c == nil {
 					c = &tally{}

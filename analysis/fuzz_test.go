@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/dumpmap/dumpmap/analysis/process"
+
 	"github.com/dumpmap/dumpmap/analysis"
 	"github.com/dumpmap/dumpmap/minidump"
 	"github.com/dumpmap/dumpmap/minidump/minidumptest"
@@ -35,7 +37,7 @@ func FuzzNewMap(f *testing.F) {
 		if err != nil {
 			return
 		}
-		m, err := analysis.NewMap(file, analysis.Options{Unavailable: []analysis.AddrRange{{Start: 0x7d000000, End: 0x7d010000}}})
+		m, err := analysis.NewMap(process.New(file, process.Options{}), analysis.Options{Unavailable: []analysis.AddrRange{{Start: 0x7d000000, End: 0x7d010000}}})
 		if err != nil {
 			return
 		}
@@ -45,9 +47,11 @@ func FuzzNewMap(f *testing.F) {
 			t.Fatalf("summary total %#x, space %#x", s.Total, m.Space.End)
 		}
 		_ = m.Fragmentation(nil, nil)
-		hs := m.FindHeaps(file)
+		if m.Heaps == nil {
+			t.Fatal("nil heap set")
+		}
 		for _, via := range []analysis.Via{analysis.ViaVirtualAlloc, analysis.ViaMalloc, analysis.ViaVector} {
-			x := m.Explain(analysis.Request{Size: 50 << 10, Via: via, ElementSize: 8, Below: 0x80000000}, hs)
+			x := m.Explain(analysis.Request{Size: 50 << 10, Via: via, ElementSize: 8, Below: 0x80000000})
 			if x.Verdict != analysis.Succeed && x.Verdict != analysis.Fail && x.Verdict != analysis.Depends {
 				t.Fatalf("verdict %q", x.Verdict)
 			}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dumpmap/dumpmap/analysis/process"
+
 	"github.com/dumpmap/dumpmap/minidump"
 	"github.com/dumpmap/dumpmap/minidump/minidumptest"
 )
@@ -142,7 +144,7 @@ func TestLayoutMatchesReference(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m, err := NewMap(f, opt)
+		m, err := NewMap(process.New(f, process.Options{}), opt)
 		if err != nil {
 			continue // a Below under the lowest address: nothing to compare
 		}
@@ -153,7 +155,7 @@ func TestLayoutMatchesReference(t *testing.T) {
 		if !slices.EqualFunc(m.Regions, want, sameRegion) {
 			t.Fatalf("seed %d: regions differ (space %+v, below %#x, notes %q)\n got %s\nwant %s", seed, m.Space, opt.Below, m.Notes, dumpRegions(m.Regions), dumpRegions(want))
 		}
-		notes := strings.Join(m.Notes, "\n")
+		notes := strings.Join(m.NoteTexts(), "\n")
 		if has := strings.Contains(notes, fmt.Sprintf("%d regions ", outside)); outside > 0 && !has {
 			t.Errorf("seed %d: want %d regions outside, notes:\n%s", seed, outside, notes)
 		}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dumpmap/dumpmap/analysis/process"
+
 	"github.com/dumpmap/dumpmap/analysis"
 	"github.com/dumpmap/dumpmap/minidump"
 	"github.com/dumpmap/dumpmap/minidump/minidumptest"
@@ -54,7 +56,7 @@ func seedLike(n int, hole uint64) []minidump.MemoryInfo {
 
 func TestSeedLikeFragmentation(t *testing.T) {
 	b := minidumptest.New().SystemInfo(minidumptest.Windows7x86()).Region(seedLike(100, 128*K)...)
-	m, err := analysis.NewMap(open(t, b), analysis.Options{})
+	m, err := analysis.NewMap(process.New(open(t, b), process.Options{}), analysis.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +113,7 @@ func TestFreeSplit(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			b := minidumptest.New().SystemInfo(minidumptest.Windows7x86()).Region(c.regions...)
-			m, err := analysis.NewMap(open(t, b), analysis.Options{})
+			m, err := analysis.NewMap(process.New(open(t, b), process.Options{}), analysis.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -134,7 +136,7 @@ func TestPartialMapHasNoFree(t *testing.T) {
 		Module(minidumptest.Module{Base: 0x400000, Size: 0x10000, Name: `C:\app.exe`}).
 		Thread(minidumptest.Thread{ID: 7, TEB: 0x7ffdf000, StackStart: 0x12f000, Stack: make([]byte, 0x1000)}).
 		Memory(0x500000, make([]byte, 0x2000))
-	m, err := analysis.NewMap(open(t, b), analysis.Options{})
+	m, err := analysis.NewMap(process.New(open(t, b), process.Options{}), analysis.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +192,7 @@ func TestStackAndGuard(t *testing.T) {
 	}
 	b := minidumptest.New().SystemInfo(minidumptest.Windows7x86()).Region(regions...).
 		Thread(minidumptest.Thread{ID: 0x99, TEB: 0x7ffdf000, StackStart: 0x1ff000, Stack: make([]byte, 0x1000)})
-	m, err := analysis.NewMap(open(t, b), analysis.Options{})
+	m, err := analysis.NewMap(process.New(open(t, b), process.Options{}), analysis.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,14 +228,14 @@ func TestSignExtended32BitAddresses(t *testing.T) {
 		free(0xffffffff80001000, 0x7ffef000),
 	}
 	b := minidumptest.New().SystemInfo(minidumptest.Windows7x86()).SystemMemoryInfo(4096, 65536, 0x10000, 0xfffeffff).Region(regions...)
-	m, err := analysis.NewMap(open(t, b), analysis.Options{})
+	m, err := analysis.NewMap(process.New(open(t, b), process.Options{}), analysis.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r := m.Region(0x80000000); r == nil || r.Usage != analysis.UsagePrivate || r.AllocationBase != 0x80000000 {
 		t.Errorf("region at 2 GB = %+v", r)
 	}
-	if len(m.Notes) == 0 || !strings.Contains(strings.Join(m.Notes, "\n"), "sign-extended") {
+	if len(m.Notes) == 0 || !strings.Contains(strings.Join(m.NoteTexts(), "\n"), "sign-extended") {
 		t.Errorf("notes = %q", m.Notes)
 	}
 	checkCover(t, m)
@@ -252,7 +254,7 @@ func TestWOW64View(t *testing.T) {
 		Module(minidumptest.Module{Base: 0x400000, Size: 0x10000, Name: `C:\app32.exe`}).
 		Module(minidumptest.Module{Base: 0x7ff000000000, Size: 0x100000, Name: `C:\Windows\System32\wow64.dll`})
 	f := open(t, b)
-	m, err := analysis.NewMap(f, analysis.Options{})
+	m, err := analysis.NewMap(process.New(f, process.Options{}), analysis.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +265,7 @@ func TestWOW64View(t *testing.T) {
 		t.Error("64-bit region shown in the 32-bit view")
 	}
 	checkCover(t, m)
-	native, err := analysis.NewMap(f, analysis.Options{Native: true})
+	native, err := analysis.NewMap(process.New(f, process.Options{}), analysis.Options{Native: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +282,7 @@ func TestLinuxMaps(t *testing.T) {
 		"7ffc0000-7ffe1000 rw-p 00000000 00:00 0 [stack]\n"
 	b := minidumptest.New().SystemInfo(minidumptest.SystemInfo{Arch: minidump.ArchAMD64, Platform: minidump.PlatformLinux}).
 		Stream(minidump.StreamLinuxMaps, []byte(maps))
-	m, err := analysis.NewMap(open(t, b), analysis.Options{})
+	m, err := analysis.NewMap(process.New(open(t, b), process.Options{}), analysis.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,7 +337,7 @@ func TestCorpusMapsMatchMemoryInfoList(t *testing.T) {
 		if err != nil || len(list) == 0 {
 			return nil
 		}
-		m, err := analysis.NewMap(f, analysis.Options{})
+		m, err := analysis.NewMap(process.New(f, process.Options{}), analysis.Options{})
 		if err != nil {
 			t.Errorf("%s: %v", p, err)
 			return nil
@@ -401,7 +403,7 @@ func TestCorpusMapsMatchMemoryInfoList(t *testing.T) {
 
 func TestNoMapWithoutData(t *testing.T) {
 	b := minidumptest.New().SystemInfo(minidumptest.Windows7x86())
-	_, err := analysis.NewMap(open(t, b), analysis.Options{})
+	_, err := analysis.NewMap(process.New(open(t, b), process.Options{}), analysis.Options{})
 	if err == nil || errors.Is(err, minidump.ErrNoStream) {
 		t.Errorf("err = %v", err)
 	}
@@ -410,7 +412,7 @@ func TestNoMapWithoutData(t *testing.T) {
 func TestUnavailableRanges(t *testing.T) {
 	regions := []minidump.MemoryInfo{free(0, 0x100000), private(0x100000, 0x7fef0000, 0x100000, minidump.MemReserve, 0)}
 	b := minidumptest.New().SystemInfo(minidumptest.Windows7x86()).Region(regions...)
-	m, err := analysis.NewMap(open(t, b), analysis.Options{Unavailable: []analysis.AddrRange{{Start: 0x38000, End: 0x58000}}})
+	m, err := analysis.NewMap(process.New(open(t, b), process.Options{}), analysis.Options{Unavailable: []analysis.AddrRange{{Start: 0x38000, End: 0x58000}}})
 	if err != nil {
 		t.Fatal(err)
 	}

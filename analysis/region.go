@@ -122,8 +122,60 @@ type Map struct {
 	// space: the parts the dump does not describe are Unknown, never Free.
 	Partial bool
 	// Notes records what the map had to assume or correct (truncated 32-bit
-	// addresses, overlapping entries, regions outside the view).
-	Notes []string
+	// addresses, overlapping entries, regions outside the view): information, not
+	// damage.
+	Notes []Note
+	// Damage lists the damage found in the streams the map was built from (the
+	// MemoryInfoList, the LinuxMaps text) as the minidump package reports it: a
+	// *minidump.FormatError names the stream and the file offset. Damage in the
+	// other streams is the process's (process.Process.Damage).
+	Damage []error
+	// Heaps are the process's heaps as far as the dump shows them, already laid
+	// over Regions (their reservations are Heap). Never nil.
+	Heaps *HeapSet
+
+	mem *minidump.Memory // the process's captured memory, for CheckHeap
+}
+
+// A Note is one thing the map assumed or corrected. ID is stable, for programs;
+// Text is for people.
+type Note struct {
+	ID   NoteID
+	Text string
+}
+
+// String returns the note's text.
+func (n Note) String() string { return n.Text }
+
+// NoteID identifies the kind of a map note.
+type NoteID string
+
+// Map notes.
+const (
+	NoteNativeView        NoteID = "native-view"
+	NoteNoSystemInfo      NoteID = "no-system-info"
+	NoteBelow             NoteID = "below"
+	NoteLinuxMapsUnusable NoteID = "linux-maps-unusable"
+	NotePartial           NoteID = "partial"
+	NoteUnsorted          NoteID = "unsorted"
+	NoteSignExtended      NoteID = "sign-extended"
+	NoteOutside           NoteID = "outside"
+	NoteOverlaps          NoteID = "overlaps"
+	NoteMerged            NoteID = "merged"
+	NoteGaps              NoteID = "gaps"
+	NoteUnavailable       NoteID = "unavailable"
+)
+
+// note records a note.
+func (m *Map) note(id NoteID, text string) { m.Notes = append(m.Notes, Note{id, text}) }
+
+// NoteTexts returns the notes' texts, never nil (the JSON outputs' "notes").
+func (m *Map) NoteTexts() []string {
+	out := make([]string, 0, len(m.Notes))
+	for _, n := range m.Notes {
+		out = append(out, n.Text)
+	}
+	return out
 }
 
 // Find returns the index of the region that contains a, or -1.

@@ -1,11 +1,10 @@
 package analysis
 
 import (
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/dumpmap/dumpmap/analysis/process"
 	"github.com/dumpmap/dumpmap/minidump"
 )
 
@@ -15,12 +14,14 @@ type AddressSpace struct {
 	// PointerSize is 4 for a 32-bit process (including the 32-bit view of a WOW64
 	// process) and 8 for a 64-bit one.
 	PointerSize int
-	// WOW64 is set when the dump is of a 32-bit process running on 64-bit Windows,
-	// written by a 64-bit dumper; the map then shows the 32-bit process's view.
+	// WOW64 is set for a 32-bit process running on 64-bit Windows
+	// (process.Process.WOW64). When a 64-bit dumper wrote the dump, the map shows
+	// the 32-bit process's view of it.
 	WOW64 bool
 	// LargeAddressAware says whether the main executable has
-	// IMAGE_FILE_LARGE_ADDRESS_AWARE ("yes", "no" or "" when unknown).
-	LargeAddressAware string
+	// IMAGE_FILE_LARGE_ADDRESS_AWARE (process.Unknown when its header was not
+	// captured).
+	LargeAddressAware process.Tri
 	// Windows is false for Breakpad dumps of Linux, macOS and Android processes, where
 	// the 64 KB allocation granularity does not apply.
 	Windows bool
@@ -71,21 +72,22 @@ func (s *AddressSpace) Describe() string {
 		parts = append(parts, "WOW64")
 	}
 	switch s.LargeAddressAware {
-	case "yes":
+	case process.Yes:
 		parts = append(parts, "large-address-aware")
-	case "no":
+	case process.No:
 		parts = append(parts, "not large-address-aware")
 	}
 	return fmt.Sprintf("%s: %#x-%#x (limits from %s)", strings.Join(parts, ", "), s.MinAddress, s.MaxAddress, s.LimitsFrom)
 }
 
-// dumpFacts gathers what the limits depend on.
+// dumpFacts gathers what the limits depend on: the process's facts and the walk.
 type dumpFacts struct {
-	si   *minidump.SystemInfo
-	smi  *minidump.SystemMemoryInfo
-	mods []minidump.Module
-	mem  *minidump.Memory
-	walk *walkStats // nil without a MemoryInfoList
+	si     *minidump.SystemInfo
+	smi    *minidump.SystemMemoryInfo
+	wow64  bool
+	laa    process.Tri
+	laaWhy error
+	walk   *walkStats // nil without a MemoryInfoList
 }
 
 // walkStats is what the address-space limits need from the MemoryInfoList: how far
@@ -94,52 +96,6 @@ type walkStats struct {
 	entries            int
 	busyEnd32, busyEnd uint64 // highest busy address (inclusive): below 4 GB, and overall
 	walkEnd32, walkEnd uint64 // end of the walk: below 4 GB, and overall
-}
-
-// isWOW64 reports whether a 64-bit dump holds a 32-bit process: the WOW64 layer's DLLs
-// are loaded.
-func isWOW64(si *minidump.SystemInfo, mods []minidump.Module) bool {
-	if si == nil || (si.Arch != minidump.ArchAMD64 && si.Arch != minidump.ArchARM64) {
-		return false
-	}
-	for _, m := range mods {
-		switch strings.ToLower(m.BaseName()) {
-		case "wow64.dll", "wow64cpu.dll", "wow64win.dll", "xtajit.dll":
-			return true
-		}
-	}
-	return false
-}
-
-// largeAddressAware reads the main module's PE header from captured memory and
-// reports IMAGE_FILE_LARGE_ADDRESS_AWARE.
-func largeAddressAware(mem *minidump.Memory, mods []minidump.Module) (string, error) {
-	if mem == nil || len(mods) == 0 {
-		return "", errors.New("no module list or no captured memory")
-	}
-	base := mods[0].Base
-	var dos [64]byte
-	if _, err := mem.ReadAt(dos[:], base); err != nil {
-		return "", fmt.Errorf("main module header at %#x not captured", base)
-	}
-	if dos[0] != 'M' || dos[1] != 'Z' {
-		return "", fmt.Errorf("no MZ header at %#x", base)
-	}
-	lfanew := uint64(binary.LittleEndian.Uint32(dos[0x3c:]))
-	if lfanew > 1<<20 {
-		return "", fmt.Errorf("implausible e_lfanew %#x", lfanew)
-	}
-	var nt [24]byte
-	if _, err := mem.ReadAt(nt[:], base+lfanew); err != nil {
-		return "", fmt.Errorf("PE header at %#x not captured", base+lfanew)
-	}
-	if string(nt[:4]) != "PE\x00\x00" {
-		return "", fmt.Errorf("no PE signature at %#x", base+lfanew)
-	}
-	if binary.LittleEndian.Uint16(nt[22:])&0x20 != 0 {
-		return "yes", nil
-	}
-	return "no", nil
 }
 
 // addressSpace works out the limits of the map and how it knows them.
@@ -161,11 +117,14 @@ func addressSpace(d dumpFacts) AddressSpace {
 			s.Granularity = uint64(d.smi.AllocationGranularity)
 		}
 	}
-	s.WOW64 = isWOW64(d.si, d.mods)
+	s.WOW64 = d.wow64
+	// A 64-bit dump of a WOW64 process: its SystemInfo and SystemMemoryInfo are
+	// the 64-bit side's, the process's own view is 32-bit.
+	view64 := s.WOW64 && s.PointerSize == 8
 	if s.WOW64 {
 		s.PointerSize = 4
 	}
-	laa, laaErr := largeAddressAware(d.mem, d.mods)
+	laa, laaErr := d.laa, d.laaWhy
 	s.LargeAddressAware = laa
 
 	// The highest address any region of the dump reaches, in the view's width.
@@ -186,7 +145,7 @@ func addressSpace(d dumpFacts) AddressSpace {
 			s.MaxAddress = 0x7fffffffffff
 		}
 		s.LimitsFrom = "the architecture (" + platformName(d.si) + ")"
-	case d.smi != nil && d.smi.MaximumUserModeAddress != 0 && !s.WOW64:
+	case d.smi != nil && d.smi.MaximumUserModeAddress != 0 && !view64:
 		s.MinAddress, s.MaxAddress = d.smi.MinimumUserModeAddress, d.smi.MaximumUserModeAddress
 		if s.PointerSize == 4 {
 			s.MaxAddress &= 0xffffffff
@@ -197,12 +156,12 @@ func addressSpace(d dumpFacts) AddressSpace {
 		s.MaxAddress = 0x7ffeffff
 		why := ""
 		switch {
-		case s.WOW64 && laa == "yes":
+		case s.WOW64 && laa == process.Yes:
 			s.MaxAddress = 0xfffeffff
 			why = "WOW64 process, large-address-aware executable: 4 GB"
-		case s.WOW64 && laa == "no":
+		case s.WOW64 && laa == process.No:
 			why = "WOW64 process, executable not large-address-aware: 2 GB"
-		case laa == "yes" && seen > 0x7ffeffff:
+		case laa == process.Yes && seen > 0x7ffeffff:
 			s.MaxAddress = 0xbffeffff
 			why = "32-bit Windows, large-address-aware executable with memory above 2 GB: assumed /3GB, 3 GB"
 		case seen > 0xbffeffff:

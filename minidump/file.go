@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 	"time"
 )
 
@@ -65,6 +66,10 @@ type File struct {
 	closer io.Closer
 
 	droppedWarnings int // warnings past maxWarnings, counted only
+
+	// decodes counts, per directory entry, how many times an accessor decoded the
+	// stream: callers that mean to decode each stream once can check (Decodes).
+	decodes []atomic.Int32
 }
 
 // maxWarnings bounds File.Warnings: a hostile directory of a million damaged entries
@@ -150,7 +155,31 @@ func New(r io.ReaderAt, size int64) (*File, error) {
 	if err := f.readDirectory(); err != nil {
 		return nil, err
 	}
+	nd := 0
+	for _, st := range f.Streams {
+		nd = max(nd, st.Index+1)
+	}
+	f.decodes = make([]atomic.Int32, nd)
 	return f, nil
+}
+
+// Decodes returns how many times the accessors have decoded stream s so far.
+// Accessors decode their stream anew on each call (the File keeps nothing), so a
+// program that builds its view of a dump once (as package process does) can
+// check here that it decodes each stream at most once. Reading only a list's
+// header (MemoryInfoCount, say) is not a decode.
+func (f *File) Decodes(s *Stream) int {
+	if s == nil || s.Index < 0 || s.Index >= len(f.decodes) {
+		return 0
+	}
+	return int(f.decodes[s.Index].Load())
+}
+
+// decoding counts one decode of s.
+func (f *File) decoding(s *Stream) {
+	if s.Index >= 0 && s.Index < len(f.decodes) {
+		f.decodes[s.Index].Add(1)
+	}
 }
 
 func (f *File) warn(err error) {
@@ -266,6 +295,7 @@ func (f *File) StreamData(t StreamType, limit int64) ([]byte, error) {
 }
 
 func (f *File) readStream(s *Stream, limit int64) ([]byte, error) {
+	f.decoding(s)
 	n := s.Available
 	if limit > 0 && n > limit {
 		return nil, formatErr(s.Type.String(), s.Offset, "stream is %d bytes, more than the %d this reader accepts", n, limit)

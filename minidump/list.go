@@ -118,6 +118,7 @@ func (f *File) scanList(t StreamType, minHeader, minEntry int, count64 bool, fn 
 	if s == nil {
 		return 0, noStream(t)
 	}
+	f.decoding(s)
 	hdr := make([]byte, min(int64(minHeader), s.Available))
 	if err := f.readAt(hdr, s.Offset, t.String()); err != nil {
 		return 0, err

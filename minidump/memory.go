@@ -132,6 +132,17 @@ func (f *File) Memory() (*Memory, error) {
 	return newMemory(f.r, all), errs.err()
 }
 
+// NewMemory builds the reader by virtual address from lists of captured ranges
+// already decoded (the MemoryList's and the Memory64List's, in that order), as
+// Memory does: a caller that keeps the lists need not decode them twice.
+func (f *File) NewMemory(lists ...[]MemoryRange) *Memory {
+	var all []MemoryRange
+	for _, l := range lists {
+		all = append(all, l...)
+	}
+	return newMemory(f.r, all)
+}
+
 func newMemory(r io.ReaderAt, all []MemoryRange) *Memory {
 	rs := make([]MemoryRange, 0, len(all))
 	for _, x := range all {

@@ -33,10 +33,16 @@ type Module struct {
 func (m *Module) End() uint64 { return m.Base + uint64(m.Size) }
 
 // BaseName returns the file name part of Name, accepting both path separators.
-func (m *Module) BaseName() string { return baseName(m.Name) }
+func (m *Module) BaseName() string { return BaseName(m.Name) }
 
-func baseName(p string) string {
-	if p != "" && p[len(p)-1] != '/' && p[len(p)-1] != '\\' {
+// BaseName returns the file-name part of a module path written with either
+// separator ("C:\\Windows\\ntdll.dll" -> "ntdll.dll"); "" for an empty path. It is
+// the one rule every part of dumpmap names modules by.
+func BaseName(p string) string {
+	if p == "" {
+		return ""
+	}
+	if p[len(p)-1] != '/' && p[len(p)-1] != '\\' {
 		return p[strings.LastIndexAny(p, `\/`)+1:] // the common case, without allocating
 	}
 	return path.Base(strings.ReplaceAll(p, `\`, "/"))

@@ -1,16 +1,17 @@
-package modsym
+package modsym_test
 
 import (
 	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/dumpmap/dumpmap/analysis/modsym"
 	"testing"
 
 	"github.com/dumpmap/dumpmap/analysis/pe"
 )
 
-// codeAt is a CodeReader over a few byte runs at given addresses.
+// codeAt is a modsym.CodeReader over a few byte runs at given addresses.
 type codeAt map[uint64][]byte
 
 func (c codeAt) read(p []byte, va uint64) error {
@@ -83,7 +84,7 @@ func TestDecodeGetHeapHandle(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := DecodeGetHeapHandle(c.code.read, c.va, c.is64)
+			got, err := modsym.DecodeGetHeapHandle(c.code.read, c.va, c.is64)
 			if c.err != "" {
 				if err == nil || !bytes.Contains([]byte(err.Error()), []byte(c.err)) {
 					t.Fatalf("error %v, want %q (got %+v)", err, c.err, got)
@@ -128,14 +129,14 @@ func TestDecodeLLD(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sym, ok, err := LookupData(p, "_crtheap")
+			sym, ok, err := modsym.LookupData(p, "_crtheap")
 			if !ok || err != nil {
 				t.Fatalf("_crtheap: %v %v", ok, err)
 			}
 			is64 := f.Is64()
 			// From the file, in its ImageBase's addresses.
 			read := func(b []byte, va uint64) error { return f.ReadRVA(b, uint32(va-f.ImageBase)) }
-			got, err := DecodeGetHeapHandle(read, f.ImageBase+uint64(rva), is64)
+			got, err := modsym.DecodeGetHeapHandle(read, f.ImageBase+uint64(rva), is64)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -145,7 +146,7 @@ func TestDecodeLLD(t *testing.T) {
 			// From an image relocated to another base.
 			const base = 0x5a000000
 			img := mapAt(t, file, base)
-			got, err = DecodeGetHeapHandle(codeAt{base: img}.read, base+uint64(rva), is64)
+			got, err = modsym.DecodeGetHeapHandle(codeAt{base: img}.read, base+uint64(rva), is64)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -178,11 +179,11 @@ func FuzzDecodeGetHeapHandle(f *testing.F) {
 			copy(p, code[va-base:])
 			return nil
 		}
-		got, err := DecodeGetHeapHandle(read, base, is64)
+		got, err := modsym.DecodeGetHeapHandle(read, base, is64)
 		if err != nil {
 			return
 		}
-		if len(got.Thunks) > maxThunks {
+		if len(got.Thunks) > modsym.MaxThunks {
 			t.Fatalf("%d thunks followed", len(got.Thunks))
 		}
 		if !is64 && got.Global > 0xFFFFFFFF {

@@ -1,20 +1,19 @@
-// Package modsym ties the modules of a minidump to their symbols and images,
-// and uses them to find which heap the C runtime allocates from.
+// Package modsym names addresses and finds the C runtime's heap from the
+// modules' symbols and code.
 //
-// For each module of a dump, a Resolver finds
-//   - its PDB along a symbol path (package symstore), by the CodeView identity
-//     the module list records (PDB name, GUID, age), and opens it (package pdb);
-//   - its PE image, mapped in the dump's memory when the dump captured it, or on
-//     disk along an image path, matched by file name, TimeDateStamp and
-//     SizeOfImage (package pe).
+// The modules, their PE images (mapped in dump memory, or found on an image
+// path) and their PDBs (found along a symbol path) belong to the analysed
+// process (package process), which looks each up once. On top of them:
 //
-// Lookup lists the symbols matching a WinDbg-style `module!pattern` from PDB
-// publics, PDB globals and exports, with addresses in the process. IdentifyHeaps
-// extends the region map's heap set (analysis.Map.FindHeaps) with the C runtime's
-// heap, trying in order the UCRT rule refined by the main module's imports, the
-// `_crtheap`/`__acrt_heap` globals named by PDBs, and the code of an old CRT
-// DLL's exported `_get_heap_handle`, and records what each method found or why
-// it failed.
+//   - Lookup lists the symbols matching a WinDbg-style `module!pattern` from PDB
+//     publics, PDB globals and exports, with addresses in the process (`dumpmap
+//     symbols`, like WinDbg's `x`).
+//   - IdentifyCRTHeap finds the heap of a C runtime that keeps one of its own
+//     (which C runtime serves malloc is the process's fact, process.CRT): the
+//     `_crtheap`/`__acrt_heap` globals named by PDBs, then the code of the CRT
+//     DLL's exported `_get_heap_handle`, recording what each method found or
+//     why it failed. The region map (package analysis) calls it while it builds
+//     its heap set.
 //
 // Module and PDB names come from the dump and are hostile input: they are
 // reduced to a validated bare file name (symstore.SafeName) before any of

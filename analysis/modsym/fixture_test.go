@@ -1,8 +1,10 @@
-package modsym
+package modsym_test
 
 import (
 	"context"
 	"encoding/json"
+	"github.com/dumpmap/dumpmap/analysis/modsym"
+	"github.com/dumpmap/dumpmap/analysis/process"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -85,20 +87,20 @@ func openFixture(t *testing.T, name, truthName string) (*minidump.File, crtTruth
 // the full-memory dump.
 func TestFixtureCRTHeap(t *testing.T) {
 	f, truth := openFixture(t, "crtheap-full.dmp.xz", "crtheap-full.json")
-	m, err := analysis.NewMap(f, analysis.Options{})
+	p := process.New(f, options(t, fixtures)) // a flat folder holding crtheap.pdb
+	defer p.Close()
+	m, err := analysis.NewMap(p, analysis.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := New(f, options(t, fixtures)) // a flat folder holding crtheap.pdb
-	defer r.Close()
 
-	res := lookup(t, r, "crtheap!_crtheap")
-	if len(res.Symbols) != 1 || res.Symbols[0].Address != hexValue(t, truth.CRTSymbolAddress) || res.Symbols[0].Source != SourcePDBGlobal {
+	res := lookup(t, p, "crtheap!_crtheap")
+	if len(res.Symbols) != 1 || res.Symbols[0].Address != hexValue(t, truth.CRTSymbolAddress) || res.Symbols[0].Source != modsym.SourcePDBGlobal {
 		t.Fatalf("crtheap!_crtheap: %v, want %s (modules %+v)", res.Symbols, truth.CRTSymbolAddress, res.Modules)
 	}
 
-	hs := r.IdentifyHeaps(context.Background(), m)
-	t.Logf("CRT %#x (%s)\n\t%s", hs.CRT, hs.CRTHow, strings.Join(hs.Tried, "\n\t"))
+	hs := m.Heaps
+	t.Logf("CRT %#x (%s)\n\t%s", hs.CRT, hs.CRTHow, strings.Join(hs.Tried(), "\n\t"))
 	if hs.CRT != hexValue(t, truth.CRTHeap) || !strings.HasPrefix(hs.CRTHow, "PDB: crtheap.exe!_crtheap at "+truth.CRTSymbolAddress) {
 		t.Errorf("CRT heap %#x (%s), truth %s at %s", hs.CRT, hs.CRTHow, truth.CRTHeap, truth.CRTSymbolAddress)
 	}
@@ -112,8 +114,8 @@ func TestFixtureCRTHeap(t *testing.T) {
 
 	// Wine's msvcrt.dll exports _get_heap_handle: decoding its code from the
 	// dump gives the heap the program recorded by calling it.
-	var msvcrt *Module
-	for _, mod := range r.Modules() {
+	var msvcrt *process.Module
+	for _, mod := range p.Modules() {
 		if strings.EqualFold(mod.FileName, "msvcrt.dll") {
 			msvcrt = mod
 		}
@@ -121,11 +123,12 @@ func TestFixtureCRTHeap(t *testing.T) {
 	if msvcrt == nil {
 		t.Fatal("no msvcrt.dll")
 	}
-	h, how, why, ok := r.decodeHeapHandle(m, msvcrt)
-	if !ok || h != hexValue(t, truth.MsvcrtHeapHandle) {
-		t.Errorf("msvcrt.dll _get_heap_handle: %#x, %v (%s; %s), truth %s", h, ok, how, why, truth.MsvcrtHeapHandle)
+	crt := process.CRT{Kind: process.CRTSystem, CodeCandidates: []*process.Module{msvcrt}}
+	got := modsym.IdentifyCRTHeap(context.Background(), p, crt, m.CheckHeap)
+	if got.Handle != hexValue(t, truth.MsvcrtHeapHandle) || got.Method != process.MethodGetHandle {
+		t.Errorf("msvcrt.dll _get_heap_handle: %#x (%s; %v), truth %s", got.Handle, got.How, got.Attempts, truth.MsvcrtHeapHandle)
 	}
-	t.Logf("msvcrt.dll: %s", why)
+	t.Logf("msvcrt.dll: %v", got.Attempts)
 }
 
 // TestFixtureCRTHeapNoMemory: the same process dumped without full memory:
@@ -133,11 +136,13 @@ func TestFixtureCRTHeap(t *testing.T) {
 // trail says so; the image comes from the image path.
 func TestFixtureCRTHeapNoMemory(t *testing.T) {
 	f, truth := openFixture(t, "crtheap.dmp", "crtheap.json")
-	m, err := analysis.NewMap(f, analysis.Options{})
+	p := process.New(f, options(t, fixtures, fixtures))
+	defer p.Close()
+	m, err := analysis.NewMap(p, analysis.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := IdentifyHeaps(context.Background(), f, m, options(t, fixtures, fixtures))
+	hs := m.Heaps
 	if hs.CRT != 0 {
 		t.Errorf("CRT heap %#x from a dump without the global's memory", hs.CRT)
 	}

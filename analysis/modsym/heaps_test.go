@@ -1,10 +1,12 @@
-package modsym
+package modsym_test
 
 import (
 	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
+	"github.com/dumpmap/dumpmap/analysis/modsym"
+	"github.com/dumpmap/dumpmap/analysis/process"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +14,12 @@ import (
 
 	"github.com/dumpmap/dumpmap/analysis"
 	"github.com/dumpmap/dumpmap/minidump"
+)
+
+// Heap signatures (docs/windows-memory.md).
+const (
+	sigNTSegment   = 0xFFEEFFEE
+	sigSegmentHeap = 0xDDEEDDEE
 )
 
 const (
@@ -44,21 +52,23 @@ func oldCRTScenario(x64 bool) scenario {
 	return s
 }
 
-func identify(t *testing.T, s scenario, opts Options) (*analysis.HeapSet, *analysis.Map) {
+// identify builds the process and its map, which finds the heaps.
+func identify(t *testing.T, s scenario, opts process.Options) (*analysis.HeapSet, *analysis.Map) {
 	t.Helper()
-	f := s.build(t)
-	m, err := analysis.NewMap(f, analysis.Options{})
+	p := process.New(s.build(t), opts)
+	t.Cleanup(func() { p.Close() })
+	m, err := analysis.NewMap(p, analysis.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := IdentifyHeaps(context.Background(), f, m, opts)
-	t.Logf("CRT %#x (%s)\n\t%s", hs.CRT, hs.CRTHow, strings.Join(hs.Tried, "\n\t"))
+	hs := m.Heaps
+	t.Logf("CRT %#x (%s)\n\t%s", hs.CRT, hs.CRTHow, strings.Join(hs.Tried(), "\n\t"))
 	return hs, m
 }
 
 func wantTried(t *testing.T, hs *analysis.HeapSet, subs ...string) {
 	t.Helper()
-	all := strings.Join(hs.Tried, "\n")
+	all := strings.Join(hs.Tried(), "\n")
 	for _, s := range subs {
 		if !strings.Contains(all, s) {
 			t.Errorf("Tried lacks %q:\n%s", s, all)
@@ -102,7 +112,7 @@ func TestCRTHeapFromPDB(t *testing.T) {
 				t.Errorf("the CRT heap's flags 0x1002 say growable: %+v", h)
 			}
 			// The decoder was not needed.
-			if strings.Contains(strings.Join(hs.Tried, "\n"), MethodGetHandle) {
+			if strings.Contains(strings.Join(hs.Tried(), "\n"), string(process.MethodGetHandle)) {
 				t.Errorf("_get_heap_handle tried after the PDB succeeded")
 			}
 		})
@@ -217,7 +227,7 @@ func TestCRTHeapUCRTByImports(t *testing.T) {
 	hs, _ := identify(t, s, options(t, ""))
 	wantCRT(t, hs, processHeap, "UCRT rule: app.exe imports malloc from api-ms-win-crt-heap-l1-1-0.dll")
 	wantTried(t, hs, "UCRT rule: ucrtbase.dll is loaded but so are MSVCR90.dll", "UCRT rule: the CRT heap is the process heap 0x500000")
-	if h := hs.Get(processHeap); !h.ProcessHeap || h.FoundBy[0] != "PEB.ProcessHeap" {
+	if h := hs.Get(processHeap); !h.ProcessHeap || !strings.HasPrefix(h.FoundBy[0], "PEB.ProcessHeap (64-bit PEB ") {
 		t.Errorf("process heap %+v", h)
 	}
 }
@@ -272,12 +282,11 @@ func TestCheckHeap(t *testing.T) {
 		regions: []minidump.MemoryInfo{private(0x10000, 0x10000), private(0x20000, 0x10000), private(0x30000, 0x10000),
 			private(0x40000, 0x10000), {BaseAddress: 0x50000, RegionSize: 0x10000, State: minidump.MemFree, Protect: 1}, img},
 	}
-	f := s.build(t)
-	m, err := analysis.NewMap(f, analysis.Options{})
+	p := process.New(s.build(t), process.Options{})
+	m, err := analysis.NewMap(p, analysis.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := New(f, Options{})
 	for _, c := range []struct {
 		h    uint64
 		ok   bool
@@ -291,7 +300,7 @@ func TestCheckHeap(t *testing.T) {
 		{0x50000, false, "the region at 0x50000 is free"},
 		{0x60000, true, "header not captured, signature not checked"}, // a gap in the list: unknown
 	} {
-		why, ok := r.CheckHeap(m, c.h, 8)
+		why, ok := m.CheckHeap(c.h, 8)
 		if ok != c.ok || !strings.Contains(why, c.want) {
 			t.Errorf("CheckHeap(%#x) = %v %q, want %v %q", c.h, ok, why, c.ok, c.want)
 		}
@@ -341,17 +350,16 @@ func FuzzResolver(f *testing.F) {
 		if err != nil {
 			return
 		}
-		m, err := analysis.NewMap(df, analysis.Options{})
+		p := process.New(df, process.Options{})
+		defer p.Close()
+		m, err := analysis.NewMap(p, analysis.Options{})
 		if err != nil {
 			return
 		}
-		r := New(df, Options{})
-		defer r.Close()
-		hs := r.IdentifyHeaps(context.Background(), m)
-		if hs == nil {
+		if m.Heaps == nil {
 			t.Fatal("nil heap set")
 		}
-		if _, err := r.Lookup(context.Background(), Pattern{Module: "*", Symbol: "*"}); err != nil {
+		if _, err := modsym.Lookup(context.Background(), p, modsym.Pattern{Module: "*", Symbol: "*"}); err != nil {
 			t.Fatal(err)
 		}
 	})

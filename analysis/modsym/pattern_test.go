@@ -1,6 +1,7 @@
-package modsym
+package modsym_test
 
 import (
+	"github.com/dumpmap/dumpmap/analysis/modsym"
 	"regexp"
 	"strings"
 	"testing"
@@ -33,8 +34,8 @@ func TestMatch(t *testing.T) {
 		{"[", "[", true},                // no character classes: '[' is literal
 	}
 	for _, c := range cases {
-		if got := Match(c.pat, c.name); got != c.want {
-			t.Errorf("Match(%q, %q) = %v, want %v", c.pat, c.name, got, c.want)
+		if got := modsym.Match(c.pat, c.name); got != c.want {
+			t.Errorf("modsym.Match(%q, %q) = %v, want %v", c.pat, c.name, got, c.want)
 		}
 	}
 }
@@ -54,12 +55,12 @@ func TestParsePattern(t *testing.T) {
 		{"a!b!c", "a", "b!c", false},
 	}
 	for _, c := range cases {
-		p, err := ParsePattern(c.in)
+		p, err := modsym.ParsePattern(c.in)
 		if (err != nil) != c.err || (!c.err && (p.Module != c.mod || p.Symbol != c.sym)) {
-			t.Errorf("ParsePattern(%q) = %+v, %v", c.in, p, err)
+			t.Errorf("modsym.ParsePattern(%q) = %+v, %v", c.in, p, err)
 		}
 	}
-	p, _ := ParsePattern("CRASH!x")
+	p, _ := modsym.ParsePattern("CRASH!x")
 	for name, want := range map[string]bool{"crash.exe": true, "Crash.EXE": true, "crash": true, "crash.dll.mui": false, "crashy.exe": false} {
 		if got := p.MatchModule(name); got != want {
 			t.Errorf("module pattern CRASH matches %q: %v, want %v", name, got, want)
@@ -81,8 +82,8 @@ func TestUndecorateC(t *testing.T) {
 		"_x@":                 "x@",
 		"plain":               "plain",
 	} {
-		if got := UndecorateC(in); got != want {
-			t.Errorf("UndecorateC(%q) = %q, want %q", in, got, want)
+		if got := modsym.UndecorateC(in); got != want {
+			t.Errorf("modsym.UndecorateC(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
@@ -106,7 +107,7 @@ func wildcardRegexp(pat string) *regexp.Regexp {
 	return regexp.MustCompile(b.String())
 }
 
-// FuzzMatch checks Match against the regular-expression reference.
+// FuzzMatch checks modsym.Match against the regular-expression reference.
 func FuzzMatch(f *testing.F) {
 	f.Add("*!_crtheap*", "msvcr90!_crtheap")
 	f.Add("a*b?c", "aXXbYc")
@@ -116,14 +117,14 @@ func FuzzMatch(f *testing.F) {
 		if len(pat) > 64 || len(name) > 256 {
 			return
 		}
-		got := Match(pat, name)
-		// Compare on the lowered forms Match uses (case folding of some
+		got := modsym.Match(pat, name)
+		// Compare on the lowered forms modsym.Match uses (case folding of some
 		// characters changes their length; both sides go through ToLower).
 		want := wildcardRegexp(pat).MatchString(strings.ToLower(name))
 		if got != want {
-			t.Fatalf("Match(%q, %q) = %v, reference %v", pat, name, got, want)
+			t.Fatalf("modsym.Match(%q, %q) = %v, reference %v", pat, name, got, want)
 		}
-		if !strings.ContainsAny(name, "*?") && !Match(name, name) {
+		if !strings.ContainsAny(name, "*?") && !modsym.Match(name, name) {
 			t.Fatalf("a name does not match itself: %q", name)
 		}
 	})

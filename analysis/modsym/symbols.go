@@ -9,6 +9,7 @@ import (
 
 	"github.com/dumpmap/dumpmap/analysis/pdb"
 	"github.com/dumpmap/dumpmap/analysis/pe"
+	"github.com/dumpmap/dumpmap/analysis/process"
 )
 
 // Source says where a symbol came from.
@@ -54,7 +55,7 @@ type Symbol struct {
 
 // ModuleResult is what a lookup found in one module, and what it tried.
 type ModuleResult struct {
-	Module  *Module
+	Module  *process.Module
 	Symbols int // symbols matched in this module
 	// Sources lists the sources read ("PDB /path/x.pdb", "exports (dump memory)").
 	Sources []string
@@ -79,10 +80,12 @@ const lookupParallel = 4
 // address and name from several sources is listed once, under the most
 // specific source (PDB global, then PDB public, then export), with the others
 // in AlsoIn. Modules without symbols are reported in Result.Modules with why.
-func (r *Resolver) Lookup(ctx context.Context, pat Pattern) (*Result, error) {
+// PDBs come from the symbol path and images from the image path the process was
+// built with.
+func Lookup(ctx context.Context, p *process.Process, pat Pattern) (*Result, error) {
 	res := &Result{Pattern: pat}
-	var mods []*Module
-	for _, m := range r.mods {
+	var mods []*process.Module
+	for _, m := range p.Modules() {
 		if pat.MatchModule(m.FileName) {
 			mods = append(mods, m)
 		}
@@ -96,7 +99,7 @@ func (r *Resolver) Lookup(ctx context.Context, pat Pattern) (*Result, error) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			perMod[i], res.Modules[i] = r.moduleSymbols(ctx, m, pat)
+			perMod[i], res.Modules[i] = moduleSymbols(ctx, m, pat)
 		}()
 	}
 	wg.Wait()
@@ -117,7 +120,7 @@ func (r *Resolver) Lookup(ctx context.Context, pat Pattern) (*Result, error) {
 }
 
 // moduleSymbols reads one module's matching symbols.
-func (r *Resolver) moduleSymbols(ctx context.Context, m *Module, pat Pattern) ([]Symbol, ModuleResult) {
+func moduleSymbols(ctx context.Context, m *process.Module, pat Pattern) ([]Symbol, ModuleResult) {
 	mr := ModuleResult{Module: m}
 	x86 := false
 	type key struct {
@@ -158,28 +161,28 @@ func (r *Resolver) moduleSymbols(ctx context.Context, m *Module, pat Pattern) ([
 		order = append(order, k)
 	}
 
-	p, err := m.PDB(ctx)
+	pd, err := m.PDB(ctx)
 	x86 = m.Is32()
 	if err != nil {
 		mr.Problems = append(mr.Problems, "no PDB: "+err.Error())
-		for _, t := range m.pdbTriedCopy() {
+		for _, t := range m.PDBTried() {
 			mr.Problems = append(mr.Problems, "  tried "+t)
 		}
 	} else {
 		mr.Sources = append(mr.Sources, "PDB "+m.PDBPath())
-		if tried := m.pdbTriedCopy(); len(tried) > 1 {
+		if tried := m.PDBTried(); len(tried) > 1 {
 			// Where the PDB was not, before it was found: with -v the CLI shows it.
 			for _, t := range tried[:len(tried)-1] {
 				mr.Problems = append(mr.Problems, "  passed over "+t)
 			}
 		}
-		pubs, perr := p.Publics()
+		pubs, perr := pd.Publics()
 		for _, s := range pubs {
 			if s.HasRVA {
 				add(s.RVA, s.Name, SourcePDBPublic, s.Flags.IsData())
 			}
 		}
-		globs, gerr := p.Globals()
+		globs, gerr := pd.Globals()
 		for _, s := range globs {
 			if s.HasRVA {
 				add(s.RVA, s.Name, SourcePDBGlobal, true)
@@ -200,8 +203,8 @@ func (r *Resolver) moduleSymbols(ctx context.Context, m *Module, pat Pattern) ([
 	})
 	if err != nil {
 		mr.Problems = append(mr.Problems, "no exports ("+err.Error()+")")
-		if m.diskTriedCopy() != nil {
-			for _, t := range m.diskTriedCopy() {
+		if m.DiskTried() != nil {
+			for _, t := range m.DiskTried() {
 				mr.Problems = append(mr.Problems, "  tried "+t)
 			}
 		}
@@ -234,18 +237,6 @@ func containsSource(list []Source, s Source) bool {
 		}
 	}
 	return false
-}
-
-func (m *Module) pdbTriedCopy() []string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]string(nil), m.pdbTried...)
-}
-
-func (m *Module) diskTriedCopy() []string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]string(nil), m.diskTried...)
 }
 
 // UndecorateC removes the decoration x86 compilers add to C names: the

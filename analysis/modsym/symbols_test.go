@@ -1,9 +1,11 @@
-package modsym
+package modsym_test
 
 import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/dumpmap/dumpmap/analysis/modsym"
+	"github.com/dumpmap/dumpmap/analysis/process"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -21,13 +23,13 @@ import (
 	"github.com/dumpmap/dumpmap/minidump"
 )
 
-func lookup(t *testing.T, r *Resolver, pattern string) *Result {
+func lookup(t *testing.T, p *process.Process, pattern string) *modsym.Result {
 	t.Helper()
-	p, err := ParsePattern(pattern)
+	pat, err := modsym.ParsePattern(pattern)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := r.Lookup(context.Background(), p)
+	res, err := modsym.Lookup(context.Background(), p, pat)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +98,7 @@ func TestCorpusWindowsDump(t *testing.T) {
 	}
 	defer f.Close()
 	store := filepath.Join(corpus, "store")
-	r := New(f, options(t, store))
+	r := process.New(f, options(t, store))
 	defer r.Close()
 	res := lookup(t, r, "*!*")
 	if len(res.Modules) != 17 {
@@ -122,12 +124,12 @@ func TestCorpusWindowsDump(t *testing.T) {
 		t.Errorf("%d modules with a PDB, want crash.exe only", withPDB)
 	}
 
-	crash := r.Main()
+	crash, _ := r.Main()
 	type at struct {
 		addr uint64
 		name string
 	}
-	got := map[at]Symbol{}
+	got := map[at]modsym.Symbol{}
 	for _, s := range res.Symbols {
 		if s.Module != "crash.exe" {
 			t.Errorf("symbol of a module without symbols: %v", s)
@@ -152,9 +154,9 @@ func TestCorpusWindowsDump(t *testing.T) {
 			t.Errorf("%s %s at %#x not listed", o.kind, o.name, addr)
 			continue
 		}
-		want := SourcePDBPublic
+		want := modsym.SourcePDBPublic
 		if o.kind != "S_PUB32" {
-			want = SourcePDBGlobal
+			want = modsym.SourcePDBGlobal
 		}
 		if s.Source != want && !slices.Contains(s.AlsoIn, want) {
 			t.Errorf("%s %s: source %s, also %v", o.kind, o.name, s.Source, s.AlsoIn)
@@ -169,12 +171,12 @@ func TestCorpusWindowsDump(t *testing.T) {
 		pattern string
 		addr    uint64
 		name    string
-		src     Source
-		also    []Source
+		src     modsym.Source
+		also    []modsym.Source
 	}{
-		{"crash!main", 0x2a2910, "main", SourcePDBPublic, nil},
-		{"CRASH.EXE!__security_cookie", 0x2a6000, "__security_cookie", SourcePDBGlobal, []Source{SourcePDBPublic}},
-		{"*!?what@exception@std@@UBEPBDXZ", 0x2a0000 + 0x1000 + 7982, "?what@exception@std@@UBEPBDXZ", SourcePDBPublic, nil},
+		{"crash!main", 0x2a2910, "main", modsym.SourcePDBPublic, nil},
+		{"CRASH.EXE!__security_cookie", 0x2a6000, "__security_cookie", modsym.SourcePDBGlobal, []modsym.Source{modsym.SourcePDBPublic}},
+		{"*!?what@exception@std@@UBEPBDXZ", 0x2a0000 + 0x1000 + 7982, "?what@exception@std@@UBEPBDXZ", modsym.SourcePDBPublic, nil},
 	} {
 		res := lookup(t, r, c.pattern)
 		if len(res.Symbols) != 1 {
@@ -197,7 +199,7 @@ func TestCorpusStoreCab(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	r := New(f, options(t, filepath.Join(corpus, "store-cab")))
+	r := process.New(f, options(t, filepath.Join(corpus, "store-cab")))
 	defer r.Close()
 	res := lookup(t, r, "crash!*")
 	if len(res.Symbols) != 0 || len(res.Modules) != 1 {
@@ -218,7 +220,7 @@ func TestLookupCRT(t *testing.T) {
 		}
 		t.Run(arch, func(t *testing.T) {
 			f := oldCRTScenario(x64).build(t)
-			r := New(f, options(t, storeWith(t, "crt-"+arch+".pdb")))
+			r := process.New(f, options(t, storeWith(t, "crt-"+arch+".pdb")))
 			defer r.Close()
 			res := lookup(t, r, "*!_crtheap*")
 			want := []string{fmt.Sprintf("%#x MSVCR90.dll!_crtheap (pdb-global) also [pdb-public]", base+crtGlobal)}
@@ -240,7 +242,7 @@ func TestLookupCRT(t *testing.T) {
 				}
 			}
 			// Exports alone, without the PDB.
-			r2 := New(f, options(t, ""))
+			r2 := process.New(f, options(t, ""))
 			defer r2.Close()
 			res = lookup(t, r2, "msvcr90.DLL!*heap*")
 			want = []string{fmt.Sprintf("%#x MSVCR90.dll!_get_heap_handle (export)", base+0x1000)}
@@ -254,7 +256,7 @@ func TestLookupCRT(t *testing.T) {
 	}
 }
 
-func symbolLines(syms []Symbol) []string {
+func symbolLines(syms []modsym.Symbol) []string {
 	var out []string
 	for _, s := range syms {
 		l := s.String()
@@ -278,12 +280,12 @@ func TestImagePath(t *testing.T) {
 	flat := t.TempDir()
 	os.WriteFile(filepath.Join(flat, "msvcr90.DLL"), other, 0o644) // same name, another build
 	store := t.TempDir()
-	mod := New(f, Options{}).Modules()[2]
+	mod := process.New(f, process.Options{}).Modules()[2]
 	key := fmt.Sprintf("%08X%x", mod.TimeDateStamp, mod.Size)
 	os.MkdirAll(filepath.Join(store, "MSVCR90.dll", key), 0o755)
 	os.WriteFile(filepath.Join(store, "MSVCR90.dll", key, "msvcr90.dll"), crt, 0o644)
 
-	r := New(f, Options{ImagePath: []string{flat, store}})
+	r := process.New(f, process.Options{ImagePath: []string{flat, store}})
 	defer r.Close()
 	m := r.Modules()[2]
 	img, err := m.DiskImage()
@@ -341,7 +343,7 @@ func TestHostileNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := New(f, Options{SymbolPath: p, ImagePath: []string{images}, Store: symstore.Options{Cache: cache, Client: noNetwork(t)}})
+	r := process.New(f, process.Options{SymbolPath: p, ImagePath: []string{images}, Store: symstore.Options{Cache: cache, Client: noNetwork(t)}})
 	defer r.Close()
 	res := lookup(t, r, "*!*")
 	if len(res.Symbols) != 0 {
@@ -395,7 +397,7 @@ func TestSymbolServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := New(f, Options{SymbolPath: p, Store: symstore.Options{Cache: t.TempDir(), Client: srv.Client()}})
+	r := process.New(f, process.Options{SymbolPath: p, Store: symstore.Options{Cache: t.TempDir(), Client: srv.Client()}})
 	defer r.Close()
 	res := lookup(t, r, "msvcr90!_crtheap")
 	if len(res.Symbols) != 1 {
@@ -408,7 +410,7 @@ func TestSymbolServer(t *testing.T) {
 		t.Errorf("%d requests, want 1 (only the module looked up)", hits.Load())
 	}
 	// A second resolver finds it in the cache without asking.
-	r2 := New(f, Options{SymbolPath: p, Store: symstore.Options{Client: noNetwork(t)}})
+	r2 := process.New(f, process.Options{SymbolPath: p, Store: symstore.Options{Client: noNetwork(t)}})
 	defer r2.Close()
 	if res := lookup(t, r2, "msvcr90!_crtheap"); len(res.Symbols) != 1 {
 		t.Errorf("from the cache: %v", res.Symbols)

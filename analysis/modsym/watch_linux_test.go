@@ -1,4 +1,4 @@
-package modsym
+package modsym_test
 
 import (
 	"encoding/binary"

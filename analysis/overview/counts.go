@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"github.com/dumpmap/dumpmap/analysis/process"
 	"github.com/dumpmap/dumpmap/minidump"
 )
 
@@ -81,8 +82,8 @@ func headedCount(f *minidump.File, t minidump.StreamType, minHeader, minEntry in
 
 // memoryCounts fills the captured-memory counts from MemoryList and Memory64List.
 // Their entries are 16 bytes per range, small next to the memory they describe.
-func memoryCounts(f *minidump.File, c *Counts, w *warnings) {
-	for _, get := range []func() ([]minidump.MemoryRange, error){f.MemoryList, f.Memory64List} {
+func memoryCounts(p *process.Process, c *Counts, w *warnings) {
+	for _, get := range []func() ([]minidump.MemoryRange, error){p.MemoryList, p.Memory64List} {
 		rs, err := get()
 		w.add(err)
 		c.MemoryRanges += len(rs)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 
+	"github.com/dumpmap/dumpmap/analysis/process"
+
 	"github.com/dumpmap/dumpmap/analysis/overview"
 	"github.com/dumpmap/dumpmap/minidump"
 	"github.com/dumpmap/dumpmap/minidump/minidumptest"
@@ -23,7 +25,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	o := overview.Of(f)
+	o := overview.Of(process.New(f, process.Options{}))
 	fmt.Println(o.System.OS, o.System.Arch)
 	fmt.Println(o.MainModule.Name, o.MainModule.FileVersion)
 	fmt.Println(o.Exception.Signature)

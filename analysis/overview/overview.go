@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dumpmap/dumpmap/analysis/process"
 	"github.com/dumpmap/dumpmap/minidump"
 )
 
@@ -75,9 +76,6 @@ type System struct {
 	MinUserAddress        *Hex   `json:"min_user_address,omitempty"`
 	MaxUserAddress        *Hex   `json:"max_user_address,omitempty"`
 	PhysicalMemory        uint64 `json:"physical_memory,omitempty"` // bytes
-
-	platform minidump.Platform
-	arch     minidump.Arch
 }
 
 // Process describes the dumped process, from MiscInfo and ProcessVmCounters.
@@ -245,9 +243,10 @@ func (o *Overview) Has(id string) bool {
 	return false
 }
 
-// Of describes f. It never fails: what cannot be read is left out and the damage is
-// listed in Warnings.
-func Of(f *minidump.File) *Overview {
+// Of describes process p. It never fails: what cannot be read is left out and the
+// damage is listed in Warnings.
+func Of(p *process.Process) *Overview {
+	f := p.File()
 	o := &Overview{Findings: []Finding{}}
 	w := &warnings{}
 	for _, e := range f.Warnings {
@@ -292,12 +291,12 @@ func Of(f *minidump.File) *Overview {
 	c.VMCounters = f.HasStream(minidump.StreamProcessVMCounters)
 	c.LinuxMaps = f.HasStream(minidump.StreamLinuxMaps)
 
-	si, err := f.SystemInfo()
+	si, err := p.SystemInfo()
 	w.add(err)
 	if si != nil {
 		o.System = systemOf(si)
 	}
-	if smi, err := f.SystemMemoryInfo(); smi != nil && o.System != nil {
+	if smi, err := p.SystemMemoryInfo(); smi != nil && o.System != nil {
 		o.System.PageSize = smi.PageSize
 		o.System.AllocationGranularity = smi.AllocationGranularity
 		lo, hi := Hex(smi.MinimumUserModeAddress), Hex(smi.MaximumUserModeAddress)
@@ -307,30 +306,29 @@ func Of(f *minidump.File) *Overview {
 		w.add(err)
 	}
 
-	mods, err := f.Modules()
-	w.add(err)
-	unl, err := f.UnloadedModules()
+	mods := p.ModuleList()
+	w.add(p.ModuleErr())
+	unl, err := p.UnloadedModules()
 	w.add(err)
 	o.Counts.Modules, o.Counts.UnloadedModules = len(mods), len(unl)
-	idx := NewModuleIndex(mods, unl)
+	idx := p.ModuleIndex()
 
-	platform := minidump.PlatformWindows
+	platform := p.Platform()
 	if o.System != nil {
-		platform = o.System.platform
-		o.System.WOW64, o.System.WOW64Reason = detectWOW64(o.System.arch, mods)
+		wow := p.WOW64()
+		o.System.WOW64, o.System.WOW64Reason = wow.Is, wow.Reason
 	}
-	if i, how := MainModule(mods, platform); i >= 0 {
-		m := &mods[i]
+	if m, how := p.Main(); m != nil {
 		o.MainModule = &Module{
-			Name: BaseName(m.Name), Path: m.Name, Base: Hex(m.Base), Size: uint64(m.Size),
+			Name: m.FileName, Path: m.Name, Base: Hex(m.Base), Size: uint64(m.Size),
 			FileVersion: m.Version.FileVersion(), ProductVersion: m.Version.ProductVersion(),
 			Timestamp: m.TimeDateStamp, FoundBy: how,
 		}
 	}
 
-	o.Process = processOf(f, w, o.Dump.Time)
+	o.Process = processOf(p, w, o.Dump.Time)
 
-	if e, err := f.Exception(); e != nil {
+	if e, err := p.Exception(); e != nil {
 		o.Exception = exceptionOf(e, platform, idx)
 		w.add(err)
 	} else {
@@ -343,7 +341,7 @@ func Of(f *minidump.File) *Overview {
 	}
 	o.Counts.Regions = headedCount(f, minidump.StreamMemoryInfoList, 16, 48, true, w)
 	o.Counts.Handles = headedCount(f, minidump.StreamHandleData, 16, 32, false, w)
-	memoryCounts(f, &o.Counts, w)
+	memoryCounts(p, &o.Counts, w)
 
 	o.Warnings = w.list
 	o.Findings = findings(o, f, platform)
@@ -360,8 +358,6 @@ func systemOf(si *minidump.SystemInfo) *System {
 		PointerBits: si.Arch.PointerSize() * 8,
 		CPUVendor:   si.CPUVendor,
 		Processors:  int(si.NumberOfProcessors),
-		platform:    si.Platform,
-		arch:        si.Arch,
 	}
 	if !si.Platform.IsWindows() {
 		// Breakpad writers put the kernel's version string here, not a service pack.
@@ -407,65 +403,10 @@ func cpuString(si *minidump.SystemInfo) string {
 	return ""
 }
 
-// detectWOW64 recognises a 32-bit process on 64-bit Windows and says how, in a
-// sentence that names the view the dump gives.
-func detectWOW64(arch minidump.Arch, mods []minidump.Module) (bool, string) {
-	const on64 = "32-bit process on 64-bit Windows (WOW64): "
-	const dump64 = "64-bit dump of a 32-bit process (WOW64): "
-	const below4G = "; the 32-bit code sees only the space below 4 GB"
-	if arch == minidump.ArchX86Win64 {
-		return true, on64 + "the writer reports the architecture as x86 on Win64"
-	}
-	wowDLL, sysWow := "", ""
-	for i := range mods {
-		// EqualFold and containsFold rather than ToLower: no string per module.
-		if wowDLL == "" {
-			base := BaseName(mods[i].Name)
-			for _, dll := range []string{"wow64.dll", "wow64cpu.dll", "wow64win.dll", "wowarmhw.dll", "xtajit.dll"} {
-				if strings.EqualFold(base, dll) {
-					wowDLL = base
-					break
-				}
-			}
-		}
-		if sysWow == "" && containsFold(mods[i].Name, `\syswow64\`) {
-			sysWow = BaseName(mods[i].Name)
-		}
-	}
-	switch arch.PointerSize() {
-	case 8:
-		if wowDLL != "" {
-			return true, dump64 + wowDLL + " is loaded" + below4G
-		}
-		if sysWow != "" {
-			return true, dump64 + sysWow + " is loaded from SysWOW64" + below4G
-		}
-	case 4:
-		if wowDLL != "" {
-			return true, on64 + wowDLL + " is loaded"
-		}
-		if sysWow != "" {
-			return true, on64 + sysWow + " is loaded from SysWOW64"
-		}
-	}
-	return false, ""
-}
-
-// containsFold reports whether s contains sub, ignoring ASCII case; sub is lower
-// case and starts with a character that has no case.
-func containsFold(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i] == sub[0] && strings.EqualFold(s[i:i+len(sub)], sub) {
-			return true
-		}
-	}
-	return false
-}
-
-func processOf(f *minidump.File, w *warnings, dumpTime time.Time) *Process {
-	mi, err := f.MiscInfo()
+func processOf(pr *process.Process, w *warnings, dumpTime time.Time) *Process {
+	mi, err := pr.MiscInfo()
 	w.add(err)
-	vm, verr := f.ProcessVMCounters()
+	vm, verr := pr.VMCounters()
 	w.add(verr)
 	if mi == nil && vm == nil {
 		return nil
@@ -500,7 +441,7 @@ func processOf(f *minidump.File, w *warnings, dumpTime time.Time) *Process {
 	return p
 }
 
-func exceptionOf(e *minidump.Exception, p minidump.Platform, idx *ModuleIndex) *Exception {
+func exceptionOf(e *minidump.Exception, p minidump.Platform, idx *process.ModuleIndex) *Exception {
 	x := &Exception{
 		ThreadID: e.ThreadID, Code: Hex(e.Code), Name: e.Code.Name(p), Flags: Hex(e.Flags),
 		Address: Hex(e.Address), Parameters: make([]Hex, len(e.Parameters)),
@@ -511,10 +452,10 @@ func exceptionOf(e *minidump.Exception, p minidump.Platform, idx *ModuleIndex) *
 	}
 	if m := idx.Loaded(e.Address); m != nil {
 		off := Hex(e.Address - m.Base)
-		x.Module, x.ModuleOffset = BaseName(m.Name), &off
+		x.Module, x.ModuleOffset = minidump.BaseName(m.Name), &off
 	} else if u := idx.Unloaded(e.Address); u != nil {
 		off := Hex(e.Address - u.Base)
-		x.Module, x.ModuleOffset, x.Unloaded = BaseName(u.Name), &off, true
+		x.Module, x.ModuleOffset, x.Unloaded = minidump.BaseName(u.Name), &off, true
 	}
 	x.Where = idx.Name(e.Address)
 	if p.IsWindows() {
@@ -542,7 +483,7 @@ func (w *warnings) add(err error) {
 	if err == nil || errors.Is(err, minidump.ErrNoStream) {
 		return
 	}
-	for _, e := range Flatten(err) {
+	for _, e := range process.Flatten(err) {
 		if errors.Is(e, minidump.ErrNoStream) {
 			continue
 		}
@@ -556,20 +497,4 @@ func (w *warnings) add(err error) {
 		w.seen[k] = true
 		w.list = append(w.list, e)
 	}
-}
-
-// Flatten splits an error made by errors.Join (as the minidump accessors return for
-// several damaged entries) into its parts, so each can be reported on its own line.
-func Flatten(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, Flatten(e)...)
-		}
-		return out
-	}
-	return []error{err}
 }

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/dumpmap/dumpmap/analysis/process"
+
 	"github.com/dumpmap/dumpmap/analysis/overview"
 	"github.com/dumpmap/dumpmap/minidump"
 	"github.com/dumpmap/dumpmap/minidump/minidumptest"
@@ -73,7 +75,7 @@ func TestFindings(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			o := overview.Of(open(t, tc.b))
+			o := overview.Of(process.New(open(t, tc.b), process.Options{}))
 			if got := ids(o); got != tc.want {
 				t.Errorf("findings %s, want %s\n%+v", got, tc.want, o.Findings)
 			}
@@ -105,7 +107,7 @@ func TestExceptionWhereAndSignature(t *testing.T) {
 		Module(minidumptest.Module{Base: 0x400000, Size: 0x2d000, Name: `c:\test_app.exe`}).
 		Module(minidumptest.Module{Base: 0x7c900000, Size: 0xb0000, Name: `C:\WINDOWS\system32\ntdll.dll`}).
 		Exception(3060, minidump.ExceptionAccessViolation, 0x40429e, 1, 0x45)
-	o := overview.Of(open(t, b))
+	o := overview.Of(process.New(open(t, b), process.Options{}))
 	x := o.Exception
 	if x == nil {
 		t.Fatal("no exception")
@@ -127,45 +129,8 @@ func TestExceptionWhereAndSignature(t *testing.T) {
 	}
 	// An address outside every module is named by its value.
 	b = minidumptest.New().SystemInfo(minidumptest.Windows7x86()).Exception(1, minidump.ExceptionAccessViolation, 0x1234, 0, 0x1234)
-	if x := overview.Of(open(t, b)).Exception; x.Where != "" || x.Signature != "EXCEPTION_ACCESS_VIOLATION 0x1234" {
+	if x := overview.Of(process.New(open(t, b), process.Options{})).Exception; x.Where != "" || x.Signature != "EXCEPTION_ACCESS_VIOLATION 0x1234" {
 		t.Errorf("outside modules: where %q signature %q", x.Where, x.Signature)
-	}
-}
-
-func TestModuleIndex(t *testing.T) {
-	mods := []minidump.Module{
-		{Base: 0x7c900000, Size: 0xb0000, Name: `C:\WINDOWS\system32\ntdll.dll`},
-		{Base: 0x400000, Size: 0x2d000, Name: ""}, // damaged name, duplicate of the exe
-		{Base: 0x400000, Size: 0x2d000, Name: `c:\test_app.exe`},
-		{Base: 0x10000000, Size: 0x1000, Name: ""},
-	}
-	unl := []minidump.UnloadedModule{{Base: 0x60000000, Size: 0x4000, Name: `C:\x\old.dll`}}
-	x := overview.NewModuleIndex(mods, unl)
-	for addr, want := range map[uint64]string{
-		0x400000: "test_app.exe+0x0", 0x42cfff: "test_app.exe+0x2cfff", 0x42d000: "",
-		0x7c901234: "ntdll.dll+0x1234", 0x60000010: "<Unloaded_old.dll>+0x10", 0x10000010: "<module 0x10000000>+0x10",
-		0: "", ^uint64(0): "",
-	} {
-		if got := x.Name(addr); got != want {
-			t.Errorf("Name(%#x) = %q, want %q", addr, got, want)
-		}
-	}
-	var nilIndex *overview.ModuleIndex
-	if nilIndex.Name(0x400000) != "" {
-		t.Error("nil index names an address")
-	}
-}
-
-func TestMainModule(t *testing.T) {
-	mods := []minidump.Module{{Name: `C:\x\helper.dll`}, {Name: `C:\x\App.EXE`}}
-	if i, _ := overview.MainModule(mods, minidump.PlatformWindows); i != 1 {
-		t.Errorf("windows: %d, want the .exe", i)
-	}
-	if i, _ := overview.MainModule(mods, minidump.PlatformLinux); i != 0 {
-		t.Errorf("linux: %d, want the first", i)
-	}
-	if i, _ := overview.MainModule(nil, minidump.PlatformWindows); i != -1 {
-		t.Errorf("empty: %d", i)
 	}
 }
 
@@ -214,7 +179,7 @@ func TestCountsAgreeWithDecoders(t *testing.T) {
 		}
 		defer f.Close()
 		n++
-		o := overview.Of(f)
+		o := overview.Of(process.New(f, process.Options{}))
 		regions, _ := f.MemoryInfo()
 		threads, _ := f.Threads()
 		handles, _ := f.Handles()
@@ -262,7 +227,7 @@ func TestOfReadsLittle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := overview.Of(f)
+	o := overview.Of(process.New(f, process.Options{}))
 	if o.Counts.Regions == 0 || !o.Capture.FullMemory {
 		t.Fatalf("unexpected overview: %+v", o.Counts)
 	}
@@ -282,6 +247,6 @@ func BenchmarkOf(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		overview.Of(f)
+		overview.Of(process.New(f, process.Options{}))
 	}
 }

@@ -3,7 +3,13 @@ package pe
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
 )
+
+// readerFunc adapts a function to io.ReaderAt.
+type readerFunc func(p []byte, off int64) (int, error)
+
+func (f readerFunc) ReadAt(p []byte, off int64) (int, error) { return f(p, off) }
 
 // Machine types (IMAGE_FILE_MACHINE_*) seen in Windows dumps.
 const (
@@ -52,34 +58,71 @@ type Section struct {
 	Characteristics  uint32
 }
 
+// FileHeader is the COFF file header of an image (IMAGE_FILE_HEADER) and where
+// it is: the first facts an image gives, readable when the rest of its headers
+// is not (a dump that captured only the first bytes of a module).
+type FileHeader struct {
+	// Offset is the offset of the "PE\0\0" signature (e_lfanew).
+	Offset               int64
+	Machine              uint16
+	NumberOfSections     uint16
+	TimeDateStamp        uint32
+	SizeOfOptionalHeader uint16
+	Characteristics      uint16
+}
+
+// LargeAddressAware reports IMAGE_FILE_LARGE_ADDRESS_AWARE.
+func (h FileHeader) LargeAddressAware() bool {
+	return h.Characteristics&CharacteristicLargeAddressAware != 0
+}
+
+// ReadFileHeader reads the DOS header and the COFF file header at the start of
+// an image, file or mapped (both layouts start the same way), and nothing more.
+func ReadFileHeader(r io.ReaderAt) (FileHeader, error) {
+	le := binary.LittleEndian
+	var h FileHeader
+	var dos [64]byte
+	if _, err := r.ReadAt(dos[:], 0); err != nil {
+		return h, formatErr(0, "reading DOS header: %v", err)
+	}
+	if dos[0] != 'M' || dos[1] != 'Z' {
+		return h, formatErr(0, "not a PE image: no MZ signature")
+	}
+	lfanew := int64(le.Uint32(dos[60:]))
+	if lfanew < 64 || lfanew > maxHeaderBytes {
+		return h, formatErr(60, "PE header offset %#x out of range", lfanew)
+	}
+	var nt [24]byte
+	if _, err := r.ReadAt(nt[:], lfanew); err != nil {
+		return h, formatErr(lfanew, "reading PE header: %v", err)
+	}
+	if !bytes.Equal(nt[:4], []byte("PE\x00\x00")) {
+		return h, formatErr(lfanew, "not a PE image: no PE signature")
+	}
+	return FileHeader{Offset: lfanew, Machine: le.Uint16(nt[4:]), NumberOfSections: le.Uint16(nt[6:]),
+		TimeDateStamp: le.Uint32(nt[8:]), SizeOfOptionalHeader: le.Uint16(nt[20:]), Characteristics: le.Uint16(nt[22:])}, nil
+}
+
 // parseHeaders decodes the DOS, COFF and optional headers and the section
 // table from the start of the image, which is laid out the same way in a
 // file and in memory.
 func (f *File) parseHeaders() error {
 	le := binary.LittleEndian
-	var dos [64]byte
-	if err := f.readAt(dos[:], 0); err != nil {
-		return formatErr(0, "reading DOS header: %v", err)
+	fh, err := ReadFileHeader(readerFunc(func(p []byte, off int64) (int, error) {
+		if err := f.readAt(p, off); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}))
+	if err != nil {
+		return err
 	}
-	if dos[0] != 'M' || dos[1] != 'Z' {
-		return formatErr(0, "not a PE image: no MZ signature")
-	}
-	lfanew := int64(le.Uint32(dos[60:]))
-	if lfanew < 64 || lfanew > maxHeaderBytes {
-		return formatErr(60, "PE header offset %#x out of range", lfanew)
-	}
-	var nt [24]byte
-	if err := f.readAt(nt[:], lfanew); err != nil {
-		return formatErr(lfanew, "reading PE header: %v", err)
-	}
-	if !bytes.Equal(nt[:4], []byte("PE\x00\x00")) {
-		return formatErr(lfanew, "not a PE image: no PE signature")
-	}
-	f.Machine = le.Uint16(nt[4:])
-	nsec := int(le.Uint16(nt[6:]))
-	f.TimeDateStamp = le.Uint32(nt[8:])
-	optSize := int64(le.Uint16(nt[20:]))
-	f.Characteristics = le.Uint16(nt[22:])
+	lfanew := fh.Offset
+	f.Machine = fh.Machine
+	nsec := int(fh.NumberOfSections)
+	f.TimeDateStamp = fh.TimeDateStamp
+	optSize := int64(fh.SizeOfOptionalHeader)
+	f.Characteristics = fh.Characteristics
 	optOff := lfanew + 24
 	if optSize < 2 {
 		return formatErr(lfanew+20, "optional header of %d bytes is too small", optSize)

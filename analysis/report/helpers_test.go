@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/dumpmap/dumpmap/analysis/process"
+
 	"github.com/dumpmap/dumpmap/analysis/report"
 	"github.com/dumpmap/dumpmap/minidump"
 	"github.com/dumpmap/dumpmap/minidump/minidumptest"
@@ -127,7 +129,7 @@ func build(t testing.TB, f *minidump.File, name string, opt report.Options) *rep
 	if opt.Generator == "" {
 		opt.Generator = "dumpmap (test)"
 	}
-	r, err := report.Build(f, opt)
+	r, err := report.Build(process.New(f, process.Options{}), opt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dumpmap/dumpmap/analysis/process"
+
 	"github.com/dumpmap/dumpmap/analysis/report"
 	"github.com/dumpmap/dumpmap/minidump"
 )
@@ -276,7 +278,7 @@ func TestCorpusEveryDump(t *testing.T) {
 		}
 		defer f.Close()
 		rel, _ := filepath.Rel(root, p)
-		r, err := report.Build(f, report.Options{Name: filepath.Base(p), NoMax: true})
+		r, err := report.Build(process.New(f, process.Options{}), report.Options{Name: filepath.Base(p), NoMax: true})
 		if err != nil {
 			t.Logf("%s: no report: %v", rel, err)
 			return nil

@@ -21,6 +21,7 @@ import (
 
 	"github.com/dumpmap/dumpmap/analysis"
 	"github.com/dumpmap/dumpmap/analysis/overview"
+	"github.com/dumpmap/dumpmap/analysis/process"
 	"github.com/dumpmap/dumpmap/minidump"
 )
 
@@ -52,10 +53,6 @@ type Options struct {
 	// NoMax leaves out the "largest request that would still succeed" table, which
 	// bisects over the explanations (a few hundred milliseconds on a huge map).
 	NoMax bool
-	// Heaps finds the process's heaps once the map is built; nil means
-	// Map.FindHeaps. Callers with symbols pass a function that also finds the C
-	// runtime's heap.
-	Heaps func(m *analysis.Map, f *minidump.File) *analysis.HeapSet
 }
 
 // StandardSizes are the request sizes a report explains when neither the options
@@ -164,10 +161,10 @@ type RequestsInfo struct {
 	Below Hex `json:"below,omitempty"`
 }
 
-// Build runs the analyses on f and returns the report. It fails only when the dump
+// Build runs the analyses on process p and returns the report. It fails only when the dump
 // holds nothing to build a region map from; damage met on the way is listed in
 // Warnings.
-func Build(f *minidump.File, opt Options) (*Report, error) {
+func Build(p *process.Process, opt Options) (*Report, error) {
 	if opt.Name == "" {
 		opt.Name = "dump"
 	}
@@ -177,7 +174,7 @@ func Build(f *minidump.File, opt Options) (*Report, error) {
 	r := &Report{ReportVersion: Version, Generator: opt.Generator, File: opt.Name, Warnings: []string{}}
 	seen := map[string]bool{}
 	warn := func(err error) {
-		for _, e := range overview.Flatten(err) {
+		for _, e := range process.Flatten(err) {
 			if errors.Is(e, minidump.ErrNoStream) {
 				continue
 			}
@@ -188,36 +185,24 @@ func Build(f *minidump.File, opt Options) (*Report, error) {
 			}
 		}
 	}
-	for _, w := range f.Warnings {
-		warn(w)
-	}
-	r.Dump = overview.Of(f)
+	r.Dump = overview.Of(p)
 	for _, w := range r.Dump.Warnings {
 		warn(w)
 	}
 	r.Title = title(r.Dump)
 
-	m, err := analysis.NewMap(f, opt.Map)
+	m, err := analysis.NewMap(p, opt.Map)
 	if err != nil {
 		return nil, err
 	}
 	r.m = m
-	r.Map = MapInfo{Source: m.Source.String(), Partial: m.Partial, Space: SpaceOf(m.Space), Regions: len(m.Regions), Notes: nonNil(m.Notes)}
-
-	var heaps *analysis.HeapSet
-	if opt.Heaps != nil {
-		heaps = opt.Heaps(m, f)
-	} else {
-		heaps = m.FindHeaps(f)
+	r.Map = MapInfo{Source: m.Source.String(), Partial: m.Partial, Space: SpaceOf(m.Space), Regions: len(m.Regions), Notes: m.NoteTexts()}
+	for _, e := range m.Damage {
+		warn(e)
 	}
-	vm, err := f.ProcessVMCounters()
-	if err != nil {
-		warn(err)
-	}
-	smi, err := f.SystemMemoryInfo()
-	if err != nil {
-		warn(err)
-	}
+	heaps := m.Heaps
+	vm, _ := p.VMCounters()
+	smi, _ := p.SystemMemoryInfo()
 
 	s := m.Summary()
 	r.Summary = SummaryInfo{Total: s.Total, Busy: s.Busy, Unknown: s.Unknown,
@@ -246,23 +231,20 @@ func Build(f *minidump.File, opt Options) (*Report, error) {
 	}
 	r.Fragmentation = fi
 
-	r.Heaps = HeapsInfo{Tried: []string{}, Heaps: HeapsOf(heaps)}
-	if heaps != nil {
-		r.Heaps.Process, r.Heaps.CRT, r.Heaps.CRTHow, r.Heaps.Tried = Hex(heaps.Process), Hex(heaps.CRT), heaps.CRTHow, nonNil(heaps.Tried)
-	}
+	r.Heaps = HeapsInfo{Process: Hex(heaps.Process), CRT: Hex(heaps.CRT), CRTHow: heaps.CRTHow, Tried: heaps.Tried(), Heaps: HeapsOf(heaps)}
 
 	r.Requests = chooseRequests(r.Dump, m, opt)
 	r.Explanations = []Explanation{}
 	for _, size := range r.Requests.Sizes {
 		for _, via := range r.Requests.Vias {
-			x := m.Explain(analysis.Request{Size: size, Via: analysis.Via(via)}, heaps)
+			x := m.Explain(analysis.Request{Size: size, Via: analysis.Via(via)})
 			r.Explanations = append(r.Explanations, ExplanationOf(x))
 		}
 	}
 	r.Max = []Max{}
 	if !opt.NoMax {
 		for _, via := range r.Requests.Vias {
-			n, ok := m.MaxRequest(analysis.Request{Via: analysis.Via(via)}, heaps)
+			n, ok := m.MaxRequest(analysis.Request{Via: analysis.Via(via)})
 			r.Max = append(r.Max, Max{via, n, ok})
 		}
 	}
@@ -272,6 +254,10 @@ func Build(f *minidump.File, opt Options) (*Report, error) {
 		if reg.Usage < numUsages {
 			r.usage[reg.Usage] += reg.Size
 		}
+	}
+	// Damage met by whatever decoded a stream after the overview did.
+	for _, e := range p.Damage() {
+		warn(e)
 	}
 	r.Picture = layout(m, htmlBudget)
 	r.small = layout(m, textBudget)

@@ -30,7 +30,7 @@ type Space struct {
 
 // SpaceOf shapes an address space.
 func SpaceOf(s analysis.AddressSpace) Space {
-	return Space{PointerSize: s.PointerSize, WOW64: s.WOW64, LargeAddressAware: s.LargeAddressAware, Windows: s.Windows,
+	return Space{PointerSize: s.PointerSize, WOW64: s.WOW64, LargeAddressAware: s.LargeAddressAware.String(), Windows: s.Windows,
 		MinAddress: Hex(s.MinAddress), MaxAddress: Hex(s.MaxAddress), PageSize: s.PageSize, Granularity: s.Granularity, LimitsFrom: s.LimitsFrom}
 }
 
@@ -146,12 +146,21 @@ type Request struct {
 	Below       Hex    `json:"below,omitempty"`
 }
 
+// Step is an explanation step in JSON: {"kind": ..., "text": ..., fields...}.
+type Step struct{ analysis.Step }
+
+// MarshalJSON encodes the step with its kind and text.
+func (s Step) MarshalJSON() ([]byte, error) { return analysis.MarshalStep(s.Step) }
+
 // Explanation is a verdict and the reasons behind it.
 type Explanation struct {
-	Request        Request    `json:"request"`
-	Verdict        string     `json:"verdict"`
-	Condition      string     `json:"condition,omitempty"`
-	Reasons        []string   `json:"reasons"`
+	Request   Request  `json:"request"`
+	Verdict   string   `json:"verdict"`
+	Condition string   `json:"condition,omitempty"`
+	Reasons   []string `json:"reasons"`
+	// Steps are the reasons as values: each has a "kind", its "text" (the
+	// reason) and the sizes and addresses it names.
+	Steps          []Step     `json:"steps"`
 	Reservation    uint64     `json:"reservation"`
 	Candidates     []FreeRun  `json:"candidates"`
 	CandidateCount int        `json:"candidate_count"`
@@ -168,7 +177,10 @@ func ExplanationOf(x *analysis.Explanation) Explanation {
 		Request: Request{Size: r.Size, Via: string(r.Via), Heap: Hex(r.Heap), Below: Hex(r.Below)},
 		Verdict: string(x.Verdict), Condition: x.Condition, Reasons: nonNil(x.Reasons), Reservation: x.Reservation,
 		Candidates: []FreeRun{}, CandidateCount: x.CandidateCount, NearMisses: []NearMiss{},
-		Unknown: nonNil(x.Unknown), Remedies: nonNil(x.Remedies),
+		Unknown: nonNil(x.Unknown), Remedies: nonNil(x.Remedies), Steps: []Step{},
+	}
+	for _, st := range x.Steps {
+		j.Steps = append(j.Steps, Step{st})
 	}
 	if r.Via == analysis.ViaVector {
 		j.Request.ElementSize, j.Request.STL = max(r.ElementSize, 1), r.Growth

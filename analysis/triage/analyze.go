@@ -9,6 +9,7 @@ import (
 
 	"github.com/dumpmap/dumpmap/analysis"
 	"github.com/dumpmap/dumpmap/analysis/overview"
+	"github.com/dumpmap/dumpmap/analysis/process"
 	"github.com/dumpmap/dumpmap/minidump"
 )
 
@@ -56,7 +57,9 @@ func AnalyzeMap(r io.ReaderAt, size int64, mapOpts analysis.Options, rec *Record
 
 // describe fills rec from an open dump.
 func describe(f *minidump.File, mapOpts analysis.Options, rec *Record) {
-	o := overview.Of(f)
+	p := process.New(f, process.Options{})
+	defer p.Close()
+	o := overview.Of(p)
 	rec.Time = o.Dump.Time
 	if s := o.System; s != nil {
 		rec.OS, rec.Arch = s.OS, s.Arch
@@ -72,7 +75,7 @@ func describe(f *minidump.File, mapOpts analysis.Options, rec *Record) {
 		// Crashpad's annotations carry the product's own version where the executable
 		// has no version resource (every non-Windows dump): Chromium and Electron
 		// write "ver", and "prod" for the product name.
-		if ci, _ := f.CrashpadInfo(); ci != nil {
+		if ci, _ := p.CrashpadInfo(); ci != nil {
 			rec.ProductVersion = ci.SimpleAnnotations["ver"]
 		}
 	}
@@ -100,7 +103,9 @@ func describe(f *minidump.File, mapOpts analysis.Options, rec *Record) {
 		rec.OOM = len(rec.OOMReasons) > 0
 		return
 	}
-	m, err := analysis.NewMap(f, mapOpts)
+	// Triage needs only the free space: the heaps are not looked for.
+	mapOpts.NoHeaps = true
+	m, err := analysis.NewMap(p, mapOpts)
 	if err != nil {
 		rec.MapSource = "none" // the streams that should describe it are unreadable
 	} else {

@@ -46,7 +46,7 @@ Examples:
 		setup: func(fs *pflag.FlagSet) runFunc {
 			var o explainOpts
 			o.mf = addMapFlags(fs)
-			o.sym = addSymbolFlags(fs)
+			o.mf.addSymbolFlags(fs)
 			o.size = fs.String("size", "", "the request size (50K, 1MiB, 0x10000, bytes)")
 			o.via = fs.String("via", "virtualalloc", "the allocation path: virtualalloc, reserve, heap, malloc or vector")
 			o.heap = fs.String("heap", "", "with --via heap: the heap's handle (default: the process heap)")
@@ -61,7 +61,6 @@ Examples:
 
 type explainOpts struct {
 	mf                                mapFlags
-	sym                               *symOpts // where symbols and images are: the CRT heap for --via malloc
 	size, via, heap, elem, stl, below *string
 	max                               *bool
 }
@@ -110,10 +109,6 @@ func runExplain(e *env, args []string, o explainOpts) error {
 			return usageErrorf("--below: %v", err)
 		}
 	}
-	symOpts, err := o.sym.options()
-	if err != nil {
-		return err
-	}
 	d, err := openDump(args[0])
 	if err != nil {
 		return err
@@ -124,11 +119,10 @@ func runExplain(e *env, args []string, o explainOpts) error {
 	if err != nil {
 		return err
 	}
-	heaps := identifyHeaps(d, m, symOpts)
 	if *o.max {
-		return printMax(e, d, m, req, heaps)
+		return printMax(e, d, m, req)
 	}
-	x := m.Explain(req, heaps)
+	x := m.Explain(req)
 	if e.json {
 		return writeJSON(e.stdout, struct {
 			File string `json:"file"`
@@ -215,12 +209,12 @@ func wrapText(s string, width int, indent string) string {
 
 type maxJSON = report.Max
 
-func printMax(e *env, d *dumpFile, m *analysis.Map, req analysis.Request, heaps *analysis.HeapSet) error {
+func printMax(e *env, d *dumpFile, m *analysis.Map, req analysis.Request) error {
 	var out []maxJSON
 	for _, via := range []analysis.Via{analysis.ViaVirtualAlloc, analysis.ViaReserve, analysis.ViaHeap, analysis.ViaMalloc, analysis.ViaVector} {
 		r := req
 		r.Via = via
-		n, ok := m.MaxRequest(r, heaps)
+		n, ok := m.MaxRequest(r)
 		out = append(out, maxJSON{Via: string(via), Max: n, Possible: ok})
 	}
 	if e.json {

@@ -37,6 +37,7 @@ Examples:
 		setup: func(fs *pflag.FlagSet) runFunc {
 			mf := addMapFlags(fs)
 			mf.addBelowFlag(fs)
+			mf.addSymbolFlags(fs)
 			top := fs.Int("top", 10, "how many waste patterns and allocations to list")
 			return func(e *env, args []string) error { return runFrag(e, args, mf, *top) }
 		},
@@ -68,12 +69,12 @@ func runFrag(e *env, args []string, mf mapFlags, top int) error {
 	if err != nil {
 		return err
 	}
-	heaps := m.FindHeaps(d.File)
-	vm, err := d.ProcessVMCounters()
+	heaps := m.Heaps
+	vm, err := d.p.VMCounters()
 	if err != nil && !errors.Is(err, minidump.ErrNoStream) {
 		d.warn(err)
 	}
-	smi, err := d.SystemMemoryInfo()
+	smi, err := d.p.SystemMemoryInfo()
 	if err != nil && !errors.Is(err, minidump.ErrNoStream) {
 		d.warn(err)
 	}
@@ -124,7 +125,7 @@ func runFrag(e *env, args []string, mf mapFlags, top int) error {
 			LargestUsableFree: report.UsableOf(lu),
 			UnusableTotal:     r.Free.Unusable, SizeClasses: classesJSON(r.SizeClasses), Fits: fits, Waste: orEmpty(wj), WasteTotal: r.WasteTotal,
 			ByUsage: rowsJSON(r.ByUsage), ByAllocation: orEmpty(aj), Heaps: heapsLite(heaps), Plentiful: r.Plentiful, Commit: commit,
-			Notes: nonNil(m.Notes), Warnings: d.warnings(),
+			Notes: m.NoteTexts(), Warnings: d.warnings(),
 		})
 	}
 	w := e.stdout

@@ -40,8 +40,8 @@ Examples:
   dumpmap heaps --json crash.dmp | jq '.heaps[] | select(.crt_heap)'`,
 		setup: func(fs *pflag.FlagSet) runFunc {
 			mf := addMapFlags(fs)
-			o := addSymbolFlags(fs)
-			return func(e *env, args []string) error { return runHeaps(e, args, mf, o) }
+			mf.addSymbolFlags(fs)
+			return func(e *env, args []string) error { return runHeaps(e, args, mf) }
 		},
 	})
 }
@@ -71,8 +71,8 @@ type segmentJSON struct {
 	LargestUncommitted uint64 `json:"largest_uncommitted"`
 }
 
-func runHeaps(e *env, args []string, mf mapFlags, o *symOpts) error {
-	opts, err := o.options()
+func runHeaps(e *env, args []string, mf mapFlags) error {
+	opts, err := mf.sym.options()
 	if err != nil {
 		return err
 	}
@@ -86,7 +86,7 @@ func runHeaps(e *env, args []string, mf mapFlags, o *symOpts) error {
 	if err != nil {
 		return err
 	}
-	hs := identifyHeaps(d, m, opts)
+	hs := m.Heaps
 
 	list := make([]heapJSON, len(hs.Heaps))
 	for i, h := range hs.Heaps {
@@ -118,7 +118,7 @@ func runHeaps(e *env, args []string, mf mapFlags, o *symOpts) error {
 			CRTHow      string     `json:"crt_how,omitempty"`      // how the CRT heap was identified
 			Tried       []string   `json:"tried"`
 			Warnings    []string   `json:"warnings"`
-		}{d.path, list, proc, crt, hs.CRTHow, nonNil(hs.Tried), d.warnings()})
+		}{d.path, list, proc, crt, hs.CRTHow, hs.Tried(), d.warnings()})
 	}
 	printHeaps(e.stdout, hs, list, newAddrFmt(m.Space.PointerSize*8))
 	if m.Space.Windows && hs.CRT == 0 {
@@ -177,9 +177,9 @@ func printHeaps(w io.Writer, hs *analysis.HeapSet, list []heapJSON, af addrFmt) 
 	default:
 		fmt.Fprintf(w, "CRT heap: not identified\n")
 	}
-	if len(hs.Tried) > 0 {
+	if tried := hs.Tried(); len(tried) > 0 {
 		fmt.Fprintf(w, "\nMethods tried:\n")
-		for _, t := range hs.Tried {
+		for _, t := range tried {
 			fmt.Fprintf(w, "  - %s\n", clean(t))
 		}
 	}

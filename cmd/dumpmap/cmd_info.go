@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dumpmap/dumpmap/analysis/overview"
+	"github.com/dumpmap/dumpmap/analysis/process"
 	"github.com/spf13/pflag"
 )
 
@@ -43,7 +44,7 @@ func runInfo(e *env, args []string) error {
 		return err
 	}
 	defer d.Close()
-	o := overview.Of(d.File)
+	o := overview.Of(d.process(process.Options{}))
 	for _, w := range o.Warnings {
 		d.warn(w)
 	}

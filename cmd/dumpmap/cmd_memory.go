@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strconv"
 
-	"github.com/dumpmap/dumpmap/analysis/overview"
+	"github.com/dumpmap/dumpmap/analysis/process"
 	"github.com/dumpmap/dumpmap/minidump"
 	"github.com/spf13/pflag"
 )
@@ -80,7 +80,7 @@ func runMemory(e *env, args []string) error {
 	d.warn(err)
 	mods, err := d.Modules()
 	d.warn(err)
-	idx := overview.NewModuleIndex(mods, nil)
+	idx := process.NewModuleIndex(mods, nil)
 
 	list := make([]rangeJSON, len(all))
 	var tot memoryTotalsJSON
@@ -126,7 +126,7 @@ func runMemory(e *env, args []string) error {
 
 // rangeContents says what a captured range holds, when the thread and module lists
 // tell: "stack of thread 3060", "TEB of thread 3060", "ntdll.dll+0x1000".
-func rangeContents(r minidump.MemoryRange, threads []minidump.Thread, idx *overview.ModuleIndex) string {
+func rangeContents(r minidump.MemoryRange, threads []minidump.Thread, idx *process.ModuleIndex) string {
 	for _, t := range threads {
 		if t.Stack.Data.Size > 0 && r.Start < t.Stack.End() && t.Stack.Start < r.End() {
 			return fmt.Sprintf("stack of thread %d", t.ID)

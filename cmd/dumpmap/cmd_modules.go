@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dumpmap/dumpmap/analysis/overview"
 	"github.com/dumpmap/dumpmap/minidump"
 	"github.com/spf13/pflag"
 )
@@ -83,7 +82,7 @@ type unloadedJSON struct {
 func moduleToJSON(m *minidump.Module) moduleJSON {
 	j := moduleJSON{
 		Base: hexNum(m.Base), End: hexNum(m.End()), Size: uint64(m.Size), Name: m.Name,
-		FileName: overview.BaseName(m.Name), Checksum: hexNum(m.Checksum), Timestamp: m.TimeDateStamp,
+		FileName: minidump.BaseName(m.Name), Checksum: hexNum(m.Checksum), Timestamp: m.TimeDateStamp,
 		FileVersion: m.Version.FileVersion(), ProductVersion: m.Version.ProductVersion(),
 	}
 	if cv := m.CodeView; cv != nil {
@@ -127,7 +126,7 @@ func runModules(e *env, args []string, o *modulesOpts) error {
 		list := make([]unloadedJSON, len(us))
 		for i, u := range us {
 			list[i] = unloadedJSON{Base: hexNum(u.Base), End: hexNum(u.Base + uint64(u.Size)), Size: uint64(u.Size),
-				Name: u.Name, FileName: overview.BaseName(u.Name), Checksum: hexNum(u.Checksum), Timestamp: u.TimeDateStamp}
+				Name: u.Name, FileName: minidump.BaseName(u.Name), Checksum: hexNum(u.Checksum), Timestamp: u.TimeDateStamp}
 		}
 		if e.json {
 			return writeJSON(e.stdout, struct {

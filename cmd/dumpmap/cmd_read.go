@@ -4,12 +4,12 @@ import (
 	enchex "encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/dumpmap/dumpmap/analysis"
 	"io"
 	"sort"
 	"strings"
 
-	"github.com/dumpmap/dumpmap/analysis/overview"
+	"github.com/dumpmap/dumpmap/analysis"
+
 	"github.com/dumpmap/dumpmap/minidump"
 	"github.com/spf13/pflag"
 )
@@ -193,7 +193,7 @@ func findModule(mods []minidump.Module, name string) *minidump.Module {
 	want := strings.ToLower(name)
 	for pass := 0; pass < 2; pass++ {
 		for i := range mods {
-			b := strings.ToLower(overview.BaseName(mods[i].Name))
+			b := strings.ToLower(minidump.BaseName(mods[i].Name))
 			if pass == 1 {
 				if dot := strings.LastIndexByte(b, '.'); dot > 0 {
 					b = b[:dot]

@@ -43,6 +43,7 @@ Examples:
 			var o regionOpts
 			o.mf = addMapFlags(fs)
 			o.mf.addBelowFlag(fs)
+			o.mf.addSymbolFlags(fs)
 			o.usage = fs.String("usage", "", "only regions of these usages, e.g. Free,Unusable")
 			o.state = fs.String("state", "", "only regions in these states: commit, reserve, free")
 			o.typ = fs.String("type", "", "only regions of these types: image, mapped, private")
@@ -283,7 +284,7 @@ func runRegions(e *env, args []string, o regionOpts) error {
 		o.list("regions", len(sel), func(buf []byte, i int) []byte {
 			return appendRegionJSON(buf, regionOf(m, &m.Regions[sel[i]]))
 		})
-		o.field("notes", nonNil(m.Notes))
+		o.field("notes", m.NoteTexts())
 		o.field("warnings", d.warnings())
 		return o.close()
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,9 +10,7 @@ import (
 	"strings"
 
 	"github.com/dumpmap/dumpmap/analysis"
-	"github.com/dumpmap/dumpmap/analysis/modsym"
 	"github.com/dumpmap/dumpmap/analysis/report"
-	"github.com/dumpmap/dumpmap/minidump"
 	"github.com/spf13/pflag"
 )
 
@@ -59,7 +56,7 @@ Examples:
 			var o reportOpts
 			o.mf = addMapFlags(fs)
 			o.mf.addBelowFlag(fs)
-			o.sym = addSymbolFlags(fs)
+			o.mf.addSymbolFlags(fs)
 			o.format = fs.String("format", "", "md, html or json (default: from -o's extension, else md)")
 			o.sizes = fs.StringArray("size", nil, "a request size to explain (50K, 1MiB, 0x10000); repeat for more")
 			o.vias = fs.StringSlice("via", nil, "allocation paths to explain each size for: virtualalloc, reserve, heap, malloc, vector (default virtualalloc,malloc)")
@@ -74,7 +71,6 @@ Examples:
 
 type reportOpts struct {
 	mf           mapFlags
-	sym          *symOpts // where symbols and images are: the CRT heap for malloc
 	format, out  *string
 	sizes        *[]string
 	vias         *[]string
@@ -116,14 +112,11 @@ func runReport(e *env, args []string, o reportOpts) error {
 	if err != nil {
 		return err
 	}
-	symOpt, err := o.sym.options()
+	symOpt, err := o.mf.sym.options()
 	if err != nil {
 		return err
 	}
-	opt := report.Options{Name: filepath.Base(args[0]), Generator: "dumpmap " + versionString(), Map: mapOpt, Top: *o.top, NoMax: *o.noMax,
-		Heaps: func(m *analysis.Map, f *minidump.File) *analysis.HeapSet {
-			return modsym.IdentifyHeaps(context.Background(), f, m, symOpt)
-		}}
+	opt := report.Options{Name: filepath.Base(args[0]), Generator: "dumpmap " + versionString(), Map: mapOpt, Top: *o.top, NoMax: *o.noMax}
 	for _, s := range *o.sizes {
 		n, err := analysis.ParseSize(s)
 		if err != nil {
@@ -154,7 +147,7 @@ func runReport(e *env, args []string, o reportOpts) error {
 	}
 	defer d.Close()
 	defer d.flush(e)
-	r, err := report.Build(d.File, opt)
+	r, err := report.Build(d.process(symOpt), opt)
 	if err != nil {
 		return &fileError{file: d.path, err: err}
 	}

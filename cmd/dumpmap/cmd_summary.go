@@ -30,6 +30,7 @@ Examples:
 		setup: func(fs *pflag.FlagSet) runFunc {
 			mf := addMapFlags(fs)
 			mf.addBelowFlag(fs)
+			mf.addSymbolFlags(fs)
 			return func(e *env, args []string) error { return runSummary(e, args, mf) }
 		},
 	})
@@ -95,7 +96,7 @@ func runSummary(e *env, args []string, mf mapFlags) error {
 			LargestUsableFree: report.UsableOf(lu),
 			FreeTotal:         s.Free.Total, UsableFreeTotal: s.Free.UsableTotal, UnusableTotal: s.Free.Unusable,
 			FreeRuns: s.Free.Runs, UnusableRuns: s.Free.UnusableRuns, SizeClasses: classesJSON(s.SizeClasses),
-			Notes: nonNil(m.Notes), Warnings: d.warnings(),
+			Notes: m.NoteTexts(), Warnings: d.warnings(),
 		})
 	}
 	w := e.stdout

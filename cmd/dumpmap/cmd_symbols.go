@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/dumpmap/dumpmap/analysis/modsym"
+	"github.com/dumpmap/dumpmap/analysis/process"
 	"github.com/spf13/pflag"
 )
 
@@ -93,12 +94,11 @@ func runSymbols(e *env, args []string, o *symbolsOpts) error {
 	defer d.Close()
 	defer d.flush(e)
 
-	r := modsym.New(d.File, opts)
-	defer r.Close()
-	for _, n := range r.Notes {
-		d.note("%s", n)
+	p := d.process(opts)
+	res, err := modsym.Lookup(context.Background(), p, pat)
+	for _, e := range p.Damage() {
+		d.warn(e)
 	}
-	res, err := r.Lookup(context.Background(), pat)
 	if err != nil {
 		return &fileError{file: d.path, err: err}
 	}
@@ -149,7 +149,7 @@ func runSymbols(e *env, args []string, o *symbolsOpts) error {
 }
 
 // printHints says which flag would have found more, when one was not given.
-func printHints(w io.Writer, opts modsym.Options, needPDB, needImage bool) {
+func printHints(w io.Writer, opts process.Options, needPDB, needImage bool) {
 	var hints []string
 	if needPDB && len(opts.SymbolPath) == 0 {
 		hints = append(hints, "no symbol path: give --symbol-path or set _NT_SYMBOL_PATH to read PDBs")

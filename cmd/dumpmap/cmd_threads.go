@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dumpmap/dumpmap/analysis/overview"
+	"github.com/dumpmap/dumpmap/analysis/process"
 	"github.com/dumpmap/dumpmap/minidump"
 	"github.com/spf13/pflag"
 )
@@ -137,7 +137,7 @@ func runThreads(e *env, args []string, long bool) error {
 	d.warn(err)
 	unl, err := d.UnloadedModules()
 	d.warn(err)
-	idx := overview.NewModuleIndex(mods, unl)
+	idx := process.NewModuleIndex(mods, unl)
 
 	list := make([]threadJSON, len(threads))
 	for i, t := range threads {

@@ -13,8 +13,13 @@ import (
 type mapFlags struct {
 	native      *bool
 	unavailable *string
-	below       *string // nil for commands whose --below means something else
+	below       *string  // nil for commands whose --below means something else
+	sym         *symOpts // nil for commands that leave the heaps out (triage)
 }
+
+// addSymbolFlags adds --symbol-path and --image-path, with which the map's heaps
+// include the C runtime's.
+func (mf *mapFlags) addSymbolFlags(fs *pflag.FlagSet) { mf.sym = addSymbolFlags(fs) }
 
 // addBelowFlag adds --below, which ends the map at an address.
 func (mf *mapFlags) addBelowFlag(fs *pflag.FlagSet) {
@@ -59,9 +64,20 @@ func loadMap(d *dumpFile, mf mapFlags) (*analysis.Map, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := analysis.NewMap(d.File, opt)
+	popt, err := mf.sym.options()
+	if err != nil {
+		return nil, err
+	}
+	p := d.process(popt)
+	m, err := analysis.NewMap(p, opt)
+	for _, e := range p.Damage() {
+		d.warn(e)
+	}
 	if err != nil {
 		return nil, &fileError{file: d.path, err: err}
+	}
+	for _, e := range m.Damage {
+		d.warn(e)
 	}
 	return m, nil
 }

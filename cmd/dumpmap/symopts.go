@@ -1,21 +1,15 @@
 package main
 
 import (
-	"context"
 	"os"
 
-	"github.com/dumpmap/dumpmap/analysis"
-	"github.com/dumpmap/dumpmap/analysis/modsym"
+	"github.com/dumpmap/dumpmap/analysis/process"
 	"github.com/spf13/pflag"
 )
 
 // symOpts are the flags that say where symbols and images are, shared by every
-// command that uses them (symbols, heaps, and explain and report for the CRT
-// heap):
-//
-//	o := addSymbolFlags(fs)
-//	...
-//	hs := o.identifyHeaps(d, m) // instead of m.FindHeaps(d.File)
+// command that uses them: symbols, and every command that builds a region map
+// (its heaps include the C runtime's, which symbols and images identify).
 type symOpts struct {
 	symbolPath string
 	imagePath  string
@@ -31,23 +25,19 @@ func addSymbolFlags(fs *pflag.FlagSet) *symOpts {
 	return o
 }
 
-// options parses the flags (or the environment) into modsym.Options. A bad
-// symbol path is a usage error.
-func (o *symOpts) options() (modsym.Options, error) {
-	sp, err := modsym.SymbolPathFrom(o.symbolPath, getenv)
-	if err != nil {
-		return modsym.Options{}, usageErrorf("%v", err)
+// options parses the flags (or the environment) into the process's options. A
+// bad symbol path is a usage error. A nil symOpts gives the zero options.
+func (o *symOpts) options() (process.Options, error) {
+	if o == nil {
+		return process.Options{}, nil
 	}
-	ip, err := modsym.ImagePathFrom(o.imagePath, getenv)
+	sp, err := process.SymbolPathFrom(o.symbolPath, getenv)
 	if err != nil {
-		return modsym.Options{}, usageErrorf("%v", err)
+		return process.Options{}, usageErrorf("%v", err)
 	}
-	return modsym.Options{SymbolPath: sp, ImagePath: ip}, nil
-}
-
-// identifyHeaps finds the process's heaps and the C runtime's heap with the
-// symbols and images the flags name (modsym.IdentifyHeaps), for commands that
-// already parsed the options.
-func identifyHeaps(d *dumpFile, m *analysis.Map, opts modsym.Options) *analysis.HeapSet {
-	return modsym.IdentifyHeaps(context.Background(), d.File, m, opts)
+	ip, err := process.ImagePathFrom(o.imagePath, getenv)
+	if err != nil {
+		return process.Options{}, usageErrorf("%v", err)
+	}
+	return process.Options{SymbolPath: sp, ImagePath: ip}, nil
 }

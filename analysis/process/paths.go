@@ -1,4 +1,4 @@
-package modsym
+package process
 
 import (
 	"fmt"
@@ -6,21 +6,6 @@ import (
 
 	"github.com/dumpmap/dumpmap/analysis/symstore"
 )
-
-// Options say where a Resolver finds symbols and images. The zero value finds
-// neither: only what the dump itself holds (mapped images) is used.
-type Options struct {
-	// SymbolPath is searched for PDBs; nil means no PDBs. HTTP servers are
-	// contacted only when it names one.
-	SymbolPath symstore.SymbolPath
-	// Store tunes the symbol store: the cache folder, the HTTP client, timeouts
-	// and size caps.
-	Store symstore.Options
-	// ImagePath lists folders searched for module images (EXE and DLL files)
-	// the dump did not capture: each folder flat, then in symbol-store layout
-	// (name/TIMESTAMPSIZE/name).
-	ImagePath []string
-}
 
 // Environment variables WinDbg reads, and that the CLI falls back to.
 const (

@@ -1,4 +1,4 @@
-package modsym
+package process
 
 import (
 	"context"
@@ -15,88 +15,60 @@ import (
 	"github.com/dumpmap/dumpmap/minidump"
 )
 
-// Resolver finds the symbols and images of a dump's modules. Each module's PDB
-// and images are looked up once, on first use, and kept open until Close. A
-// Resolver is safe for concurrent use.
-type Resolver struct {
-	f     *minidump.File
-	mem   *minidump.Memory // nil when the dump captured no memory
-	arch  minidump.Arch
-	opts  Options
-	store *symstore.Store
-	mods  []*Module
-	// Notes records damage in the dump that limits what the resolver sees.
-	Notes []string
-
-	dirMu sync.Mutex
-	dirs  map[string][]string // image folder listings, for case-insensitive names
+// Modules returns the loaded modules in module-list order (the executable first
+// in dbghelp's, Breakpad's and Crashpad's dumps). Bases that a 32-bit writer
+// sign-extended are truncated to 32 bits.
+func (p *Process) Modules() []*Module {
+	p.loadModules()
+	return p.mods
 }
 
-// New returns a Resolver for the modules of f.
-func New(f *minidump.File, opts Options) *Resolver {
-	r := &Resolver{f: f, opts: opts, dirs: map[string][]string{}}
-	if len(opts.SymbolPath) > 0 {
-		r.store = symstore.New(opts.SymbolPath, opts.Store)
-	}
-	if si, err := f.SystemInfo(); err == nil {
-		r.arch = si.Arch
-	} else {
-		r.arch = minidump.ArchUnknown
-	}
-	mem, err := f.Memory()
-	if err != nil {
-		r.Notes = append(r.Notes, "memory lists: "+err.Error())
-	}
-	if mem != nil && len(mem.Ranges()) > 0 {
-		r.mem = mem
-	}
-	mods, err := f.Modules()
-	if err != nil {
-		r.Notes = append(r.Notes, "module list: "+err.Error())
-	}
-	for i := range mods {
-		r.mods = append(r.mods, &Module{r: r, Index: i, Module: mods[i], FileName: mods[i].BaseName()})
-	}
-	return r
+// ModuleList returns the module list as the minidump package decodes it, with
+// sign-extended bases fixed: the same modules as Modules, as plain values.
+func (p *Process) ModuleList() []minidump.Module {
+	p.loadModules()
+	return p.modList
 }
 
-// Close closes the PDBs and image files the resolver opened.
-func (r *Resolver) Close() error {
-	var errs []error
-	for _, m := range r.mods {
-		m.mu.Lock()
-		if m.pdb != nil {
-			errs = append(errs, m.pdb.Close())
-			m.pdb = nil
+// ModuleIndex returns an index of the loaded and unloaded modules by address.
+func (p *Process) ModuleIndex() *ModuleIndex {
+	p.loadModules()
+	return p.index
+}
+
+// ModuleErr returns the damage found in the module list, if any.
+func (p *Process) ModuleErr() error {
+	p.loadModules()
+	return p.modErr
+}
+
+func (p *Process) loadModules() {
+	p.modsOnce.Do(func() {
+		mods, err := p.f.Modules()
+		p.modErr = err
+		p.addDamage(err)
+		if si, _ := p.SystemInfo(); si != nil && si.Arch.PointerSize() == 4 {
+			// 32-bit dbghelp sign-extends addresses above 2 GB.
+			for i := range mods {
+				if mods[i].Base>>32 == 0xffffffff {
+					mods[i].Base &= 0xffffffff
+				}
+			}
 		}
-		if m.disk != nil {
-			errs = append(errs, m.disk.Close())
-			m.disk = nil
+		p.modList = mods
+		p.mods = make([]*Module, len(mods))
+		for i := range mods {
+			p.mods[i] = &Module{p: p, Index: i, Module: mods[i], FileName: minidump.BaseName(mods[i].Name)}
 		}
-		m.mu.Unlock()
-	}
-	return errors.Join(errs...)
+		unl, _ := p.UnloadedModules()
+		p.index = NewModuleIndex(mods, unl)
+	})
 }
 
-// Modules returns the dump's modules in module-list order (the executable
-// first).
-func (r *Resolver) Modules() []*Module { return r.mods }
-
-// Main returns the main executable's module: the first of the module list, as
-// dbghelp, Breakpad and Crashpad write it; nil without modules.
-func (r *Resolver) Main() *Module {
-	if len(r.mods) == 0 {
-		return nil
-	}
-	return r.mods[0]
-}
-
-// Memory returns the dump's captured memory, or nil.
-func (r *Resolver) Memory() *minidump.Memory { return r.mem }
-
-// Module is one module of the dump and what was found for it.
+// Module is one loaded module of the process, with its PE image and PDB, which
+// are looked up once, on first use, and kept open until the Process is closed.
 type Module struct {
-	r     *Resolver
+	p     *Process
 	Index int
 	minidump.Module
 	// FileName is the last component of the module's path ("crash.exe").
@@ -121,13 +93,32 @@ type Module struct {
 	diskTried []string
 }
 
-// errNoSymbolPath is the PDB error when no symbol path was given.
-var errNoSymbolPath = errors.New("no symbol path")
+func (m *Module) close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var errs []error
+	if m.pdb != nil {
+		errs = append(errs, m.pdb.Close())
+		m.pdb = nil
+	}
+	if m.disk != nil {
+		errs = append(errs, m.disk.Close())
+		m.disk = nil
+	}
+	return errors.Join(errs...)
+}
 
-// PDB returns the module's PDB, finding and opening it on first use. The
-// error says why there is none: no CodeView record, not an RSDS record, no
-// symbol path, not found (PDBTried lists the places looked at and what was
-// there, including GUID/age mismatches), or unreadable.
+// ErrNoSymbolPath and ErrNoImagePath are the errors of PDB and DiskImage when
+// the options name no symbol path or no image folder.
+var (
+	ErrNoSymbolPath = errors.New("no symbol path")
+	ErrNoImagePath  = errors.New("no image path")
+)
+
+// PDB returns the module's PDB, finding and opening it on first use. The error
+// says why there is none: no CodeView record, not an RSDS record, no symbol path,
+// not found (PDBTried lists the places looked at and what was there, including
+// GUID/age mismatches), or unreadable.
 func (m *Module) PDB(ctx context.Context) (*pdb.File, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -141,13 +132,13 @@ func (m *Module) PDB(ctx context.Context) (*pdb.File, error) {
 		m.pdbErr = errors.New("the module list has no CodeView record for it, so its PDB is unknown")
 	case cv.Signature != "RSDS":
 		m.pdbErr = fmt.Errorf("its CodeView record is %s, not RSDS (PDB 7.0): not supported", cv.Signature)
-	case m.r.store == nil:
-		m.pdbErr = errNoSymbolPath
+	case m.p.store == nil:
+		m.pdbErr = ErrNoSymbolPath
 	}
 	if m.pdbErr != nil {
 		return nil, m.pdbErr
 	}
-	path, tried, err := m.r.store.FindPDB(ctx, cv.PDBPath, cv.GUID, cv.Age)
+	path, tried, err := m.p.store.FindPDB(ctx, cv.PDBPath, cv.GUID, cv.Age)
 	m.pdbTried = tried
 	if err != nil {
 		m.pdbErr = trimPrefix{err, "symstore: "}
@@ -162,12 +153,12 @@ func (m *Module) PDB(ctx context.Context) (*pdb.File, error) {
 	return f, nil
 }
 
-// ErrNoSymbolPath and ErrNoImagePath are the errors of PDB and DiskImage
-// when the options name no symbol path or no image folder.
-var (
-	ErrNoSymbolPath = errNoSymbolPath
-	ErrNoImagePath  = errNoImagePath
-)
+// PDBTried lists the places the PDB lookup looked at, and what was there.
+func (m *Module) PDBTried() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.pdbTried...)
+}
 
 // trimPrefix is err with a package prefix dropped from its message.
 type trimPrefix struct {
@@ -187,8 +178,8 @@ func (m *Module) PDBPath() string {
 
 // MappedImage returns the module's image as the dump captured it in memory
 // (RVA = offset from the base). It fails when the headers were not captured;
-// parts past the headers may still be missing, which the pe reader reports
-// when they are read.
+// parts past the headers may still be missing, which the pe reader reports when
+// they are read.
 func (m *Module) MappedImage() (*pe.File, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -196,7 +187,7 @@ func (m *Module) MappedImage() (*pe.File, error) {
 		return m.mapped, m.mappedErr
 	}
 	m.mappedDone = true
-	mem := m.r.mem
+	mem := m.p.Memory()
 	switch {
 	case mem == nil:
 		m.mappedErr = errors.New("the dump has no memory")
@@ -223,9 +214,9 @@ func (m *Module) MappedImage() (*pe.File, error) {
 	return img, nil
 }
 
-// DiskImage returns the module's image file found on the image path: a file
-// with the module's (sanitized) file name whose TimeDateStamp and SizeOfImage
-// match the module list's. DiskTried lists the files looked at.
+// DiskImage returns the module's image file found on the image path: a file with
+// the module's (sanitized) file name whose TimeDateStamp and SizeOfImage match
+// the module list's.
 func (m *Module) DiskImage() (*pe.File, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -233,7 +224,7 @@ func (m *Module) DiskImage() (*pe.File, error) {
 		return m.disk, m.diskErr
 	}
 	m.diskDone = true
-	m.disk, m.diskPath, m.diskTried, m.diskErr = m.r.findImage(&m.Module)
+	m.disk, m.diskPath, m.diskTried, m.diskErr = m.p.findImage(&m.Module)
 	return m.disk, m.diskErr
 }
 
@@ -245,27 +236,25 @@ func (m *Module) DiskImagePath() string {
 }
 
 // Is32 reports whether the module is 32-bit code (x86 C names are decorated,
-// pointers are 4 bytes): from its image, its PDB, or the dump's architecture,
-// whichever is known first. In a WOW64 dump only the first two tell.
+// pointers are 4 bytes): from its image, its PDB, or the process's pointer size,
+// whichever is known first.
 func (m *Module) Is32() bool {
 	img, _ := m.MappedImage()
 	m.mu.Lock()
-	disk, p := m.disk, m.pdb
+	disk, pd := m.disk, m.pdb
 	m.mu.Unlock()
 	switch {
 	case img != nil:
 		return !img.Is64()
 	case disk != nil:
 		return !disk.Is64()
-	case p != nil && p.Machine != 0:
-		return p.Machine == pe.MachineI386 || p.Machine == pe.MachineARMNT
+	case pd != nil && pd.Machine != 0:
+		return pd.Machine == pe.MachineI386 || pd.Machine == pe.MachineARMNT
 	}
-	if m.r.arch.PointerSize() == 4 {
-		return true
-	}
-	// A 64-bit dump of a WOW64 process: 32-bit modules load below 4 GB, and
-	// without an image the module list's size is all there is to go by.
-	return false
+	// Without an image or PDB only the dump's architecture tells; a 64-bit dump of
+	// a WOW64 process holds 64-bit modules too (ntdll, the WOW64 layer), so there
+	// nothing is assumed: names are looked up undecorated.
+	return m.p.DumpPointerSize() == 4
 }
 
 // PointerSize is 4 for a 32-bit module, 8 otherwise.
@@ -276,10 +265,10 @@ func (m *Module) PointerSize() int {
 	return 8
 }
 
-// Image runs use on the mapped image, then on the disk image if the mapped one
-// is missing or use fails on it (an export table that was not captured, say).
-// It returns where the successful image came from ("dump memory" or a path)
-// and, when both failed, an error naming both reasons.
+// Image runs use on the mapped image, then on the disk image if the mapped one is
+// missing or use fails on it (an export table that was not captured, say). It
+// returns where the successful image came from ("dump memory" or a path) and,
+// when both failed, an error naming both reasons.
 func (m *Module) Image(use func(img *pe.File) error) (source string, err error) {
 	var errs []string
 	if img, err := m.MappedImage(); err == nil {
@@ -296,7 +285,7 @@ func (m *Module) Image(use func(img *pe.File) error) (source string, err error) 
 		}
 		errs = append(errs, m.DiskImagePath()+": "+err.Error())
 	} else {
-		if errors.Is(err, errNoImagePath) {
+		if errors.Is(err, ErrNoImagePath) {
 			errs = append(errs, err.Error())
 		} else {
 			errs = append(errs, "image path: "+err.Error())
@@ -305,8 +294,8 @@ func (m *Module) Image(use func(img *pe.File) error) (source string, err error) 
 	return "", errors.New(strings.Join(errs, "; "))
 }
 
-// Report describes what was found for the module and where, and what was
-// tried without success, one line each.
+// Report describes what was found for the module and where, and what was tried
+// without success, one line each.
 func (m *Module) Report() []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -341,17 +330,14 @@ func (m *Module) Report() []string {
 	return out
 }
 
-// errNoImagePath is the disk image error when no image path was given.
-var errNoImagePath = errors.New("no image path")
-
-// findImage looks for mod's image file along the image path: in each folder,
-// the file named as the module, then the symbol-store key folder
-// name/TIMESTAMPSIZE/name. Names are matched case-insensitively (Windows file
-// names are) but only names read from the folder itself are opened, and the
-// module's name is reduced to a validated bare file name first.
-func (r *Resolver) findImage(mod *minidump.Module) (*pe.File, string, []string, error) {
-	if len(r.opts.ImagePath) == 0 {
-		return nil, "", nil, errNoImagePath
+// findImage looks for mod's image file along the image path: in each folder, the
+// file named as the module, then the symbol-store key folder name/TIMESTAMPSIZE/
+// name. Names are matched case-insensitively (Windows file names are) but only
+// names read from the folder itself are opened, and the module's name is reduced
+// to a validated bare file name first.
+func (p *Process) findImage(mod *minidump.Module) (*pe.File, string, []string, error) {
+	if len(p.opts.ImagePath) == 0 {
+		return nil, "", nil, ErrNoImagePath
 	}
 	name, err := symstore.SafeName(mod.Name)
 	if err != nil {
@@ -360,81 +346,89 @@ func (r *Resolver) findImage(mod *minidump.Module) (*pe.File, string, []string, 
 	var tried []string
 	note := func(where, what string) { tried = append(tried, where+": "+what) }
 	keys := []string{fmt.Sprintf("%08X%X", mod.TimeDateStamp, mod.Size)}
-	for _, dir := range r.opts.ImagePath {
-		p, ok := r.findFold(dir, name)
+	for _, dir := range p.opts.ImagePath {
+		fp, ok := p.findFold(dir, name)
 		if !ok {
 			note(filepath.Join(dir, name), "not there")
 			continue
 		}
-		cands := []string{p}
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
+		cands := []string{fp}
+		if st, err := os.Stat(fp); err == nil && st.IsDir() {
 			// A symbol store: the name is a folder of key folders.
 			cands = nil
 			for _, k := range keys {
-				kd, ok := r.findFold(p, k)
+				kd, ok := p.findFold(fp, k)
 				if !ok {
-					note(filepath.Join(p, k), "no such folder")
+					note(filepath.Join(fp, k), "no such folder")
 					continue
 				}
-				if f, ok := r.findFold(kd, name); ok {
+				if f, ok := p.findFold(kd, name); ok {
 					cands = append(cands, f)
 				} else {
 					note(filepath.Join(kd, name), "not there")
 				}
 			}
 		}
-		for _, p := range cands {
-			st, err := os.Stat(p)
+		for _, c := range cands {
+			st, err := os.Stat(c)
 			if err != nil || !st.Mode().IsRegular() {
-				note(p, "not a regular file")
+				note(c, "not a regular file")
 				continue
 			}
-			img, err := pe.Open(p)
+			img, err := pe.Open(c)
 			if err != nil {
-				note(p, "not a PE image: "+err.Error())
+				note(c, "not a PE image: "+err.Error())
 				continue
 			}
 			if img.TimeDateStamp != mod.TimeDateStamp || img.SizeOfImage != mod.Size {
-				note(p, fmt.Sprintf("a different build: TimeDateStamp %#x and SizeOfImage %#x, the module has %#x and %#x",
+				note(c, fmt.Sprintf("a different build: TimeDateStamp %#x and SizeOfImage %#x, the module has %#x and %#x",
 					img.TimeDateStamp, img.SizeOfImage, mod.TimeDateStamp, mod.Size))
 				img.Close()
 				continue
 			}
 			if cv := mod.CodeView; cv != nil && cv.Signature == "RSDS" {
 				if icv, err := img.CodeView(); err == nil && icv.Signature == "RSDS" && (icv.GUID != cv.GUID || icv.Age != cv.Age) {
-					note(p, fmt.Sprintf("a different build: PDB GUID %s age %d, the module has %s age %d", icv.GUID, icv.Age, cv.GUID, cv.Age))
+					note(c, fmt.Sprintf("a different build: PDB GUID %s age %d, the module has %s age %d", icv.GUID, icv.Age, cv.GUID, cv.Age))
 					img.Close()
 					continue
 				}
 			}
-			return img, p, tried, nil
+			return img, c, tried, nil
 		}
 	}
 	return nil, "", tried, fmt.Errorf("%s (TimeDateStamp %#x, SizeOfImage %#x) not found on the image path (%d places tried)", name, mod.TimeDateStamp, mod.Size, len(tried))
 }
 
 // findFold returns the path of the entry of dir named name, ignoring case. The
-// exact name is tried first; otherwise the entry's name as the folder lists it
-// is used, so nothing but the folder's own names is joined to dir.
-func (r *Resolver) findFold(dir, name string) (string, bool) {
-	p := filepath.Join(dir, name)
-	if _, err := os.Lstat(p); err == nil {
-		return p, true
+// exact name is tried first; otherwise the entry's name as the folder lists it is
+// used, so nothing but the folder's own names is joined to dir.
+func (p *Process) findFold(dir, name string) (string, bool) {
+	fp := filepath.Join(dir, name)
+	if _, err := os.Lstat(fp); err == nil {
+		return fp, true
 	}
-	r.dirMu.Lock()
-	names, ok := r.dirs[dir]
+	p.dirMu.Lock()
+	names, ok := p.dirs[dir]
 	if !ok {
 		ents, _ := os.ReadDir(dir)
 		for _, e := range ents {
 			names = append(names, e.Name())
 		}
-		r.dirs[dir] = names
+		p.dirs[dir] = names
 	}
-	r.dirMu.Unlock()
+	p.dirMu.Unlock()
 	for _, n := range names {
 		if strings.EqualFold(n, name) {
 			return filepath.Join(dir, n), true
 		}
 	}
 	return "", false
+}
+
+// DiskTried lists the files the image lookup looked at, and why each was passed
+// over.
+func (m *Module) DiskTried() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.diskTried...)
 }

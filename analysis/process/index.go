@@ -1,12 +1,10 @@
-package overview
+package process
 
 import (
 	"cmp"
 	"fmt"
-	"path"
 	"slices"
 	"sort"
-	"strings"
 
 	"github.com/dumpmap/dumpmap/minidump"
 )
@@ -83,52 +81,19 @@ func (x *ModuleIndex) Unloaded(addr uint64) *minidump.UnloadedModule {
 // and "" when no module holds it.
 func (x *ModuleIndex) Name(addr uint64) string {
 	if m := x.Loaded(addr); m != nil {
-		return fmt.Sprintf("%s+%#x", nameOr(m.Name, m.Base), addr-m.Base)
+		return fmt.Sprintf("%s+%#x", NameOr(m.Name, m.Base), addr-m.Base)
 	}
 	if u := x.Unloaded(addr); u != nil {
-		return fmt.Sprintf("<Unloaded_%s>+%#x", nameOr(u.Name, u.Base), addr-u.Base)
+		return fmt.Sprintf("<Unloaded_%s>+%#x", NameOr(u.Name, u.Base), addr-u.Base)
 	}
 	return ""
 }
 
-// nameOr returns the file name of a module path, or "<module 0x400000>" for a module
-// whose name could not be read.
-func nameOr(p string, base uint64) string {
-	if n := BaseName(p); n != "" {
+// NameOr returns the file name of a module path, or "<module 0x400000>" for a
+// module whose name could not be read.
+func NameOr(p string, base uint64) string {
+	if n := minidump.BaseName(p); n != "" {
 		return n
 	}
 	return fmt.Sprintf("<module %#x>", base)
-}
-
-// BaseName returns the file-name part of a module path written with either separator.
-// An empty path gives "".
-func BaseName(p string) string {
-	if p == "" {
-		return ""
-	}
-	if c := p[len(p)-1]; c != '/' && c != '\\' {
-		return p[strings.LastIndexAny(p, `\/`)+1:] // the common case, without allocating
-	}
-	return path.Base(strings.ReplaceAll(p, `\`, "/"))
-}
-
-// MainModule guesses which module is the process's executable, the product the dump
-// belongs to. dbghelp, Breakpad and Crashpad all list the executable first; on Windows
-// the first module whose name ends in ".exe" is preferred, in case a writer did not.
-// It returns the index into mods and how it decided, or -1 when mods is empty.
-func MainModule(mods []minidump.Module, p minidump.Platform) (int, string) {
-	if len(mods) == 0 {
-		return -1, ""
-	}
-	if p.IsWindows() {
-		for i := range mods {
-			if strings.HasSuffix(strings.ToLower(mods[i].Name), ".exe") {
-				if i == 0 {
-					return 0, "first module, an .exe"
-				}
-				return i, "first .exe in the module list"
-			}
-		}
-	}
-	return 0, "first module in the module list"
 }
