@@ -33,28 +33,62 @@ func NewDump(f *minidump.File, opts Options) (*Dump, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stack: %w", err)
 	}
-	d := &Dump{File: f, Arch: si.Arch, Platform: si.Platform}
+	p := DumpParts{SystemInfo: si}
+	var warnings []error
+	warn := func(err error) {
+		if err != nil && !errors.Is(err, minidump.ErrNoStream) {
+			warnings = append(warnings, err)
+		}
+	}
+	p.Modules, err = f.Modules()
+	warn(err)
+	p.Memory, err = f.Memory()
+	warn(err)
+	p.Threads, err = f.Threads()
+	warn(err)
+	if f.HasStream(minidump.StreamException) {
+		p.Exception, err = f.Exception()
+		warn(err)
+	}
+	d, err := NewDumpFromParts(f, p, opts)
+	if d != nil {
+		d.Warnings = append(warnings, d.Warnings...)
+	}
+	return d, err
+}
+
+// DumpParts are the decoded streams a walk needs, for a caller that has decoded
+// them already (each stream is then decoded once per process).
+type DumpParts struct {
+	SystemInfo *minidump.SystemInfo
+	Modules    []minidump.Module
+	Memory     *minidump.Memory
+	Threads    []minidump.Thread
+	Exception  *minidump.Exception // nil without an exception stream
+}
+
+// NewDumpFromParts is NewDump with the streams already decoded; f is used for the
+// thread contexts and, lazily, the MemoryInfoList (Options.Executable).
+func NewDumpFromParts(f *minidump.File, p DumpParts, opts Options) (*Dump, error) {
+	if p.SystemInfo == nil {
+		return nil, errors.New("stack: no system information")
+	}
+	si := p.SystemInfo
 	arch := ArchOf(si.Arch)
 	if arch == ArchUnknown {
 		return nil, fmt.Errorf("stack: stacks of %v processes are not walked", si.Arch)
 	}
+	d := &Dump{File: f, Arch: si.Arch, Platform: si.Platform, threads: p.Threads, exc: p.Exception, mem: p.Memory}
 	opts.Windows = si.Platform.IsWindows()
 	opts.IOS = si.Platform == minidump.PlatformIOS
-	mods, err := f.Modules()
-	d.warn(err)
-	mem, err := f.Memory()
-	d.warn(err)
-	d.mem = mem
-	d.threads, err = f.Threads()
-	d.warn(err)
-	if f.HasStream(minidump.StreamException) {
-		d.exc, err = f.Exception()
-		d.warn(err)
-	}
-	if opts.Executable == nil && f.HasStream(minidump.StreamMemoryInfoList) {
+	if opts.Executable == nil && f != nil && f.HasStream(minidump.StreamMemoryInfoList) {
 		opts.Executable = executableRegions(f)
 	}
-	d.Walker = NewWalker(arch, mem, ModulesFromDump(mods), opts)
+	var mem MemoryReader
+	if p.Memory != nil {
+		mem = p.Memory
+	}
+	d.Walker = NewWalker(arch, mem, ModulesFromDump(p.Modules), opts)
 	return d, nil
 }
 
@@ -87,12 +121,6 @@ func executableRegions(f *minidump.File) func(uint64) (bool, bool) {
 		}
 		i := sort.Search(len(rs), func(i int) bool { return rs[i].End > va })
 		return i < len(rs) && rs[i].Start <= va, true
-	}
-}
-
-func (d *Dump) warn(err error) {
-	if err != nil && !errors.Is(err, minidump.ErrNoStream) {
-		d.Warnings = append(d.Warnings, err)
 	}
 }
 
