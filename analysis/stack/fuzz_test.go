@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/dumpmap/dumpmap/analysis/internal/sharedtest"
-	"github.com/dumpmap/dumpmap/analysis/stack/internal/postfix"
 	"github.com/dumpmap/dumpmap/minidump"
 )
 
@@ -62,23 +61,5 @@ func FuzzWalk(f *testing.F) {
 		if _, err := json.Marshal(res); err != nil {
 			t.Fatal(err)
 		}
-	})
-}
-
-// FuzzPostfix runs arbitrary programs through the built-in STACK WIN evaluator.
-func FuzzPostfix(f *testing.F) {
-	for _, p := range []string{
-		"$T0 $ebp = $eip $T0 4 + ^ = $ebp $T0 ^ = $esp $T0 8 + =",
-		"$T0 .raSearch = $eip $T0 ^ = $esp $T0 4 + = $ebp $T0 8 - ^ =",
-		"$T2 $esp .cbSavedRegs + = $T0 $T2 8 @ = $eip $T0 4 + ^ =",
-		"$eip .raSearchStart ^ = $esp .raSearchStart 4 + =",
-	} {
-		f.Add(p)
-	}
-	mem := &fakeMem{}
-	mem.add(0x1000, make([]byte, 0x100))
-	f.Fuzz(func(t *testing.T, program string) {
-		vars := map[string]uint64{"$ebp": 0x1010, "$esp": 0x1000, ".raSearchStart": 0x1020, ".raSearch": 0x1020, ".cbSavedRegs": 8}
-		postfix.Evaluate(program, vars, mem)
 	})
 }

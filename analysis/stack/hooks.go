@@ -87,7 +87,8 @@ type FrameDataSource interface {
 	FrameInfo(m *Module, offset uint64) (fi *FrameInfo, ok bool)
 }
 
-// An Evaluator runs Breakpad postfix programs ("STACK WIN" program strings).
+// An Evaluator runs Breakpad postfix programs ("STACK WIN" program strings). The
+// default is package breakpad's.
 // vars holds the variables set before the program runs; Evaluate returns every
 // variable assigned by it. Reads ("^") are 32-bit, through mem.
 type Evaluator interface {

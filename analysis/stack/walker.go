@@ -65,8 +65,7 @@ type Options struct {
 	Symbolizer Symbolizer
 	CFI        CFIUnwinder
 	FrameData  FrameDataSource
-	// Evaluator runs STACK WIN program strings; nil uses a small built-in
-	// evaluator.
+	// Evaluator runs STACK WIN program strings; nil uses package breakpad's.
 	Evaluator Evaluator
 	Images    ImageProvider
 }
