@@ -42,7 +42,14 @@ func (w *Walker) callerAMD64(frames []Frame) (Regs, Trust, bool, bool) {
 				}
 			}
 		}
-	} else if c, ok := w.framePointerAMD64(callee); ok || w.stop {
+		// Windows x64 code keeps no frame-pointer chain, but code without unwind
+		// data (generated, or hand-written) may: an RBP link is followed only when
+		// the call before its return address can be seen.
+		if c, ok := w.framePointerAMD64(callee, true); ok {
+			return c, TrustFramePointer, false, true
+		}
+		w.stop = false
+	} else if c, ok := w.framePointerAMD64(callee, false); ok || w.stop {
 		return c, TrustFramePointer, false, ok
 	}
 	if at, ra, ok := w.scan(callee, w.scanWords(callee)); ok {
@@ -69,8 +76,9 @@ func (w *Walker) callerAMD64(frames []Frame) (Regs, Trust, bool, bool) {
 }
 
 // framePointerAMD64 follows the RBP chain: [RBP] is the caller's RBP and
-// [RBP+8] the return address. The link must lie in the stack and lead to code.
-func (w *Walker) framePointerAMD64(callee *Frame) (Regs, bool) {
+// [RBP+8] the return address. The link must lie in the stack and lead to code;
+// with verified, to code right after a call instruction the walker has read.
+func (w *Walker) framePointerAMD64(callee *Frame, verified bool) (Regs, bool) {
 	rbp, ok := callee.Regs.Get(RegRBP)
 	if !ok || rbp%8 != 0 || rbp < callee.SP {
 		return Regs{}, false
@@ -95,8 +103,12 @@ func (w *Walker) framePointerAMD64(callee *Frame) (Regs, bool) {
 		return Regs{}, false
 	}
 	// The return address must look like one, or the chain must go on (a frame in
-	// generated code).
-	if !w.fpReturnOK(ra, next) {
+	// generated code); with verified, a call must be seen before it.
+	if verified {
+		if ok, seen := w.returnCheck(ra); !ok || !seen {
+			return Regs{}, false
+		}
+	} else if !w.fpReturnOK(ra, next) {
 		return Regs{}, false
 	}
 	c := Regs{Arch: ArchAMD64}

@@ -50,6 +50,11 @@ type Options struct {
 	// DefaultScanWords); NoScan disables scanning altogether.
 	ScanWords int
 	NoScan    bool
+	// StrictScan accepts a scanned word as a return address only when the call
+	// instruction before it could be read and checked (from dump memory or the
+	// module's image); by default a word pointing into a module's code is taken
+	// when its code is not available, as Breakpad takes it.
+	StrictScan bool
 	// MaxReads bounds the stack words a walker reads over all its walks
 	// (default DefaultMaxReads): a hostile dump may declare thousands of threads
 	// all pointing at one captured stack. Walks after the budget is spent return
@@ -341,30 +346,40 @@ func (w *Walker) fpReturnOK(ra, next uint64) bool {
 
 // plausibleReturn reports whether v may be a return address: it lies in a
 // module's executable code, and, where the code before it can be read, that code
-// ends with a call instruction.
+// ends with a call instruction. Where it cannot, the module check must do, unless
+// Options.StrictScan asks for proof.
 func (w *Walker) plausibleReturn(v uint64) bool {
+	ok, verified := w.returnCheck(v)
+	return ok && (verified || !w.opts.StrictScan)
+}
+
+// returnCheck says whether v may be a return address and whether a call
+// instruction before it was seen (false when the code could not be read).
+func (w *Walker) returnCheck(v uint64) (ok, verified bool) {
 	if v < 0x1000 {
-		return false
+		return false, false
 	}
 	if w.arch.PointerSize() == 4 && v > 0xffffffff {
-		return false
+		return false, false
 	}
 	if !w.isCode(v - 1) {
-		return false
+		return false, false
 	}
 	switch w.arch {
 	case ArchX86, ArchAMD64:
 		var b [8]byte
 		if w.readCode(b[:], v-8) != nil {
-			return true // the code is not available: the module check must do
+			return true, false
 		}
-		return endsWithCall(b[:], w.arch == ArchAMD64)
+		c := endsWithCall(b[:], w.arch == ArchAMD64)
+		return c, c
 	case ArchARM64:
 		var b [4]byte
 		if w.readCode(b[:], v-4) != nil {
-			return true
+			return true, false
 		}
-		return arm64IsCall(uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24)
+		c := arm64IsCall(uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24)
+		return c, c
 	}
-	return true
+	return true, false
 }

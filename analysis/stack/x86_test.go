@@ -206,6 +206,52 @@ func TestX86Scan(t *testing.T) {
 	if frames, _ := w.Walk(x86Regs(0x401500, sp, 0xffff0000), st.rng(), StackRange{}); len(frames) < 2 || frames[1].IP != x86Decoy {
 		t.Errorf("without code: %+v", frames)
 	}
+	// StrictScan wants the call seen: without code nothing qualifies.
+	w = NewWalker(ArchX86, code, x86Modules, Options{Windows: true, StrictScan: true})
+	if frames, _ := w.Walk(x86Regs(0x401500, sp, 0xffff0000), st.rng(), StackRange{}); len(frames) != 1 {
+		t.Errorf("StrictScan without code: %d frames", len(frames))
+	}
+}
+
+// TestX64WindowsFramePointer: code without unwind data on Windows x64 is walked
+// through RBP only when the call before the return address can be seen.
+func TestX64WindowsFramePointer(t *testing.T) {
+	const mod = 0x7ff700000000
+	code := make([]byte, 0x2000)
+	for i := range code {
+		code[i] = 0xcc
+	}
+	copy(code[0x1000:], []byte{0xe8, 0, 0, 0, 0}) // call; returns to mod+0x1005
+	st := newFakeStack(0x7ff0_0000_0000, 0x1000, 8)
+	rbp := st.hi - 0x100
+	st.put(rbp, rbp+0x40)
+	st.put(rbp+8, mod+0x1005)
+	st.put(rbp+0x40, 0)
+	st.put(rbp+0x48, 0)
+	for _, tc := range []struct {
+		ra    uint64
+		trust Trust
+	}{{mod + 0x1005, TrustFramePointer}, {mod + 0x1300, TrustNone}} {
+		st.put(rbp+8, tc.ra)
+		mem := &fakeMem{}
+		mem.add(mod, code)
+		mem.add(st.lo, st.b)
+		w := NewWalker(ArchAMD64, mem, []Module{{Base: mod, Size: 0x2000, Name: "jit.dll"}}, Options{Windows: true, NoScan: true})
+		r := Regs{Arch: ArchAMD64}
+		r.Set(RegRIP, mod+0x1800)
+		r.Set(RegRSP, rbp-0x20)
+		r.Set(RegRBP, rbp)
+		frames, _ := w.Walk(r, st.rng(), StackRange{})
+		if tc.trust == TrustNone {
+			if len(frames) != 1 {
+				t.Errorf("RBP link to %#x (no call before it) followed: %d frames", tc.ra, len(frames))
+			}
+			continue
+		}
+		if len(frames) != 2 || frames[1].IP != tc.ra || frames[1].Trust != tc.trust {
+			t.Errorf("RBP link: %+v", frames)
+		}
+	}
 }
 
 // TestBounds checks the limits: MaxFrames, a stack full of return addresses, a
