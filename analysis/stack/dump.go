@@ -188,14 +188,51 @@ func (d *Dump) walk(th *minidump.Thread) Thread {
 	}
 	regs := RegsFromContext(ctx)
 	captured := StackRange{th.Stack.Start, th.Stack.End()}
-	if th.Stack.End() < th.Stack.Start || th.Stack.Data.Size == 0 || !captured.Contains(regs.SP(), 1) {
-		// The thread's stack descriptor is empty or misses the stack pointer
-		// (Wine's full-memory dumps leave it empty): the captured range holding
-		// the stack pointer stands for it.
+	var reader MemoryReader = d.Walker.mem
+	switch {
+	case th.Stack.End() < th.Stack.Start || th.Stack.Data.Size == 0 || !captured.Contains(regs.SP(), 1):
+		// The thread's stack descriptor is empty or misses the stack pointer:
+		// the captured range holding the stack pointer stands for it.
+		captured = d.rangeAt(regs.SP())
+	case d.mem != nil && d.mem.Contains(captured.Lo, captured.Hi-captured.Lo):
+		// The memory lists hold the stack (the usual case).
+	case th.Stack.Data.RVA != 0 && d.File != nil:
+		// Only the descriptor's own bytes hold it: a writer need not list the
+		// stack in the memory list too.
+		reader = &threadStack{f: d.File, desc: th.Stack, next: reader}
+	default:
+		// A descriptor without bytes (Wine's full-memory dumps leave the RVA 0):
+		// the captured range holding the stack pointer.
 		captured = d.rangeAt(regs.SP())
 	}
-	t.Frames, t.Err = d.Walker.Walk(regs, d.stackRange(th, captured), captured)
+	t.Frames, t.Err = d.Walker.walk(regs, d.stackRange(th, captured), captured, reader)
 	return t
+}
+
+// threadStack reads a thread's stack from its descriptor's bytes in the file,
+// other addresses from the dump's memory.
+type threadStack struct {
+	f    *minidump.File
+	desc minidump.MemoryDescriptor
+	next MemoryReader
+}
+
+func (s *threadStack) ReadAt(p []byte, va uint64) (int, error) {
+	if va >= s.desc.Start && va-s.desc.Start+uint64(len(p)) <= uint64(s.desc.Data.Size) {
+		off := int64(s.desc.Data.RVA) + int64(va-s.desc.Start)
+		n, err := s.f.ReaderAt().ReadAt(p, off)
+		if n == len(p) {
+			return n, nil
+		}
+		if err == nil {
+			err = errOutsideStack
+		}
+		return n, err
+	}
+	if s.next == nil {
+		return 0, errOutsideStack
+	}
+	return s.next.ReadAt(p, va)
 }
 
 // rangeAt returns the captured memory range containing va, or an empty one.

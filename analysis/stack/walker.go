@@ -140,6 +140,12 @@ var ErrNoContext = errors.New("stack: no instruction and stack pointer to start 
 // would go down or leave the stack, when an (IP, SP) pair repeats, and at a
 // return address below 4096.
 func (w *Walker) Walk(start Regs, stack, captured StackRange) ([]Frame, error) {
+	return w.walk(start, stack, captured, w.mem)
+}
+
+// walk is Walk reading the stack through stackReader (the thread's own stack
+// bytes laid over the dump's memory, for Dump).
+func (w *Walker) walk(start Regs, stack, captured StackRange, stackReader MemoryReader) ([]Frame, error) {
 	start.Arch = w.arch
 	pc, okPC := start.Get(pcReg(w.arch))
 	_, okSP := start.Get(spReg(w.arch))
@@ -152,7 +158,7 @@ func (w *Walker) Walk(start Regs, stack, captured StackRange) ([]Frame, error) {
 	if captured == (StackRange{}) {
 		captured = stack
 	}
-	w.sm = newStackMem(w.mem, stack, captured, start.SP(), w.arch.PointerSize())
+	w.sm = newStackMem(stackReader, stack, captured, start.SP(), w.arch.PointerSize())
 	w.sm.budget = &w.reads
 	defer func() { w.sm = nil }()
 
