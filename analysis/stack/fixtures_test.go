@@ -2,11 +2,13 @@ package stack
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -181,5 +183,80 @@ func TestWineSmallDumpWithImage(t *testing.T) {
 	}
 	if prov.asked["crtheap.exe"] != 1 {
 		t.Errorf("provider asked %v", prov.asked)
+	}
+}
+
+// truthFrame is a frame of a fixture's in-process walk: Wine's
+// RtlLookupFunctionEntry and RtlVirtualUnwind frame by frame, from the exception's
+// context (testdata/fixtures/src/crashfx.c, fx_unwind).
+type truthFrame struct {
+	Index     int               `json:"index"`
+	IP        string            `json:"ip"`
+	SP        string            `json:"sp"`
+	Module    string            `json:"module"`
+	Registers map[string]string `json:"registers"`
+}
+
+// TestFixtureExceptionWalks compares, for every crash fixture that recorded its
+// exception walk, our walk of the crashing thread with it: the same instruction
+// pointers and return addresses, the same stack pointers and, where we know them,
+// the same nonvolatile registers. Each dump is walked alone when it is a
+// full-memory dump, and with the fixture images beside it (through an
+// ImageProvider) when it is a small one.
+func TestFixtureExceptionWalks(t *testing.T) {
+	names, _ := filepath.Glob(filepath.Join(fixtureDir, "*.json"))
+	n := 0
+	for _, name := range names {
+		raw, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var truth struct {
+			Dump          string       `json:"dump"`
+			ExceptionWalk []truthFrame `json:"exception_walk"`
+		}
+		if json.Unmarshal(raw, &truth) != nil || len(truth.ExceptionWalk) == 0 || truth.Dump == "" {
+			continue
+		}
+		n++
+		dumpName := truth.Dump
+		if _, err := os.Stat(filepath.Join(fixtureDir, dumpName)); err != nil {
+			dumpName += ".xz"
+		}
+		t.Run(dumpName, func(t *testing.T) {
+			f := openFixture(t, dumpName)
+			d, err := NewDump(f, Options{Images: &fileProvider{dir: fixtureDir, asked: map[string]int{}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			th, err := d.WalkCrashed()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b strings.Builder
+			WriteText(&b, &th, 8)
+			for i, tf := range truth.ExceptionWalk {
+				if i >= len(th.Frames) {
+					t.Fatalf("%d frames, the process recorded %d:\n%s", len(th.Frames), len(truth.ExceptionWalk), b.String())
+				}
+				fr := th.Frames[i]
+				ip, _ := strconv.ParseUint(tf.IP, 0, 64)
+				sp, _ := strconv.ParseUint(tf.SP, 0, 64)
+				if fr.IP != ip || fr.SP != sp {
+					t.Errorf("frame %d: ip %#x sp %#x, recorded ip %#x sp %#x (%s)\n%s", i, fr.IP, fr.SP, ip, sp, tf.Module, b.String())
+					return
+				}
+				for name, vs := range tf.Registers {
+					r, ok := ArchAMD64.LookupReg(name)
+					v, _ := strconv.ParseUint(vs, 0, 64)
+					if got, known := fr.Regs.Get(r); ok && known && got != v {
+						t.Errorf("frame %d: %s = %#x, recorded %#x", i, name, got, v)
+					}
+				}
+			}
+		})
+	}
+	if n == 0 {
+		t.Skip("no fixture records an exception walk yet")
 	}
 }
