@@ -147,7 +147,7 @@ func (w *Walker) Walk(start Regs, stack, captured StackRange) ([]Frame, error) {
 // bytes laid over the dump's memory, for Dump).
 func (w *Walker) walk(start Regs, stack, captured StackRange, stackReader MemoryReader) ([]Frame, error) {
 	start.Arch = w.arch
-	pc, okPC := start.Get(pcReg(w.arch))
+	_, okPC := start.Get(pcReg(w.arch))
 	_, okSP := start.Get(spReg(w.arch))
 	if !okPC || !okSP {
 		return nil, ErrNoContext
@@ -168,7 +168,6 @@ func (w *Walker) walk(start Regs, stack, captured StackRange, stackReader Memory
 	if w.reads <= 0 {
 		return frames, ErrBudget
 	}
-	_ = pc
 	type key struct{ ip, sp uint64 }
 	seen := map[key]bool{{frames[0].IP, frames[0].SP}: true}
 	for len(frames) < w.opts.MaxFrames {
