@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/dumpmap/dumpmap/analysis"
-	"github.com/dumpmap/dumpmap/analysis/report"
+	"github.com/dumpmap/dumpmap/analysis/render"
 	"github.com/spf13/pflag"
 )
 
@@ -66,10 +66,10 @@ type explainOpts struct {
 }
 
 // The JSON shape is shared with the report (package report).
-type explanationJSON = report.Explanation
+type explanationJSON = render.Explanation
 
 // explanationOf shapes an explanation for JSON, as the report does.
-func explanationOf(x *analysis.Explanation) explanationJSON { return report.ExplanationOf(x) }
+func explanationOf(x *analysis.Explanation) explanationJSON { return render.ExplanationOf(x) }
 
 func runExplain(e *env, args []string, o explainOpts) error {
 	var req analysis.Request
@@ -136,7 +136,7 @@ func runExplain(e *env, args []string, o explainOpts) error {
 }
 
 // requestText names a request in words: "malloc(50 KiB)".
-func requestText(r analysis.Request) string { return report.RequestText(r) }
+func requestText(r analysis.Request) string { return render.RequestText(r) }
 
 func writeExplanation(e *env, m *analysis.Map, x *analysis.Explanation) {
 	w := e.stdout
@@ -207,7 +207,7 @@ func wrapText(s string, width int, indent string) string {
 	return strings.Join(append(lines, line), "\n")
 }
 
-type maxJSON = report.Max
+type maxJSON = render.Max
 
 func printMax(e *env, d *dumpFile, m *analysis.Map, req analysis.Request) error {
 	var out []maxJSON

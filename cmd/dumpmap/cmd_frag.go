@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/dumpmap/dumpmap/analysis"
-	"github.com/dumpmap/dumpmap/analysis/report"
+	"github.com/dumpmap/dumpmap/analysis/render"
 	"github.com/dumpmap/dumpmap/minidump"
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/pflag"
@@ -45,15 +45,15 @@ Examples:
 }
 
 // The JSON shapes are shared with the report (package report).
-type wasteJSON = report.Waste
+type wasteJSON = render.Waste
 
-type fitJSON = report.Fit
+type fitJSON = render.Fit
 
-type heapJSONLite = report.HeapInfo
+type heapJSONLite = render.HeapInfo
 
-type commitJSON = report.Commit
+type commitJSON = render.Commit
 
-func heapsLite(hs *analysis.HeapSet) []heapJSONLite { return report.HeapsOf(hs) }
+func heapsLite(hs *analysis.HeapSet) []heapJSONLite { return render.HeapsOf(hs) }
 
 func runFrag(e *env, args []string, mf mapFlags, top int) error {
 	if top < 1 {
@@ -90,14 +90,14 @@ func runFrag(e *env, args []string, mf mapFlags, top int) error {
 	if e.json {
 		var wj []wasteJSON
 		for _, w := range waste {
-			wj = append(wj, report.WasteOf(w))
+			wj = append(wj, render.WasteOf(w))
 		}
-		fits := report.FitsOf(r.Fits)
+		fits := render.FitsOf(r.Fits)
 		var aj []allocationJSON
 		for _, a := range allocs {
-			aj = append(aj, report.AllocationOf(&a))
+			aj = append(aj, render.AllocationOf(&a))
 		}
-		commit := report.CommitOf(r.Commit)
+		commit := render.CommitOf(r.Commit)
 		lu := r.Free.LargestUsable
 		return writeJSON(e.stdout, struct {
 			File              string           `json:"file"`
@@ -122,7 +122,7 @@ func runFrag(e *env, args []string, mf mapFlags, top int) error {
 		}{
 			File: d.path, Partial: m.Partial, Space: spaceOf(m.Space), FreeTotal: r.Free.Total, FreeRuns: r.Free.Runs,
 			LargestFree:       blockJSON{Base: hexNum(r.Free.Largest.Base), Size: r.Free.Largest.Size},
-			LargestUsableFree: report.UsableOf(lu),
+			LargestUsableFree: render.UsableOf(lu),
 			UnusableTotal:     r.Free.Unusable, SizeClasses: classesJSON(r.SizeClasses), Fits: fits, Waste: orEmpty(wj), WasteTotal: r.WasteTotal,
 			ByUsage: rowsJSON(r.ByUsage), ByAllocation: orEmpty(aj), Heaps: heapsLite(heaps), Plentiful: r.Plentiful, Commit: commit,
 			Notes: m.NoteTexts(), Warnings: d.warnings(),

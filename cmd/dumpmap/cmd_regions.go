@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/dumpmap/dumpmap/analysis"
-	"github.com/dumpmap/dumpmap/analysis/report"
+	"github.com/dumpmap/dumpmap/analysis/render"
 	"github.com/dumpmap/dumpmap/minidump"
 	"github.com/spf13/pflag"
 )
@@ -82,7 +82,7 @@ type regionJSON struct {
 }
 
 // allocationJSON is shared with the report (package report).
-type allocationJSON = report.Allocation
+type allocationJSON = render.Allocation
 
 func stateName(s minidump.MemState) string {
 	if s == 0 {

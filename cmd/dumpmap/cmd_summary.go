@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/dumpmap/dumpmap/analysis"
-	"github.com/dumpmap/dumpmap/analysis/report"
+	"github.com/dumpmap/dumpmap/analysis/render"
 	"github.com/spf13/pflag"
 )
 
@@ -37,17 +37,17 @@ Examples:
 }
 
 // The JSON shapes are shared with the report (package report).
-type summaryRowJSON = report.SummaryRow
+type summaryRowJSON = render.SummaryRow
 
-type largestJSON = report.Largest
+type largestJSON = render.Largest
 
-type sizeClassJSON = report.SizeClass
+type sizeClassJSON = render.SizeClass
 
-type usableJSON = report.UsableBlock
+type usableJSON = render.UsableBlock
 
-func rowsJSON(rows []analysis.SummaryRow) []summaryRowJSON { return report.Rows(rows) }
+func rowsJSON(rows []analysis.SummaryRow) []summaryRowJSON { return render.SummaryRowsOf(rows) }
 
-func classesJSON(cs []analysis.SizeClass) []sizeClassJSON { return report.SizeClasses(cs) }
+func classesJSON(cs []analysis.SizeClass) []sizeClassJSON { return render.SizeClassesOf(cs) }
 
 func runSummary(e *env, args []string, mf mapFlags) error {
 	d, err := openDump(args[0])
@@ -63,7 +63,7 @@ func runSummary(e *env, args []string, mf mapFlags) error {
 	s := m.Summary()
 	lu := s.Free.LargestUsable
 	if e.json {
-		largest := report.LargestOf(s.Largest)
+		largest := render.LargestOf(s.Largest)
 		return writeJSON(e.stdout, struct {
 			File              string           `json:"file"`
 			Partial           bool             `json:"partial"`
@@ -93,7 +93,7 @@ func runSummary(e *env, args []string, mf mapFlags) error {
 			Usage: rowsJSON(s.Usage), Type: rowsJSON(s.Type), State: rowsJSON(s.State), Protect: rowsJSON(s.Protect),
 			LargestByUsage:    largest,
 			LargestFree:       blockJSON{Base: hexNum(s.Free.Largest.Base), Size: s.Free.Largest.Size},
-			LargestUsableFree: report.UsableOf(lu),
+			LargestUsableFree: render.UsableOf(lu),
 			FreeTotal:         s.Free.Total, UsableFreeTotal: s.Free.UsableTotal, UnusableTotal: s.Free.Unusable,
 			FreeRuns: s.Free.Runs, UnusableRuns: s.Free.UnusableRuns, SizeClasses: classesJSON(s.SizeClasses),
 			Notes: m.NoteTexts(), Warnings: d.warnings(),

@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/dumpmap/dumpmap/analysis"
-	"github.com/dumpmap/dumpmap/analysis/report"
+	"github.com/dumpmap/dumpmap/analysis/render"
 	"github.com/spf13/pflag"
 )
 
@@ -98,9 +98,9 @@ func (mf mapFlags) options() (analysis.Options, error) {
 }
 
 // spaceJSON describes the address space in JSON output (shared with the report).
-type spaceJSON = report.Space
+type spaceJSON = render.Space
 
-func spaceOf(s analysis.AddressSpace) spaceJSON { return report.SpaceOf(s) }
+func spaceOf(s analysis.AddressSpace) spaceJSON { return render.SpaceOf(s) }
 
 // blockJSON is a located block of address space.
-type blockJSON = report.Block
+type blockJSON = render.Block

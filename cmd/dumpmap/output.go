@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/dumpmap/dumpmap/analysis/overview"
+	"github.com/dumpmap/dumpmap/analysis/render"
 	"github.com/dustin/go-humanize"
 )
 
@@ -71,32 +72,8 @@ func (t *table) write(w io.Writer, indent string) {
 	st.flush()
 }
 
-// clean makes text from a dump safe to print on a terminal: control characters
-// (escape sequences a hostile dump could carry in a module or thread name) are
-// shown as \xNN. JSON output needs no such care: the encoder escapes them.
-func clean(s string) string {
-	ok := true
-	for _, r := range s {
-		if isControl(r) {
-			ok = false
-			break
-		}
-	}
-	if ok {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if isControl(r) {
-			fmt.Fprintf(&b, "\\x%02x", r)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }
+// clean makes text from a dump safe to print on a terminal (render.Clean).
+func clean(s string) string { return render.Clean(s) }
 
 // orDash returns s, or "-" for an empty cell.
 func orDash(s string) string {
