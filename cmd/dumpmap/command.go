@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/dumpmap/dumpmap/analysis/render"
 	"github.com/spf13/pflag"
 )
 
@@ -249,4 +250,12 @@ func exitCode(stderr io.Writer, c *command, err error) int {
 	}
 	fmt.Fprintf(stderr, "dumpmap: %s\n", err.Error())
 	return exitFile
+}
+
+// write writes a command's output: its JSON object with --json, else its text.
+func (e *env) write(o render.Output) error {
+	if e.json {
+		return o.WriteJSON(e.stdout)
+	}
+	return o.WriteText(e.stdout)
 }
