@@ -3,6 +3,7 @@ package render
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/dustin/go-humanize"
 )
@@ -54,4 +55,26 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// wrapText wraps s at width columns, indenting continuation lines with indent;
+// the words are cleaned (Clean), the leading spaces of s kept.
+func wrapText(s string, width int, indent string) string {
+	words := strings.Fields(s)
+	if len(words) == 0 {
+		return ""
+	}
+	lead := s[:len(s)-len(strings.TrimLeft(s, " "))]
+	var lines []string
+	line := lead + Clean(words[0])
+	for _, word := range words[1:] {
+		word = Clean(word)
+		if len(line)+1+len(word) > width {
+			lines = append(lines, line)
+			line = indent + word
+			continue
+		}
+		line += " " + word
+	}
+	return strings.Join(append(lines, line), "\n")
 }

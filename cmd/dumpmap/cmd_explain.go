@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/dumpmap/dumpmap/analysis"
@@ -65,12 +64,6 @@ type explainOpts struct {
 	max                               *bool
 }
 
-// The JSON shape is shared with the report (package report).
-type explanationJSON = render.Explanation
-
-// explanationOf shapes an explanation for JSON, as the report does.
-func explanationOf(x *analysis.Explanation) explanationJSON { return render.ExplanationOf(x) }
-
 func runExplain(e *env, args []string, o explainOpts) error {
 	var req analysis.Request
 	via, ok := analysis.ParseVia(*o.via)
@@ -109,133 +102,14 @@ func runExplain(e *env, args []string, o explainOpts) error {
 			return usageErrorf("--below: %v", err)
 		}
 	}
-	d, err := openDump(args[0])
+	d, m, err := openMap(e, args[0], o.mf)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
 	defer d.flush(e)
-	m, err := loadMap(d, o.mf)
-	if err != nil {
-		return err
-	}
 	if *o.max {
-		return printMax(e, d, m, req)
+		return e.write(render.NewMaxRequests(d.path, m, req, &d.warns))
 	}
-	x := m.Explain(req)
-	if e.json {
-		return writeJSON(e.stdout, struct {
-			File string `json:"file"`
-			explanationJSON
-			Partial  bool     `json:"partial"`
-			Warnings []string `json:"warnings"`
-		}{d.path, explanationOf(x), m.Partial, d.warnings()})
-	}
-	writeExplanation(e, m, x)
-	return nil
-}
-
-// requestText names a request in words: "malloc(50 KiB)".
-func requestText(r analysis.Request) string { return render.RequestText(r) }
-
-func writeExplanation(e *env, m *analysis.Map, x *analysis.Explanation) {
-	w := e.stdout
-	af := newAddrFmt(m.Space.PointerSize * 8)
-	req := requestText(x.Request)
-	if x.Request.Below != 0 {
-		req += fmt.Sprintf(", below %#x", x.Request.Below)
-	}
-	fmt.Fprintf(w, "Request: %s\n", req)
-	verdict := strings.ToUpper(string(x.Verdict))
-	if x.Condition != "" {
-		verdict += ": " + x.Condition
-	}
-	fmt.Fprintf(w, "Verdict: %s\n", verdict)
-	if m.Partial {
-		fmt.Fprintln(w, "         (partial map: the dump has no MemoryInfoList)")
-	}
-	fmt.Fprintln(w, "\nWhy:")
-	for i, r := range x.Reasons {
-		fmt.Fprintf(w, "%s\n", wrapText(fmt.Sprintf("%2d. %s", i+1, r), 88, "    "))
-	}
-	if len(x.Candidates) > 0 {
-		fmt.Fprintf(w, "\nFree runs that can take it (%d in all):\n", x.CandidateCount)
-		tb := newTable("RUN", "", ">SIZE", "USABLE FROM", ">USABLE")
-		for _, c := range x.Candidates {
-			tb.row(af.f(c.Base), af.f(c.End()), size(c.Size), af.f(c.UsableBase), size(c.UsableSize))
-		}
-		tb.write(w, "  ")
-	}
-	if len(x.NearMisses) > 0 {
-		fmt.Fprintln(w, "\nNearest misses:")
-		for _, n := range x.NearMisses {
-			fmt.Fprintf(w, "%s\n", wrapText(fmt.Sprintf("  %s-%s  %s", af.f(n.Run.Base), af.f(n.Run.End()), n.Why), 88, "      "))
-		}
-	}
-	if len(x.Unknown) > 0 {
-		fmt.Fprintln(w, "\nWhat the dump could not show:")
-		for _, u := range x.Unknown {
-			fmt.Fprintf(w, "%s\n", wrapText("  - "+u, 88, "    "))
-		}
-	}
-	if len(x.Remedies) > 0 {
-		fmt.Fprintln(w, "\nWhat would have made it succeed:")
-		for _, r := range x.Remedies {
-			fmt.Fprintf(w, "%s\n", wrapText("  - "+r, 88, "    "))
-		}
-	}
-}
-
-// wrapText wraps s at width, indenting continuation lines.
-func wrapText(s string, width int, indent string) string {
-	words := strings.Fields(s)
-	if len(words) == 0 {
-		return ""
-	}
-	lead := s[:len(s)-len(strings.TrimLeft(s, " "))]
-	var lines []string
-	line := lead + clean(words[0])
-	for _, word := range words[1:] {
-		word = clean(word)
-		if len(line)+1+len(word) > width {
-			lines = append(lines, line)
-			line = indent + word
-			continue
-		}
-		line += " " + word
-	}
-	return strings.Join(append(lines, line), "\n")
-}
-
-type maxJSON = render.Max
-
-func printMax(e *env, d *dumpFile, m *analysis.Map, req analysis.Request) error {
-	var out []maxJSON
-	for _, via := range []analysis.Via{analysis.ViaVirtualAlloc, analysis.ViaReserve, analysis.ViaHeap, analysis.ViaMalloc, analysis.ViaVector} {
-		r := req
-		r.Via = via
-		n, ok := m.MaxRequest(r)
-		out = append(out, maxJSON{Via: string(via), Max: n, Possible: ok})
-	}
-	if e.json {
-		return writeJSON(e.stdout, struct {
-			File     string    `json:"file"`
-			Below    hexNum    `json:"below,omitempty"`
-			Max      []maxJSON `json:"max"`
-			Partial  bool      `json:"partial"`
-			Warnings []string  `json:"warnings"`
-		}{d.path, hexNum(req.Below), out, m.Partial, d.warnings()})
-	}
-	fmt.Fprintln(e.stdout, "Largest request that would still succeed, by path:")
-	tb := newTable("PATH", ">LARGEST", ">BYTES")
-	for _, x := range out {
-		if !x.Possible {
-			tb.row(x.Via, "none", "-")
-			continue
-		}
-		tb.row(x.Via, size(x.Max), fmt.Sprint(x.Max))
-	}
-	tb.write(e.stdout, "  ")
-	fmt.Fprintln(e.stdout, "\n(For vector, the size of a vector that could still grow once. 'none' also covers verdicts that depend on the heap's free blocks.)")
-	return nil
+	return e.write(render.NewExplain(d.path, m, req, &d.warns))
 }

@@ -224,7 +224,7 @@ type fileError struct {
 	err  error
 }
 
-func (e *fileError) Error() string { return clean(e.file + ": " + describe(e.err)) }
+func (e *fileError) Error() string { return render.Clean(e.file + ": " + describe(e.err)) }
 func (e *fileError) Unwrap() error { return e.err }
 
 // Exit codes.

@@ -57,15 +57,12 @@ func (d *dumpFile) warnings() []string { return d.warns.List() }
 // flush prints the warnings to stderr as "dumpmap: FILE: warning: ...".
 func (d *dumpFile) flush(e *env) {
 	for _, w := range d.warns.List() {
-		fmt.Fprintf(e.stderr, "dumpmap: %s: warning: %s\n", clean(d.path), clean(w))
+		fmt.Fprintf(e.stderr, "dumpmap: %s: warning: %s\n", render.Clean(d.path), render.Clean(w))
 	}
 }
 
 // describe turns an error into the text after "dumpmap: FILE: " (render.Describe).
 func describe(err error) string { return render.Describe(err) }
-
-// note records a warning written by the command itself.
-func (d *dumpFile) note(format string, args ...any) { d.warns.Addf(format, args...) }
 
 // pointerBits returns 32 or 64, the width in which the dump's addresses are printed.
 func (d *dumpFile) pointerBits() int {

@@ -287,7 +287,7 @@ func firstCaptured(t *testing.T, path string) string {
 	if len(m.Ranges()) == 0 {
 		t.Fatalf("%s has no memory", path)
 	}
-	return hexNum(m.Ranges()[0].Start).String()
+	return render.Hex(m.Ranges()[0].Start).String()
 }
 
 // Keys whose values are addresses (hex strings) and keys whose values are sizes or

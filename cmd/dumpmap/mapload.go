@@ -57,8 +57,25 @@ func parseRanges(s string) ([]analysis.AddrRange, error) {
 	return out, nil
 }
 
-// loadMap builds the region map of d; its notes become warnings only when they say
-// something went wrong, and are otherwise returned for the command to print.
+// openMap opens the dump at path and builds its region map with the flags (the
+// process gets the symbol flags' options). A bad flag is a usage error (found
+// after the dump is opened, so a missing file is reported first); a dump that
+// gives no map is a file error. On success the caller closes d and flushes its
+// warnings.
+func openMap(e *env, path string, mf mapFlags) (*dumpFile, *analysis.Map, error) {
+	d, err := openDump(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := loadMap(d, mf)
+	if err != nil {
+		d.flush(e)
+		d.Close()
+		return nil, nil, err
+	}
+	return d, m, nil
+}
+
 func loadMap(d *dumpFile, mf mapFlags) (*analysis.Map, error) {
 	opt, err := mf.options()
 	if err != nil {
@@ -68,16 +85,9 @@ func loadMap(d *dumpFile, mf mapFlags) (*analysis.Map, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := d.process(popt)
-	m, err := analysis.NewMap(p, opt)
-	for _, e := range p.Damage() {
-		d.warn(e)
-	}
+	m, err := render.LoadMap(d.process(popt), opt, &d.warns)
 	if err != nil {
 		return nil, &fileError{file: d.path, err: err}
-	}
-	for _, e := range m.Damage {
-		d.warn(e)
 	}
 	return m, nil
 }
@@ -96,11 +106,3 @@ func (mf mapFlags) options() (analysis.Options, error) {
 	}
 	return analysis.Options{Native: *mf.native, Unavailable: unavail, Below: below}, nil
 }
-
-// spaceJSON describes the address space in JSON output (shared with the report).
-type spaceJSON = render.Space
-
-func spaceOf(s analysis.AddressSpace) spaceJSON { return render.SpaceOf(s) }
-
-// blockJSON is a located block of address space.
-type blockJSON = render.Block

@@ -291,7 +291,7 @@ func compareMemory(t *testing.T, path string, bp []bpBlock) {
 			continue
 		}
 		var rd render.Read
-		runJSON(t, &rd, "read", "--json", path, hexNum(start).String(), strconv.FormatUint(size, 10))
+		runJSON(t, &rd, "read", "--json", path, render.Hex(start).String(), strconv.FormatUint(size, 10))
 		if rd.Data != data[i] {
 			t.Errorf("read %#x+%#x differs from the bytes Breakpad prints", start, size)
 		}
