@@ -17,9 +17,9 @@ func TestStreamedJSONEqualsEncoder(t *testing.T) {
 	for _, n := range []int{0, 1, 2} {
 		var want, got bytes.Buffer
 		if err := WriteJSON(&want, struct {
-			File    string       `json:"file"`
+			File    string   `json:"file"`
 			Regions []Region `json:"regions"`
-			Notes   []string     `json:"notes"`
+			Notes   []string `json:"notes"`
 		}{"a\"b", list[:n], []string{"x", "y\tz"}}); err != nil {
 			t.Fatal(err)
 		}
