@@ -1,14 +1,10 @@
 package main
 
 import (
-	"fmt"
-	"strings"
-
 	"github.com/dumpmap/dumpmap/analysis"
 	"github.com/dumpmap/dumpmap/analysis/process"
 	"github.com/dumpmap/dumpmap/analysis/render"
 
-	"github.com/dumpmap/dumpmap/minidump"
 	"github.com/spf13/pflag"
 )
 
@@ -72,7 +68,7 @@ func runRead(e *env, args []string, o *readOpts) error {
 	modName, modOff, isMod := "", uint64(0), false
 	if addrErr != nil {
 		var err error
-		modName, modOff, isMod, err = parseModuleAddr(addrArg)
+		modName, modOff, isMod, err = render.ParseModuleAddress(addrArg)
 		if err != nil {
 			return usageErrorf("bad ADDR: %v", err)
 		}
@@ -92,7 +88,7 @@ func runRead(e *env, args []string, o *readOpts) error {
 	if isMod {
 		mods, err := d.Modules()
 		d.warn(err)
-		m := findModule(mods, modName)
+		m := render.FindModule(mods, modName)
 		if m == nil {
 			return usageErrorf("bad ADDR: the dump has no module named %q (see 'dumpmap modules')", modName)
 		}
@@ -110,44 +106,4 @@ func runRead(e *env, args []string, o *readOpts) error {
 		return &fileError{file: d.path, err: err}
 	}
 	return e.write(r)
-}
-
-// parseModuleAddr parses "name+off", "name+0xoff" or "name". It reports isMod false
-// for anything that does not look like a module expression.
-func parseModuleAddr(s string) (name string, off uint64, isMod bool, err error) {
-	name, offStr, hasOff := strings.Cut(s, "+")
-	name = strings.TrimSpace(name)
-	if name == "" || strings.ContainsAny(name, " \t`") {
-		return "", 0, false, nil
-	}
-	if c := name[0]; c >= '0' && c <= '9' {
-		return "", 0, false, nil // a malformed number, not a module name
-	}
-	if hasOff {
-		off, err = analysis.ParseAddress(offStr)
-		if err != nil {
-			return "", 0, false, fmt.Errorf("bad offset in %q: %v", s, err)
-		}
-	}
-	return name, off, true, nil
-}
-
-// findModule finds a module by file name, case-insensitively, with or without its
-// extension ("ntdll.dll", "NTDLL", "libc.so.6").
-func findModule(mods []minidump.Module, name string) *minidump.Module {
-	want := strings.ToLower(name)
-	for pass := 0; pass < 2; pass++ {
-		for i := range mods {
-			b := strings.ToLower(minidump.BaseName(mods[i].Name))
-			if pass == 1 {
-				if dot := strings.LastIndexByte(b, '.'); dot > 0 {
-					b = b[:dot]
-				}
-			}
-			if b == want {
-				return &mods[i]
-			}
-		}
-	}
-	return nil
 }

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"strings"
-
 	"github.com/dumpmap/dumpmap/analysis"
 	"github.com/dumpmap/dumpmap/analysis/render"
-	"github.com/dumpmap/dumpmap/minidump"
 	"github.com/spf13/pflag"
 )
 
@@ -61,9 +58,9 @@ type regionOpts struct {
 }
 
 func runRegions(e *env, args []string, o regionOpts) error {
-	filter, err := parseFilter(o)
+	filter, err := render.ParseRegionFilter(*o.usage, *o.state, *o.typ, *o.protect, *o.minSize)
 	if err != nil {
-		return err
+		return usageErrorf("%v", err)
 	}
 	var addr *uint64
 	if *o.address != "" {
@@ -83,87 +80,4 @@ func runRegions(e *env, args []string, o regionOpts) error {
 		return e.write(render.NewAllocations(d.path, m, filter, addr, &d.warns))
 	}
 	return e.write(render.NewRegions(d.path, m, filter, addr, &d.warns))
-}
-
-func parseFilter(o regionOpts) (render.RegionFilter, error) {
-	var f render.RegionFilter
-	for _, s := range splitList(*o.usage) {
-		u, ok := analysis.ParseUsage(s)
-		if !ok {
-			return f, usageErrorf("--usage: unknown usage %q (Free, Unusable, Image, Stack, TEB, PEB, Heap, MappedFile, Private, Unknown)", s)
-		}
-		if f.Usages == nil {
-			f.Usages = map[analysis.Usage]bool{}
-		}
-		f.Usages[u] = true
-	}
-	for _, s := range splitList(*o.state) {
-		var st minidump.MemState
-		switch strings.TrimPrefix(strings.ToUpper(s), "MEM_") {
-		case "COMMIT", "COMMITTED":
-			st = minidump.MemCommit
-		case "RESERVE", "RESERVED":
-			st = minidump.MemReserve
-		case "FREE":
-			st = minidump.MemFree
-		default:
-			return f, usageErrorf("--state: unknown state %q (commit, reserve, free)", s)
-		}
-		if f.States == nil {
-			f.States = map[minidump.MemState]bool{}
-		}
-		f.States[st] = true
-	}
-	for _, s := range splitList(*o.typ) {
-		var t minidump.MemType
-		switch strings.TrimPrefix(strings.ToUpper(s), "MEM_") {
-		case "IMAGE":
-			t = minidump.MemImage
-		case "MAPPED":
-			t = minidump.MemMapped
-		case "PRIVATE":
-			t = minidump.MemPrivate
-		default:
-			return f, usageErrorf("--type: unknown type %q (image, mapped, private)", s)
-		}
-		if f.Types == nil {
-			f.Types = map[minidump.MemType]bool{}
-		}
-		f.Types[t] = true
-	}
-	for _, s := range splitList(*o.protect) {
-		p, ok := parseProtect(s)
-		if !ok {
-			return f, usageErrorf("--protect: unknown protection %q (e.g. PAGE_READWRITE, EXECUTE_READ, GUARD)", s)
-		}
-		f.Protects = append(f.Protects, p)
-	}
-	if *o.minSize != "" {
-		n, err := analysis.ParseSize(*o.minSize)
-		if err != nil {
-			return f, usageErrorf("--min-size: %v", err)
-		}
-		f.MinSize = n
-	}
-	return f, nil
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-func parseProtect(s string) (minidump.Protect, bool) {
-	name := "PAGE_" + strings.TrimPrefix(strings.ToUpper(s), "PAGE_")
-	for p := minidump.Protect(1); p != 0 && p <= minidump.PageTargetsInvalid; p <<= 1 {
-		if p.String() == name {
-			return p, true
-		}
-	}
-	return 0, false
 }

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/signal"
 	"syscall"
@@ -157,19 +155,9 @@ func runTriage(e *env, paths []string, f triageFlags) error {
 	} else if f.out != "" {
 		// Never overwrite what the user has: an existing OUT needs --force (or
 		// --resume, to continue it).
-		flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
-		if f.force {
-			if st, err := os.Stat(f.out); err == nil && !st.Mode().IsRegular() {
-				return &fileError{file: f.out, err: errors.New("is not a regular file")}
-			}
-			flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
-		}
-		file, err := os.OpenFile(f.out, flags, 0o644)
-		if errors.Is(err, fs.ErrExist) {
-			return &fileError{file: f.out, err: errors.New("exists (use --force to overwrite it, or --resume to continue it)")}
-		}
+		file, err := createOutput(f.out, f.force, ", or --resume to continue it")
 		if err != nil {
-			return &fileError{file: f.out, err: err}
+			return err
 		}
 		closeOut = file
 		opt.Exclude = []string{f.out} // when it lies in a folder being triaged

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"strings"
-
 	"github.com/dumpmap/dumpmap/analysis"
 	"github.com/dumpmap/dumpmap/analysis/render"
 	"github.com/spf13/pflag"
@@ -31,30 +28,6 @@ func addMapFlags(fs *pflag.FlagSet) mapFlags {
 		native:      fs.Bool("native", false, "show a WOW64 process's whole 64-bit address space instead of its 32-bit view"),
 		unavailable: fs.String("unavailable", "", "treat free ranges START-END[,START-END] as unallocatable (space the dump shows free but the process could not use, e.g. Wine's loader area)"),
 	}
-}
-
-// parseRanges parses "0x7cff0000-0x7d010000,0x10000-0x20000".
-func parseRanges(s string) ([]analysis.AddrRange, error) {
-	var out []analysis.AddrRange
-	for _, p := range splitList(s) {
-		a, b, ok := strings.Cut(p, "-")
-		if !ok {
-			return nil, fmt.Errorf("%q is not START-END", p)
-		}
-		lo, err := analysis.ParseAddress(a)
-		if err != nil {
-			return nil, err
-		}
-		hi, err := analysis.ParseAddress(b)
-		if err != nil {
-			return nil, err
-		}
-		if hi <= lo {
-			return nil, fmt.Errorf("%q: END must be above START", p)
-		}
-		out = append(out, analysis.AddrRange{Start: lo, End: hi})
-	}
-	return out, nil
 }
 
 // openMap opens the dump at path and builds its region map with the flags (the
@@ -94,7 +67,7 @@ func loadMap(d *dumpFile, mf mapFlags) (*analysis.Map, error) {
 
 // options turns the flags into map options; a bad range or address is a usage error.
 func (mf mapFlags) options() (analysis.Options, error) {
-	unavail, err := parseRanges(*mf.unavailable)
+	unavail, err := render.ParseRanges(*mf.unavailable)
 	if err != nil {
 		return analysis.Options{}, usageErrorf("--unavailable: %v", err)
 	}
