@@ -168,3 +168,46 @@ func FindModule(mods []minidump.Module, name string) *minidump.Module {
 	}
 	return nil
 }
+
+// ParseRequest parses the values of the explain command's request flags: the
+// path (analysis.ParseVia), the size (analysis.ParseSize, at least 1 byte; "" for
+// none), the heap handle and the address limit (analysis.ParseAddress; "" for
+// none), the vector's element size and its growth (msvc, libstdc++ or libc++). An
+// error names the flag ("--size: ..."), as the CLI reports it.
+func ParseRequest(size, via, heap, elementSize, stl, below string) (analysis.Request, error) {
+	var req analysis.Request
+	v, ok := analysis.ParseVia(via)
+	if !ok {
+		return req, fmt.Errorf("--via: unknown path %q (virtualalloc, reserve, heap, malloc, vector)", via)
+	}
+	req.Via = v
+	var err error
+	if size != "" {
+		if req.Size, err = analysis.ParseSize(size); err != nil {
+			return req, fmt.Errorf("--size: %v", err)
+		}
+		if req.Size == 0 {
+			return req, fmt.Errorf("--size: the size must be at least 1 byte")
+		}
+	}
+	if heap != "" {
+		if req.Heap, err = analysis.ParseAddress(heap); err != nil {
+			return req, fmt.Errorf("--heap: %v", err)
+		}
+	}
+	if req.ElementSize, err = analysis.ParseSize(elementSize); err != nil || req.ElementSize == 0 {
+		return req, fmt.Errorf("--element-size: want a size of at least 1 byte")
+	}
+	switch strings.ToLower(stl) {
+	case "msvc", "libstdc++", "libc++":
+		req.Growth = strings.ToLower(stl)
+	default:
+		return req, fmt.Errorf("--stl: want msvc or libstdc++, not %q", stl)
+	}
+	if below != "" {
+		if req.Below, err = analysis.ParseAddress(below); err != nil {
+			return req, fmt.Errorf("--below: %v", err)
+		}
+	}
+	return req, nil
+}

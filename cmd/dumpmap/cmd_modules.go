@@ -11,18 +11,6 @@ func init() {
 		name:    "modules",
 		summary: "list the loaded (or unloaded) modules: base, end, size, version, name, PDB identity",
 		args:    []string{"FILE"},
-		help: `
-Lists the modules of the ModuleList stream in the order the writer recorded them (the
-executable first): base address, end, size, file version, file name, and the
-CodeView record that finds the module's symbols (PDB name, GUID and age; for Linux
-and macOS modules the build id). With --unloaded, lists the UnloadedModuleList
-instead: the DLLs the process had unloaded, with the range they occupied.
-
-Examples:
-  dumpmap modules crash.dmp
-  dumpmap modules --long crash.dmp          # every field, one block per module
-  dumpmap modules --unloaded crash.dmp
-  dumpmap modules --json crash.dmp | jq -r '.modules[] | "\(.base) \(.name)"'`,
 		setup: func(fs *pflag.FlagSet) runFunc {
 			o := &modulesOpts{}
 			fs.BoolVarP(&o.unloaded, "unloaded", "u", false, "list the unloaded modules instead")

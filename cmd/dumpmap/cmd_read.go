@@ -16,22 +16,6 @@ func init() {
 		name:    "read",
 		summary: "hexdump process memory at a virtual address, like xxd",
 		args:    []string{"FILE", "ADDR", "[LEN]"},
-		help: `
-Prints LEN bytes (default 256) of the process's memory starting at virtual address
-ADDR, as xxd does but with the real virtual addresses. Reads cross from one captured
-range into the next. Bytes the dump did not capture are shown as "??" (and "?" in
-the text column) and reported on stderr; if none of the bytes was captured, that is
-an error.
-
-ADDR is 0x7ffe0000, 00000000` + "`" + `7ffe0000 (WinDbg's form), hex without 0x as in WinDbg, or a module
-and offset: ntdll.dll+0x1000, ntdll+0x1000, or just ntdll for the module's base.
-LEN accepts 4096, 0x1000, 4K, 4KB or 1MiB, up to 64 MiB.
-
-Examples:
-  dumpmap read crash.dmp 0x0012f31c
-  dumpmap read crash.dmp test_app.exe 64          # the MZ header, if captured
-  dumpmap read crash.dmp 0x7ffdf000 4K -c 32 -g 4
-  dumpmap read --json crash.dmp 0x0012f31c 16 | jq -r .data`,
 		setup: func(fs *pflag.FlagSet) runFunc {
 			o := &readOpts{}
 			fs.IntVarP(&o.cols, "cols", "c", 16, "bytes per line (1-256)")

@@ -11,29 +11,6 @@ func init() {
 		name:    "regions",
 		summary: "list the address space region by region, like WinDbg's !address",
 		args:    []string{"FILE"},
-		help: `
-Rebuilds the process's virtual address space and lists it like WinDbg's !address:
-every region's base, end, size, type, state, protection and usage (Image, Stack,
-TEB, PEB, Heap, MappedFile, Private, Free, Unusable, Unknown) with details: the
-module, the thread, the guard page. A "+" marks the first region of an allocation.
-
-Free space is split as VMMap shows it: Free is what a new reservation can use,
-Unusable is free space no reservation can ever use (below the next 64 KB boundary,
-or at address 0).
-
-The map comes from the MemoryInfoList stream when the dump has one. Without it the
-map is partial: modules, thread stacks and captured memory, with the rest Unknown,
-never Free. Breakpad dumps of Linux processes are mapped from /proc/self/maps.
-
-Filters combine: --usage, --state, --type and --protect take comma-separated
-names (case-insensitive; PAGE_ and MEM_ prefixes optional).
-
-Examples:
-  dumpmap regions crash.dmp
-  dumpmap regions --usage Free,Unusable --min-size 64K crash.dmp
-  dumpmap regions --address 0x7ffe0000 crash.dmp
-  dumpmap regions --allocations --usage Private crash.dmp
-  dumpmap regions --json crash.dmp | jq '.regions[] | select(.usage == "Stack")'`,
 		setup: func(fs *pflag.FlagSet) runFunc {
 			var o regionOpts
 			o.mf = addMapFlags(fs)

@@ -19,41 +19,6 @@ func init() {
 		name:    "triage",
 		summary: "analyse folders of dumps in parallel: one record per dump, grouped by crash signature",
 		args:    []string{"PATH..."},
-		help: `
-Walks the folders and files given (folders recursively; links are followed but no
-folder is walked twice) and analyses every file on all cores. Dumps may come in
-.zip, .gz and .zst containers, recognised by their content, nested once (a .zip of
-.dmp.gz files). Every file gives a record: where it came from, its size and
-SHA-256, OS and architecture, the product module and version, the exception, the
-crash signature (exception + module+offset of the faulting address), whether it
-looks like an out-of-memory, the fragmentation verdict (largest usable free
-block, whether 64 KB and 1 MB reservations still fit) and what the capture lacks.
-A file that is not a dump, or cannot be read, gives a record with its error: the
-run never stops on a bad file.
-
-Formats (--format):
-  table    the groups, most frequent first, with counts, OOM counts, first and
-           last seen (dump time) and an example file (the default)
-  csv      one row per record, in walk order (the same on every run)
-  ndjson   one JSON object per line: the records as they complete
-           ("kind":"record"), then the groups ("kind":"group") and a summary
-           ("kind":"summary"). See docs/triage.md.
-  --json   one JSON object, as every dumpmap command prints: the summary and
-           the groups (no records).
-
-Big collections: -o OUT --format ndjson writes each record as it completes, so an
-interrupted run loses nothing; --resume OUT continues it (skipping what OUT holds,
-appending). --shard i/n triages one of n disjoint parts, to spread a collection
-over n machines (docs/triage.md).
-
-A progress line is shown on stderr when it is a terminal.
-
-Examples:
-  dumpmap triage ~/crashes
-  dumpmap triage --group-by version --format table incoming/ old.zip
-  dumpmap triage --format csv -o crashes.csv ~/crashes
-  dumpmap triage --resume crashes.ndjson /mnt/crashes
-  dumpmap triage --shard 3/16 -o part-3.ndjson --format ndjson /mnt/crashes`,
 		setup: func(fs *pflag.FlagSet) runFunc {
 			var o triageFlags
 			o.mf = addMapFlags(fs)

@@ -51,18 +51,12 @@ func openDump(path string) (*dumpFile, error) {
 // warn records err as a warning (render.Warnings.Add).
 func (d *dumpFile) warn(err error) { d.warns.Add(err) }
 
-// warnings returns the warnings recorded so far, never nil (JSON shows []).
-func (d *dumpFile) warnings() []string { return d.warns.List() }
-
 // flush prints the warnings to stderr as "dumpmap: FILE: warning: ...".
 func (d *dumpFile) flush(e *env) {
 	for _, w := range d.warns.List() {
 		fmt.Fprintf(e.stderr, "dumpmap: %s: warning: %s\n", render.Clean(d.path), render.Clean(w))
 	}
 }
-
-// describe turns an error into the text after "dumpmap: FILE: " (render.Describe).
-func describe(err error) string { return render.Describe(err) }
 
 // pointerBits returns 32 or 64, the width in which the dump's addresses are printed.
 func (d *dumpFile) pointerBits() int {

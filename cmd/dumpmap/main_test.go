@@ -390,7 +390,7 @@ func TestNoPanicOnCorpus(t *testing.T) {
 
 func TestEveryCommandHasHelp(t *testing.T) {
 	for _, c := range sortedCommands() {
-		if c.summary == "" || c.help == "" || !strings.Contains(c.help, "Examples:") {
+		if c.summary == "" || c.help() == "" || !strings.Contains(c.help(), "Examples:") {
 			t.Errorf("%s: summary and help with examples are required", c.name)
 		}
 		out, _, code := runCLI("help", c.name)
