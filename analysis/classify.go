@@ -58,7 +58,7 @@ func (m *Map) classify(mods []minidump.Module, unloaded []minidump.UnloadedModul
 			}
 			if r.Base >= base && r.Base < base+uint64(u.Size) {
 				r.Unloaded = true
-				r.Info = &RegionInfo{Detail: u.Name + " (unloaded)", Module: baseName(u.Name)}
+				r.Info = &RegionInfo{Detail: u.Name + " (unloaded)", Module: minidump.BaseName(u.Name)}
 				break
 			}
 		}
@@ -225,11 +225,4 @@ func findModule(mods []*minidump.Module, a uint64) *minidump.Module {
 		return mod
 	}
 	return nil
-}
-
-func baseName(p string) string {
-	if i := strings.LastIndexAny(p, `\/`); i >= 0 {
-		return p[i+1:]
-	}
-	return p
 }

@@ -1,6 +1,11 @@
 package analysis
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+
+	"github.com/dumpmap/dumpmap/analysis/ntheap"
+)
 
 // Heap block geometry (see docs/windows-memory.md): every block carries a header of
 // one allocation unit (8 bytes on x86, 16 on x64) and is rounded to whole units;
@@ -45,6 +50,9 @@ func (m *Map) explainHeapAlloc(e *Explanation, size uint64, heaps *HeapSet) {
 		}
 	}
 	e.Heap = h
+	if h != nil && h.Read != nil && m.explainWalkedHeap(e, size, h, name) {
+		return
+	}
 	growable := true
 	if h != nil && h.Growable != nil {
 		growable = *h.Growable
@@ -109,4 +117,73 @@ func (m *Map) explainHeapAlloc(e *Explanation, size uint64, heaps *HeapSet) {
 	e.Condition = freeBlock + "; no new segment can be reserved, so only a block already free in the heap can serve the request"
 	e.Unknown = append(e.Unknown, "the heap's free blocks: the dump does not record them (a heap walk needs the heap's memory, which dumpmap does not decode)")
 	e.step(OnlyFreeBlockStep{Heap: name, Block: block})
+}
+
+// explainWalkedHeap decides a heap allocation from the heap's own free blocks and
+// uncommitted ranges, walked in dump memory (package ntheap): definite wherever
+// the walk saw the whole heap. It returns false when the heap's kind is not one
+// the walk models, or the block goes to VirtualAlloc (which explainHeapAlloc
+// explains from the threshold).
+func (m *Map) explainWalkedHeap(e *Explanation, size uint64, h *Heap, name HeapRef) bool {
+	in := h.Read.FitInput()
+	d := ntheap.Fit(in, ntheap.Request{Size: size})
+	switch d.Outcome {
+	case ntheap.OutcomeUnknown, ntheap.OutcomeVirtualAlloc:
+		return false
+	}
+	unit := uint64(2 * h.Read.PointerSize)
+	hdr := unit
+	if h.Read.Kind == ntheap.KindWine {
+		hdr = 8
+	}
+	e.step(HeapBlockStep{Size: size, Heap: name, Block: d.Block, Header: hdr, Unit: unit})
+	fs := HeapFreeStep{Heap: name, Layout: h.Read.Kind.String(), Block: d.Block, FreeBlocks: len(in.Free), Complete: in.FreeComplete}
+	for _, f := range in.Free {
+		fs.FreeBytes += f.Size
+		if f.Size > fs.Largest {
+			fs.Largest, fs.LargestAt = f.Size, Addr(f.Addr)
+		}
+	}
+	if d.Free != nil {
+		fs.Serves = &HeapBlock{Addr: Addr(d.Free.Addr), Size: d.Free.Size, Extent: d.Free.Extent}
+	}
+	e.step(fs)
+	switch d.Outcome {
+	case ntheap.OutcomeFreeBlock:
+		e.Verdict = Succeed
+		return true
+	case ntheap.OutcomeCommit:
+		e.Verdict = Succeed
+		c := d.Commit
+		e.step(HeapCommitStep{Segment: Addr(c.SegmentBase), Start: Addr(c.Range.Addr), End: Addr(c.Range.End()), Bytes: c.Bytes})
+		e.Unknown = append(e.Unknown, "the system's commit charge for the pages the heap commits")
+		return true
+	case ntheap.OutcomeFail:
+		e.Verdict = Fail
+		e.step(HeapRoomStep{Heap: name, Block: d.Block, Growable: false})
+		e.step(HeapFixedStep{Heap: name})
+		return true
+	case ntheap.OutcomeDepends:
+		e.step(HeapRoomStep{Heap: name, Block: d.Block, Growable: in.Growable})
+		e.Verdict = Depends
+		e.Condition = strings.Join(d.Open, "; ")
+		e.Unknown = append(e.Unknown, d.Open...)
+		return true
+	}
+	// A new segment: whether it fits is the address space's question.
+	e.step(HeapRoomStep{Heap: name, Block: d.Block, Growable: true})
+	ns := d.NewSegment
+	step := NewSegmentStep{Minimum: ns.Min, Granularity: m.Space.Granularity}
+	if ns.Reserve > ns.Min {
+		step.Reserve = ns.Reserve
+	}
+	e.step(step)
+	m.findRoom(e, ns.Min, "a new segment")
+	if e.Verdict == Succeed || len(d.Open) == 0 {
+		return true
+	}
+	e.Verdict = Depends
+	e.Condition = "whether " + name.String() + " has a free block the walk did not see: " + strings.Join(d.Open, "; ")
+	e.Unknown = append(e.Unknown, d.Open...)
+	return true
 }

@@ -37,6 +37,9 @@ const (
 	StepSegments      StepKind = "segments"        // SegmentsStep
 	StepNewSegment    StepKind = "new-segment"     // NewSegmentStep
 	StepOnlyFreeBlock StepKind = "only-free-block" // OnlyFreeBlockStep
+	StepHeapFree      StepKind = "heap-free"       // HeapFreeStep
+	StepHeapCommit    StepKind = "heap-commit"     // HeapCommitStep
+	StepHeapRoom      StepKind = "heap-room"       // HeapRoomStep
 )
 
 // Addr is an address in an explanation's JSON: a "0x..." string, as every
@@ -211,6 +214,57 @@ type OnlyFreeBlockStep struct {
 	Block uint64  `json:"block"`
 }
 
+// HeapBlock is a block of a heap: its header's address and its size, header
+// included.
+type HeapBlock struct {
+	Addr Addr   `json:"addr"`
+	Size uint64 `json:"size"`
+	// Extent is the block's whole size when the uncommitted tail of its Wine
+	// sub-heap belongs to it (the heap commits it when it hands the block out).
+	Extent uint64 `json:"extent,omitempty"`
+}
+
+// HeapFreeStep: what the heap's own free blocks, walked in dump memory, hold.
+type HeapFreeStep struct {
+	Heap HeapRef `json:"heap"`
+	// Layout is the heap's layout: "nt" or "wine".
+	Layout     string     `json:"layout"`
+	Block      uint64     `json:"block"`
+	FreeBlocks int        `json:"free_blocks"`
+	FreeBytes  uint64     `json:"free_bytes"`
+	Largest    uint64     `json:"largest"`
+	LargestAt  Addr       `json:"largest_at,omitempty"`
+	Complete   bool       `json:"walk_complete"`
+	Serves     *HeapBlock `json:"serves,omitempty"` // the free block that serves the request
+}
+
+// HeapCommitStep: a segment's uncommitted range takes the block.
+type HeapCommitStep struct {
+	Segment    Addr   `json:"segment"`
+	Start, End Addr   `json:"-"`
+	Bytes      uint64 `json:"bytes"`
+}
+
+// MarshalJSON names the range's ends.
+func (s HeapCommitStep) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Segment Addr   `json:"segment"`
+		Start   Addr   `json:"start"`
+		End     Addr   `json:"end"`
+		Bytes   uint64 `json:"bytes"`
+	}{s.Segment, s.Start, s.End, s.Bytes})
+}
+
+// HeapRoomStep: no segment of the heap has uncommitted room for the block.
+type HeapRoomStep struct {
+	Heap     HeapRef `json:"heap"`
+	Block    uint64  `json:"block"`
+	Growable bool    `json:"growable"`
+}
+
+func (HeapFreeStep) Kind() StepKind      { return StepHeapFree }
+func (HeapCommitStep) Kind() StepKind    { return StepHeapCommit }
+func (HeapRoomStep) Kind() StepKind      { return StepHeapRoom }
 func (ReserveStep) Kind() StepKind       { return StepReserve }
 func (FitStep) Kind() StepKind           { return StepFit }
 func (NoFitStep) Kind() StepKind         { return StepNoFit }
@@ -335,6 +389,48 @@ func (s NewSegmentStep) Text() string {
 // Text says the step in words.
 func (s OnlyFreeBlockStep) Text() string {
 	return fmt.Sprintf("so the allocation succeeds only if %s already has a free block of %s; once it has none, it fails even though the address space has free space", s.Heap, ib(s.Block))
+}
+
+// Text says the step in words.
+func (s HeapFreeStep) Text() string {
+	what := "Wine's heap lists"
+	if s.Layout == "nt" {
+		what = "the heap's own lists"
+	}
+	blocks := humanize.Comma(int64(s.FreeBlocks)) + " free blocks"
+	if s.FreeBlocks == 1 {
+		blocks = "1 free block"
+	}
+	t := fmt.Sprintf("%s, walked in the dump, hold %s, %s in all", what, blocks, ib(s.FreeBytes))
+	if s.FreeBlocks > 0 {
+		t += fmt.Sprintf(", the largest %s at %#x", ib(s.Largest), uint64(s.LargestAt))
+	}
+	switch {
+	case s.Serves != nil && s.Serves.Extent > s.Serves.Size:
+		t += fmt.Sprintf(": the free block at %#x (%s, %s with the uncommitted tail of its sub-heap) holds the block, and %s serves the request from it", uint64(s.Serves.Addr), ib(s.Serves.Size), ib(s.Serves.Extent), s.Heap)
+	case s.Serves != nil:
+		t += fmt.Sprintf(": the smallest that holds the block is the free block at %#x (%s), and %s serves the request from it", uint64(s.Serves.Addr), ib(s.Serves.Size), s.Heap)
+	default:
+		t += fmt.Sprintf(": none holds a block of %s", ib(s.Block))
+		if !s.Complete {
+			t += " (the walk stopped early: a free block may have been missed)"
+		}
+	}
+	return t
+}
+
+// Text says the step in words.
+func (s HeapCommitStep) Text() string {
+	return fmt.Sprintf("the segment at %#x has an uncommitted range %#x-%#x: the heap commits %s there, needing no new address space", uint64(s.Segment), uint64(s.Start), uint64(s.End), ib(s.Bytes))
+}
+
+// Text says the step in words.
+func (s HeapRoomStep) Text() string {
+	t := fmt.Sprintf("no segment of %s has uncommitted room for a block of %s", s.Heap, ib(s.Block))
+	if s.Growable {
+		return t + ": the heap must reserve a new segment"
+	}
+	return t
 }
 
 // MarshalStep encodes a step for JSON: its kind, its text and its fields.

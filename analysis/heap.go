@@ -3,25 +3,42 @@ package analysis
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/dumpmap/dumpmap/analysis/modsym"
+	"github.com/dumpmap/dumpmap/analysis/ntheap"
 	"github.com/dumpmap/dumpmap/analysis/process"
 	"github.com/dumpmap/dumpmap/minidump"
 )
 
 // Heap is what the analysis knows about one heap of the process.
 type Heap struct {
-	Handle      uint64
+	Handle uint64
+	// PointerSize is the bitness of the heap: a 64-bit dump of a WOW64 process
+	// holds 64-bit heaps beside the 32-bit process's own.
+	PointerSize int
 	ProcessHeap bool
 	CRTHeap     bool
-	// FoundBy lists how the heap was identified ("PEB.ProcessHeaps",
-	// "PEB.ProcessHeap", "UCRT: CRT heap = process heap", "PDB: _crtheap", ...).
+	// FoundBy lists how the heap was identified ("PEB.ProcessHeap (64-bit PEB
+	// 0x...)", "signature scan at region base 0x...", "UCRT: CRT heap = process
+	// heap", "PDB: crtheap.exe!_crtheap at 0x...", ...).
 	FoundBy []string
-	// Segments are the heap's reservations as the region map shows them; the first
-	// is the one that holds the heap's header.
+	// Layout is the kind of heap its header shows (ntheap.KindUnknown when the
+	// header was not captured).
+	Layout ntheap.Kind
+	// Read is the heap read from dump memory: its header's bookkeeping, segments,
+	// virtual blocks, and on demand its walk (Summary, Stat, Walk) and Fit; nil
+	// when its header was not captured or holds no heap this reader knows.
+	Read *ntheap.Heap
+	// Segments are the heap's reservations as the region map shows them: each
+	// segment (and sub-heap) the heap's own lists name when its memory was
+	// captured, else the reservation that holds the heap's header.
 	Segments []Segment
+	// VirtualBlocks are the reservations of its blocks above the virtual-memory
+	// threshold, as the heap's list names them.
+	VirtualBlocks []AddrRange
 	// Growable is nil when unknown (the heap's header was not captured).
 	Growable *bool
 	// VirtualMemoryThreshold is the block size above which the heap asks VirtualAlloc
@@ -98,9 +115,7 @@ func (hs *HeapSet) Get(handle uint64) *Heap {
 // add records a heap (merging with one already known) and returns it.
 func (hs *HeapSet) add(handle uint64, foundBy string) *Heap {
 	if h := hs.Get(handle); h != nil {
-		if !containsStr(h.FoundBy, foundBy) {
-			h.FoundBy = append(h.FoundBy, foundBy)
-		}
+		h.addFoundBy(foundBy)
 		return h
 	}
 	hs.Heaps = append(hs.Heaps, Heap{Handle: handle, FoundBy: []string{foundBy}})
@@ -116,26 +131,18 @@ func containsStr(list []string, s string) bool {
 	return false
 }
 
-// PEB field offsets (see docs/windows-memory.md).
-type pebLayout struct {
-	processHeap, segReserve, numHeaps, heapsPtr uint64
-}
-
-var (
-	peb32 = pebLayout{processHeap: 0x18, segReserve: 0x78, numHeaps: 0x88, heapsPtr: 0x90}
-	peb64 = pebLayout{processHeap: 0x30, segReserve: 0xc8, numHeaps: 0xe8, heapsPtr: 0xf0}
-)
-
-// maxHeaps bounds the PEB's heap count (Windows allows 16 by default and grows the
-// array on demand; thousands means the memory is not a PEB).
-const maxHeaps = 4096
-
-// findHeaps identifies the process's heaps from the PEB (TEB -> PEB ->
-// ProcessHeap, ProcessHeaps) in captured memory and the C runtime's heap (the
-// process heap for the Universal CRT; otherwise its global, found through PDBs or
-// the code of _get_heap_handle: modsym.IdentifyCRTHeap), reads what their
-// captured headers say, lays their segments over the map and marks those regions
-// Heap. It is the map's last construction step.
+// findHeaps identifies the process's heaps and lays them over the map, as the
+// map's last construction step:
+//
+//   - package ntheap finds them through the PEB of each bitness (TEB -> PEB ->
+//     ProcessHeap, ProcessHeaps), Wine's own heap list, and by their header
+//     signatures at the allocation bases of committed private regions whose
+//     memory was captured, and reads each header it finds;
+//   - the C runtime's heap is the process heap for the Universal CRT; otherwise
+//     its global, found through PDBs or the code of _get_heap_handle
+//     (modsym.IdentifyCRTHeap);
+//   - every segment and virtual block the heaps' own lists name (else the
+//     reservation that holds the header) becomes Heap in the map.
 func (m *Map) findHeaps(ctx context.Context, p *process.Process) *HeapSet {
 	hs := &HeapSet{}
 	try := func(meth process.Method, ok bool, format string, args ...any) {
@@ -148,67 +155,83 @@ func (m *Map) findHeaps(ctx context.Context, p *process.Process) *HeapSet {
 	mem := p.Memory()
 	threads, _ := p.Threads()
 	dumpPtr := p.DumpPointerSize()
-	wow := p.WOW64().Is
-	found := false
-	for _, t := range threads {
-		if t.TEB == 0 || mem == nil {
-			continue
-		}
-		teb, ptr := t.TEB, dumpPtr
-		if wow && dumpPtr == 8 && m.Space.PointerSize == 4 {
-			// A 64-bit dump of a WOW64 process: the 32-bit TEB and PEB, which the
-			// 32-bit heaps hang off, follow the 64-bit ones.
-			teb, ptr = t.TEB+0x2000, 4
-		}
-		pebOff := uint64(0x60)
-		lay := peb64
-		if ptr == 4 {
-			pebOff, lay = 0x30, peb32
-		}
-		peb, err := mem.ReadPointer(teb+pebOff, ptr)
-		if err != nil || peb == 0 {
-			try(process.MethodPEB, false, "the TEB of thread %d at %#x is not captured", t.ID, teb)
-			continue
-		}
-		ph, err := mem.ReadPointer(peb+lay.processHeap, ptr)
-		if err != nil {
-			try(process.MethodPEB, false, "PEB at %#x is not captured (the dump needs MiniDumpWithProcessThreadData or full memory)", peb)
-			break
-		}
-		found = true
-		if ph != 0 {
-			hs.Process = ph
-			h := hs.add(ph, "PEB.ProcessHeap")
-			h.ProcessHeap = true
-		}
-		if reserve, err := mem.ReadPointer(peb+lay.segReserve, ptr); err == nil && reserve != 0 && reserve < 1<<40 {
-			if h := hs.Get(ph); h != nil {
-				h.SegmentReserve = reserve
-			}
-		}
-		n, err1 := mem.ReadUint32(peb + lay.numHeaps)
-		arr, err2 := mem.ReadPointer(peb+lay.heapsPtr, ptr)
-		switch {
-		case err1 != nil || err2 != nil:
-			try(process.MethodPEBHeaps, false, "the PEB's heap fields are not captured")
-		case n > maxHeaps:
-			try(process.MethodPEBHeaps, false, "NumberOfHeaps %d is implausible", n)
-		default:
-			for i := uint64(0); i < uint64(n); i++ {
-				h, err := mem.ReadPointer(arr+i*uint64(ptr), ptr)
-				if err != nil {
-					try(process.MethodPEBHeaps, false, "the array at %#x is not captured", arr)
-					break
-				}
-				if h != 0 {
-					hs.add(h, "PEB.ProcessHeaps")
-				}
-			}
-		}
-		break
+	var version ntheap.OSVersion
+	if v, ok := p.OS(); ok {
+		version = ntheap.OSVersion{Major: v.Major, Minor: v.Minor, Build: v.Build}
 	}
-	if !found && len(threads) == 0 {
-		try(process.MethodPEB, false, "the dump has no thread list, so no TEB to find the PEB from")
+	if mem == nil {
+		try(process.MethodPEB, false, "the dump captured no memory: no PEB and no heap header to read")
+	} else {
+		in := ntheap.DiscoverInput{Memory: mem, Version: version, PointerSize: dumpPtr,
+			WOW64: p.WOW64().Is && dumpPtr == 8, Candidates: m.heapCandidates(mem)}
+		for _, t := range threads {
+			if t.TEB != 0 {
+				in.TEBs = append(in.TEBs, t.TEB)
+			}
+		}
+		if len(in.TEBs) == 0 {
+			try(process.MethodPEB, false, "the dump has no thread list, so no TEB to find the PEB from")
+		}
+		d := ntheap.Discover(in)
+		for _, a := range d.Attempts {
+			if a.Method == ntheap.MethodSignatureScan && a.Result != ntheap.ResultFound {
+				continue // one per candidate: the found heaps say what the scan found
+			}
+			try(attemptMethod(a.Method), a.Result == ntheap.ResultFound, "%s", attemptText(a))
+		}
+		// An address the PEB lists is a heap even when its header was not captured
+		// (most dumps) or is of a layout the reader does not know: the PEB says so.
+		// Its header is then not read, so nothing is misread.
+		for _, a := range d.Attempts {
+			if (a.Method != ntheap.MethodPEBProcessHeap && a.Method != ntheap.MethodPEBProcessHeaps) || a.Result == ntheap.ResultFound || a.Addr == 0 {
+				continue
+			}
+			peb := pebOf(d, a.PointerSize)
+			if peb == nil {
+				continue
+			}
+			by := ntheap.FoundBy{Method: a.Method, Index: -1, From: peb.Addr, PointerSize: a.PointerSize}
+			if a.Method == ntheap.MethodPEBProcessHeaps {
+				if i, ok := listIndex(mem, peb, a.Addr); ok {
+					by.Index = i
+				} else {
+					continue // the attempt is about the array, not a heap
+				}
+			} else if a.Addr != peb.ProcessHeap {
+				continue
+			}
+			h := hs.add(a.Addr, foundText(by))
+			h.PointerSize = a.PointerSize
+			h.Notes = append(h.Notes, "header: "+a.Reason)
+			if a.Method == ntheap.MethodPEBProcessHeap && (hs.Process == 0 || a.PointerSize == m.Space.PointerSize) {
+				hs.Process = a.Addr
+				h.ProcessHeap = true
+			}
+		}
+		// The process heap of the set the map shows: the 32-bit one of a WOW64
+		// process unless the map shows its native view.
+		for _, f := range d.Heaps {
+			var h *Heap
+			for _, fb := range f.FoundBy {
+				h = hs.add(f.Addr, foundText(fb))
+			}
+			if h == nil {
+				h = hs.add(f.Addr, "discovery")
+			}
+			h.PointerSize, h.Layout = f.PointerSize, f.Kind
+			if f.ProcessHeap && (hs.Process == 0 || f.PointerSize == m.Space.PointerSize) {
+				if old := hs.Get(hs.Process); old != nil {
+					old.ProcessHeap = false
+				}
+				hs.Process = f.Addr
+				h.ProcessHeap = true
+			}
+		}
+		for _, peb := range d.PEBs {
+			if h := hs.Get(peb.ProcessHeap); h != nil && peb.HeapSegmentReserve != 0 && peb.HeapSegmentReserve < 1<<40 {
+				h.SegmentReserve = peb.HeapSegmentReserve
+			}
+		}
 	}
 
 	// The C runtime's heap.
@@ -239,10 +262,137 @@ func (m *Map) findHeaps(ctx context.Context, p *process.Process) *HeapSet {
 		}
 	}
 	for i := range hs.Heaps {
-		m.layOutHeap(&hs.Heaps[i])
-		m.readHeapFlags(mem, &hs.Heaps[i])
+		h := &hs.Heaps[i]
+		if h.PointerSize == 0 {
+			h.PointerSize = m.Space.PointerSize
+		}
+		m.readHeap(mem, version, h)
+		m.layOutHeap(h)
 	}
 	return hs
+}
+
+// heapCandidates yields the allocation bases of committed private regions whose
+// first bytes the dump captured, where a heap header may be: the regions and the
+// captured ranges are both sorted, so one pass over each finds them.
+func (m *Map) heapCandidates(mem *minidump.Memory) func(yield func(uint64) bool) {
+	return func(yield func(uint64) bool) {
+		ranges := mem.Ranges()
+		j := 0
+		for i := range m.Regions {
+			r := &m.Regions[i]
+			if r.State != minidump.MemCommit || r.Type != minidump.MemPrivate || r.Base != r.AllocationBase {
+				continue
+			}
+			for j < len(ranges) && ranges[j].End() <= r.Base {
+				j++
+			}
+			if j == len(ranges) {
+				return
+			}
+			if ranges[j].Start <= r.Base && r.Base+0x20 <= ranges[j].End() {
+				if !yield(r.Base) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// pebOf returns the PEB discovery read for the given bitness.
+func pebOf(d *ntheap.Discovery, ptr int) *ntheap.PEBInfo {
+	for i := range d.PEBs {
+		if d.PEBs[i].PointerSize == ptr {
+			return &d.PEBs[i]
+		}
+	}
+	return nil
+}
+
+// listIndex finds heap h in the PEB's ProcessHeaps array (bounded by
+// NumberOfHeaps, which discovery already checked).
+func listIndex(mem *minidump.Memory, peb *ntheap.PEBInfo, h uint64) (int, bool) {
+	for i := uint32(0); i < peb.NumberOfHeaps && i < 4096; i++ {
+		v, err := mem.ReadPointer(peb.ProcessHeaps+uint64(i)*uint64(peb.PointerSize), peb.PointerSize)
+		if err != nil {
+			return 0, false
+		}
+		if v == h {
+			return int(i), true
+		}
+	}
+	return 0, false
+}
+
+// attemptMethod names a discovery attempt's method as the heap set's attempts do.
+func attemptMethod(m ntheap.Method) process.Method {
+	switch m {
+	case ntheap.MethodPEBProcessHeaps:
+		return process.MethodPEBHeaps
+	case ntheap.MethodPEBProcessHeap:
+		return process.MethodPEB
+	case ntheap.MethodTEB:
+		return "TEB"
+	}
+	return process.Method(m.String())
+}
+
+// attemptText says a discovery attempt in words.
+func attemptText(a ntheap.Attempt) string {
+	return fmt.Sprintf("%#x (%d-bit): %s: %s", a.Addr, a.PointerSize*8, a.Result, a.Reason)
+}
+
+// foundText says how a heap was found.
+func foundText(f ntheap.FoundBy) string { return f.String() }
+
+// addFoundBy records another way the heap was found.
+func (h *Heap) addFoundBy(how string) {
+	if !containsStr(h.FoundBy, how) {
+		h.FoundBy = append(h.FoundBy, how)
+	}
+}
+
+// maxHeapSegments bounds the segments laid over the map per heap (a damaged list
+// is already bounded by ntheap; this keeps the map's work proportional).
+const maxHeapSegments = 4096
+
+// readHeap reads the heap's header from dump memory (package ntheap): its kind,
+// flags, thresholds and lists. A heap whose header was not captured keeps what
+// discovery knew.
+func (m *Map) readHeap(mem *minidump.Memory, v ntheap.OSVersion, h *Heap) {
+	if mem == nil {
+		return
+	}
+	rh, err := ntheap.Open(mem, h.Handle, ntheap.Options{Version: v, PointerSize: h.PointerSize})
+	if rh == nil {
+		return
+	}
+	h.Layout = rh.Kind
+	if err != nil {
+		if rh.Why != "" {
+			h.Notes = append(h.Notes, "header: "+rh.Why)
+		}
+		return
+	}
+	h.Read = rh
+	switch rh.Kind {
+	case ntheap.KindNT, ntheap.KindWine:
+		g := rh.Growable()
+		h.Growable = &g
+		what := "not growable (created with a maximum size)"
+		if g {
+			what = "HEAP_GROWABLE"
+		}
+		h.Notes = append(h.Notes, fmt.Sprintf("Flags %#x in the heap's header: %s", rh.Flags, what))
+		if rh.VirtualMemoryThreshold != 0 {
+			h.VirtualMemoryThreshold = rh.VirtualMemoryThreshold
+		}
+		if rh.SegmentReserve != 0 {
+			h.SegmentReserve = rh.SegmentReserve
+		}
+	case ntheap.KindSegment:
+		h.Notes = append(h.Notes, "a segment heap (signature 0xddeeddee): its blocks are not read")
+	}
 }
 
 // Heap signatures (docs/windows-memory.md): an NT heap starts with its first
@@ -251,7 +401,6 @@ func (m *Map) findHeaps(ctx context.Context, p *process.Process) *HeapSet {
 const (
 	sigNTSegment   = 0xFFEEFFEE
 	sigSegmentHeap = 0xDDEEDDEE
-	heapGrowable   = 0x2 // HEAP_GROWABLE in _HEAP.Flags
 )
 
 // CheckHeap says whether handle h (of a module with ptr-byte pointers) is
@@ -304,47 +453,55 @@ func (m *Map) CheckHeap(h uint64, ptr int) (string, bool) {
 	return strings.Join(checked, ", "), true
 }
 
-// readHeapFlags fills Heap.Growable from the heap header's Flags (at 0x40 on
-// x86, 0x70 on x64, after checking the segment signature) when its header was
-// captured.
-func (m *Map) readHeapFlags(mem *minidump.Memory, h *Heap) {
-	if mem == nil || h.Growable != nil {
-		return
+// layOutHeap lays the heap over the map: every segment and virtual block its own
+// lists name (when its header was read), else the reservation holding its header.
+// Each becomes Heap usage, and its committed and uncommitted parts are measured
+// from the map.
+func (m *Map) layOutHeap(h *Heap) {
+	var bases []uint64
+	if h.Read != nil && len(h.Read.Segments) > 0 {
+		for i, s := range h.Read.Segments {
+			if i == maxHeapSegments {
+				break
+			}
+			bases = append(bases, s.Base)
+		}
+	} else {
+		bases = []uint64{h.Handle}
 	}
-	sigOff, flagsOff := uint64(8), uint64(0x40)
-	if m.Space.PointerSize == 8 {
-		sigOff, flagsOff = 0x10, 0x70
+	for _, b := range bases {
+		if seg, ok := m.layOutReservation(h, b); ok {
+			h.Segments = append(h.Segments, seg)
+		}
 	}
-	if sig, err := mem.ReadUint32(h.Handle + sigOff); err != nil || sig != sigNTSegment {
-		return
+	if h.Read != nil {
+		for i, vb := range h.Read.VirtualBlocks {
+			if i == maxHeapSegments {
+				break
+			}
+			if seg, ok := m.layOutReservation(h, vb.Addr); ok {
+				h.VirtualBlocks = append(h.VirtualBlocks, AddrRange{seg.Base, seg.Base + seg.Size})
+			}
+		}
 	}
-	flags, err := mem.ReadUint32(h.Handle + flagsOff)
-	if err != nil {
-		return
-	}
-	g := flags&heapGrowable != 0
-	h.Growable = &g
-	what := "not growable (created with a maximum size)"
-	if g {
-		what = "HEAP_GROWABLE"
-	}
-	h.Notes = append(h.Notes, fmt.Sprintf("Flags %#x in the heap's header: %s", flags, what))
+	sort.Slice(h.Segments, func(a, b int) bool { return h.Segments[a].Base < h.Segments[b].Base })
+	h.Segments = slices.CompactFunc(h.Segments, func(a, b Segment) bool { return a.Base == b.Base })
 }
 
-// layOutHeap finds the heap's first segment (the reservation holding its header) in
-// the map, measures its committed and uncommitted parts and marks it as Heap.
-func (m *Map) layOutHeap(h *Heap) {
-	i := m.Find(h.Handle)
+// layOutReservation marks the reservation holding address a as the heap's and
+// measures it.
+func (m *Map) layOutReservation(h *Heap, a uint64) (Segment, bool) {
+	i := m.Find(a)
 	if i < 0 || m.Regions[i].IsFree() || m.Regions[i].State == 0 {
-		h.Notes = append(h.Notes, fmt.Sprintf("the heap's header at %#x is not in a known region", h.Handle))
-		return
+		h.Notes = append(h.Notes, fmt.Sprintf("the heap's memory at %#x is not in a known region", a))
+		return Segment{}, false
 	}
 	ab := m.Regions[i].AllocationBase
 	if m.Partial || ab == 0 {
 		// Without a MemoryInfoList no region has an allocation base: walking
 		// "the same reservation" would swallow the whole address space.
-		h.Notes = append(h.Notes, fmt.Sprintf("the region map does not show the reservation holding the heap's header at %#x (no MemoryInfoList): its segments are unknown", h.Handle))
-		return
+		h.Notes = append(h.Notes, fmt.Sprintf("the region map does not show the reservation holding the heap's memory at %#x (no MemoryInfoList): its segments are unknown", a))
+		return Segment{}, false
 	}
 	lo := i
 	for lo > 0 && m.Regions[lo-1].AllocationBase == ab && !m.Regions[lo-1].IsFree() {
@@ -352,6 +509,7 @@ func (m *Map) layOutHeap(h *Heap) {
 	}
 	seg := Segment{Base: ab}
 	var run uint64
+	info := &RegionInfo{Heap: h.Handle, Detail: fmt.Sprintf("heap %#x", h.Handle)}
 	for k := lo; k < len(m.Regions) && m.Regions[k].AllocationBase == ab && !m.Regions[k].IsFree(); k++ {
 		r := &m.Regions[k]
 		seg.Size = r.End() - ab
@@ -365,8 +523,7 @@ func (m *Map) layOutHeap(h *Heap) {
 			seg.LargestUncommitted = max(seg.LargestUncommitted, run)
 		}
 		r.Usage = UsageHeap
-		r.Info = &RegionInfo{Heap: h.Handle, Detail: fmt.Sprintf("heap %#x", h.Handle)}
+		r.Info = info
 	}
-	h.Segments = append(h.Segments, seg)
-	sort.Slice(h.Segments, func(a, b int) bool { return h.Segments[a].Base < h.Segments[b].Base })
+	return seg, true
 }

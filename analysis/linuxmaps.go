@@ -62,10 +62,10 @@ func (m *Map) fromLinuxMaps(text string) error {
 		case path == "[heap]":
 			s.usage = UsageHeap
 		case strings.HasPrefix(path, "/") && strings.Contains(perms, "x"):
-			s.usage, s.typ, s.module = UsageImage, minidump.MemImage, baseName(path)
+			s.usage, s.typ, s.module = UsageImage, minidump.MemImage, minidump.BaseName(path)
 		case strings.HasPrefix(path, "/"):
 			s.usage, s.typ = UsageMappedFile, minidump.MemMapped
-			s.module = baseName(path)
+			s.module = minidump.BaseName(path)
 		}
 		spans = append(spans, s)
 	}

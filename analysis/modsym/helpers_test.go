@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"github.com/dumpmap/dumpmap/analysis/process"
 	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/dumpmap/dumpmap/analysis/ntheap"
+	"github.com/dumpmap/dumpmap/analysis/process"
 
 	"github.com/dumpmap/dumpmap/analysis/pdb"
 	"github.com/dumpmap/dumpmap/analysis/pe"
@@ -140,14 +142,7 @@ func (s scenario) build(t testing.TB) *minidump.File {
 		b.ProcessHeaps(s.x64, 1, teb, peb, append([]uint64{s.processHeap}, s.otherHeaps...)...)
 	}
 	for _, h := range s.headers {
-		hb := make([]byte, 0x100)
-		sigOff, flagsOff := 8, 0x40
-		if s.x64 {
-			sigOff, flagsOff = 0x10, 0x70
-		}
-		binary.LittleEndian.PutUint32(hb[sigOff:], h.sig)
-		binary.LittleEndian.PutUint32(hb[flagsOff:], h.flags)
-		b.Memory(h.handle, hb)
+		b.Memory(h.handle, h.bytes(s.x64))
 	}
 	for va, data := range s.extra {
 		b.Memory(va, data)
@@ -225,4 +220,29 @@ func options(t testing.TB, sym string, images ...string) process.Options {
 func pdbOpen(t testing.TB, name string) (*pdb.File, error) {
 	b := readFixture(t, name)
 	return pdb.New(bytes.NewReader(b), int64(len(b)))
+}
+
+// bytes returns the heap header: for an NT heap the fields by which package
+// ntheap recognises one (the segment signature, _HEAP.Signature at the layout's
+// offset, the first segment's Heap pointing back, the flags), at the offsets of
+// the scenario's Windows version (Windows 10 x64, Windows 7 x86); for any other
+// signature only the signature and the flags where an NT heap keeps them.
+func (h heapHeader) bytes(x64 bool) []byte {
+	v, ptr := ntheap.OSVersion{Major: 6, Minor: 1, Build: 7601}, 4
+	if x64 {
+		v, ptr = ntheap.OSVersion{Major: 10, Build: 19041}, 8
+	}
+	l, _ := ntheap.LayoutFor(v, ptr)
+	hb := make([]byte, max(0x100, l.Heap.Size))
+	binary.LittleEndian.PutUint32(hb[2*ptr:], h.sig)
+	binary.LittleEndian.PutUint32(hb[l.Heap.Flags:], h.flags)
+	if h.sig == sigNTSegment {
+		binary.LittleEndian.PutUint32(hb[l.Heap.Signature:], ntheap.HeapSignature)
+		if ptr == 8 {
+			binary.LittleEndian.PutUint64(hb[l.Segment.Heap:], h.handle)
+		} else {
+			binary.LittleEndian.PutUint32(hb[l.Segment.Heap:], uint32(h.handle))
+		}
+	}
+	return hb
 }

@@ -56,3 +56,57 @@ func BenchmarkLookup(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkOpenFirstLookup opens crash.pdb from memory and names one
+// address: the module list, one module's symbols and lines, and the FPO
+// tables are read on this first lookup.
+func BenchmarkOpenFirstLookup(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join(sharedtest.Dir(b), crashPDB))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		f, err := New(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, ok := f.FunctionAt(0x2a3d); !ok {
+			b.Fatal("no function")
+		}
+		if _, ok := f.LineAt(0x2a3d); !ok {
+			b.Fatal("no line")
+		}
+		if _, ok := f.WinFrameAt(0x2a3d); !ok {
+			b.Fatal("no frame data")
+		}
+	}
+}
+
+// BenchmarkLookupRVA measures the steady state: FunctionAt, LineAt and
+// WinFrameAt for every procedure start of crash.pdb in turn.
+func BenchmarkLookupRVA(b *testing.B) {
+	f, err := Open(filepath.Join(sharedtest.Dir(b), crashPDB))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	procs, err := f.Procedures()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var rvas []uint32
+	for _, p := range procs {
+		if p.HasRVA && p.Size > 4 {
+			rvas = append(rvas, p.RVA+p.Size/2)
+		}
+	}
+	i := 0
+	for b.Loop() {
+		a := rvas[i%len(rvas)]
+		i++
+		f.FunctionAt(a)
+		f.LineAt(a)
+		f.WinFrameAt(a)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lookups/s")
+}

@@ -11,6 +11,10 @@ const (
 	// dbiSectionHeaders is the optional debug header slot of the stream that
 	// holds the image's section headers.
 	dbiSectionHeaders = 5
+	// dbiFPO and dbiNewFPO are the optional debug header slots of the
+	// legacy FPO_DATA stream and the FRAMEDATA ("new FPO") stream.
+	dbiFPO            = 0
+	dbiNewFPO         = 9
 	noStream          = 0xFFFF
 	sectionHeaderSize = 40
 )
@@ -38,6 +42,11 @@ type dbiHeader struct {
 	symRecStream  uint16
 	machine       uint16
 	sectionStream uint16
+	fpoStream     uint16
+	newFPOStream  uint16
+	// modInfo and secContrib are the module info and section
+	// contribution substreams (slices of the DBI stream).
+	modInfo, secContrib []byte
 }
 
 // parseDBI decodes the DBI header, skips the substreams to the optional
@@ -59,7 +68,7 @@ func parseDBI(b []byte) (dbiHeader, error) {
 	h.publicStream = le.Uint16(b[16:])
 	h.symRecStream = le.Uint16(b[20:])
 	h.machine = le.Uint16(b[58:])
-	h.sectionStream = noStream
+	h.sectionStream, h.fpoStream, h.newFPOStream = noStream, noStream, noStream
 	// Substream sizes in file order: ModInfo, SectionContribution,
 	// SectionMap, SourceInfo, TypeServerMap, then EC at 52 (after
 	// MFCTypeServerIndex at 44 and OptionalDbgHeaderSize at 48).
@@ -80,9 +89,20 @@ func parseDBI(b []byte) (dbiHeader, error) {
 		return h, bad("substreams (%d bytes) and debug header (%d bytes) exceed the %d-byte stream", skip, dbgSize, len(b))
 	}
 	dbg := b[start : start+int64(dbgSize)]
-	if len(dbg) >= 2*(dbiSectionHeaders+1) {
-		h.sectionStream = le.Uint16(dbg[2*dbiSectionHeaders:])
+	slot := func(i int) uint16 {
+		if len(dbg) >= 2*(i+1) {
+			return le.Uint16(dbg[2*i:])
+		}
+		return noStream
 	}
+	h.sectionStream = slot(dbiSectionHeaders)
+	h.fpoStream = slot(dbiFPO)
+	h.newFPOStream = slot(dbiNewFPO)
+	// The substreams were bounded above (their sum fits the stream).
+	modSize := int64(le.Uint32(b[24:]))
+	scSize := int64(le.Uint32(b[28:]))
+	h.modInfo = b[dbiHeaderSize : dbiHeaderSize+modSize]
+	h.secContrib = b[dbiHeaderSize+modSize : dbiHeaderSize+modSize+scSize]
 	return h, nil
 }
 

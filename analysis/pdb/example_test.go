@@ -52,3 +52,24 @@ func ExampleFile_Publics() {
 	// 0x1020 hidden
 	// 0x1030 _DllMainCRTStartup
 }
+
+// Name the function and source line of an address, and get the x86 unwind
+// record for it (give it to breakpad.UnwindWin).
+func ExampleFile_FunctionAt() {
+	f, err := pdb.Open("../testdata/lld/fixture-x86.pdb")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	p, ok := f.FunctionAt(0x1012)
+	if !ok {
+		log.Fatal("no function")
+	}
+	fmt.Printf("%s+%#x (%s, %d bytes)\n", p.Name, 0x1012-p.RVA, p.KindName(), p.Size)
+	if w, ok := f.WinFrameAt(0x1012); ok {
+		fmt.Printf("%v record, %d bytes of parameters: %s\n", w.Type, w.ParamSize, w.Program)
+	}
+	// Output:
+	// get_heap+0x2 (S_GPROC32, 6 bytes)
+	// FrameData record, 0 bytes of parameters: $T0 .raSearch = $eip $T0 ^ = $esp $T0 4 + =
+}

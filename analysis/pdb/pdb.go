@@ -34,10 +34,25 @@ type File struct {
 	Sections []Section
 
 	m         *msf
+	named     map[string]int
+	namedErr  error
 	closer    io.Closer
 	symStream int
 	symOnce   sync.Once
 	symbols   *symbolTable
+
+	dbi       dbiHeader
+	modOnce   sync.Once
+	mods      *moduleTable
+	namesOnce sync.Once
+	names     *stringTable
+	namesErr  error
+	fpoOnce   sync.Once
+	fpo       *fpoTable
+	pubOnce   sync.Once
+	pubCode   []Symbol // code publics with an RVA, sorted by RVA
+	allOnce   sync.Once
+	allProcs  []Procedure
 }
 
 // Open opens the named file and reads it as a PDB.
@@ -68,7 +83,7 @@ func New(r io.ReaderAt, size int64) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &File{m: m, symStream: -1}
+	f := &File{m: m, symStream: -1, dbi: dbiHeader{sectionStream: noStream, fpoStream: noStream, newFPOStream: noStream}}
 	info, err := m.readStream(streamInfo)
 	if err != nil {
 		return nil, err
@@ -76,6 +91,9 @@ func New(r io.ReaderAt, size int64) (*File, error) {
 	if err := f.parseInfo(info); err != nil {
 		return nil, err
 	}
+	// The named stream map locates /names; a damaged map only costs the
+	// features that need it (file names, FrameData programs).
+	f.named, f.namedErr = parseNamedStreams(info)
 	if _, ok := m.streamSize(streamDBI); !ok {
 		return f, nil
 	}
@@ -88,6 +106,7 @@ func New(r io.ReaderAt, size int64) (*File, error) {
 		return nil, err
 	}
 	f.DBIAge, f.Machine = dbi.age, dbi.machine
+	f.dbi = dbi
 	if dbi.sectionStream != noStream {
 		if _, ok := m.streamSize(int(dbi.sectionStream)); ok {
 			b, err := m.readStream(int(dbi.sectionStream))

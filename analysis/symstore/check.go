@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/dumpmap/dumpmap/analysis/cab"
 	"github.com/dumpmap/dumpmap/analysis/pdb"
 	"github.com/dumpmap/dumpmap/minidump/codeview"
 )
@@ -38,7 +39,7 @@ func describe(path string) string {
 		return " (empty file)"
 	case bytes.HasPrefix(head, []byte("MODULE ")):
 		return " (looks like a Breakpad symbol file)"
-	case bytes.HasPrefix(head, []byte(cabMagic)):
+	case bytes.HasPrefix(head, []byte(cab.Magic)):
 		return " (a cabinet inside a cabinet)"
 	case bytes.HasPrefix(bytes.TrimSpace(head), []byte("<")):
 		return " (looks like HTML or XML, e.g. a server error page)"

@@ -10,12 +10,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/dumpmap/dumpmap/analysis/cab"
 )
 
 // userAgent is what Microsoft's symsrv sends; some servers insist on it.
 const userAgent = "Microsoft-Symbol-Server/10.0.0.0"
 
-// download asks the server for the PDB at its key, plain then compressed,
+// download asks the server for the file at its key, plain then compressed,
 // then for a file.ptr, and installs what it gets into root at the key. The
 // URL path is built from the validated name and the hex key only, each
 // escaped as one path segment.
@@ -30,7 +32,7 @@ func (l *lookup) download(server, root string) (string, bool) {
 		l.note(server, "not an http(s) URL")
 		return "", false
 	}
-	for _, file := range []string{l.name, compressedName(l.name), "file.ptr"} {
+	for _, file := range []string{l.file, compressedName(l.file), "file.ptr"} {
 		u := *base
 		u.Path = strings.TrimRight(base.Path, "/") + "/" + l.name + "/" + l.key + "/" + file
 		u.RawPath = strings.TrimRight(base.EscapedPath(), "/") + "/" + url.PathEscape(l.name) + "/" + url.PathEscape(l.key) + "/" + url.PathEscape(file)
@@ -40,7 +42,7 @@ func (l *lookup) download(server, root string) (string, bool) {
 			continue
 		}
 		err := l.writeAtomically(final, func(w io.Writer) error {
-			return l.fetch(where, w, file != l.name)
+			return l.fetch(where, w, file != l.file)
 		}, "download")
 		switch {
 		case err == nil:
@@ -116,14 +118,14 @@ func (l *lookup) fetch(u string, w io.Writer, compressed bool) error {
 	if !isCAB(spool) {
 		return errors.New("compressed file is not a cabinet")
 	}
-	c, err := openCAB(spool, n)
+	c, err := cab.NewReader(spool, n)
 	if err != nil {
 		return err
 	}
-	if len(c.files) == 0 {
+	if len(c.Files) == 0 {
 		return errors.New("cabinet holds no file")
 	}
-	return c.extract(0, w, limit)
+	return c.Extract(0, w, limit)
 }
 
 // fetchPtr notes what a server's file.ptr says. A pointer from a server is

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dumpmap/dumpmap/analysis/cab"
 	"github.com/dumpmap/dumpmap/minidump/codeview"
 )
 
@@ -21,8 +22,9 @@ const (
 	DefaultMaxDownload = 2 << 30
 )
 
-// ErrNotFound is wrapped by FindPDB's error when no element had the PDB.
-var ErrNotFound = errors.New("PDB not found on the symbol path")
+// ErrNotFound is wrapped by the Find methods' errors when no element had
+// the file.
+var ErrNotFound = errors.New("not found on the symbol path")
 
 // Options tune a Store. The zero value is ready to use.
 type Options struct {
@@ -80,14 +82,16 @@ func DefaultCacheDir() (string, error) {
 	return filepath.Join(d, "dumpmap", "symbols"), nil
 }
 
-// lookup is the state of one FindPDB call.
+// lookup is the state of one Find call.
 type lookup struct {
-	s       *Store
-	ctx     context.Context
-	name    string // validated bare name
-	key     string
-	guid    codeview.GUID
-	age     uint32
+	s    *Store
+	ctx  context.Context
+	name string // validated bare name: the first folder of the key path
+	key  string // the key folder
+	file string // validated file name inside the key folder
+	what string // "PDB", "Breakpad symbol file", "image": for messages
+	// check opens a candidate and verifies it is the wanted file.
+	check   func(path string) error
 	tried   []string
 	visited map[string]bool
 }
@@ -108,7 +112,15 @@ func (s *Store) FindPDB(ctx context.Context, name string, guid codeview.GUID, ag
 	if err != nil {
 		return "", nil, err
 	}
-	l := &lookup{s: s, ctx: ctx, name: safe, key: Key(guid, age), guid: guid, age: age, visited: map[string]bool{}}
+	l := &lookup{s: s, ctx: ctx, name: safe, key: Key(guid, age), file: safe, what: "PDB",
+		check: func(p string) error { return checkPDB(p, guid, age) }}
+	return l.find()
+}
+
+// find searches the symbol path in order for l's key path.
+func (l *lookup) find() (path string, tried []string, err error) {
+	s, ctx := l.s, l.ctx
+	l.visited = map[string]bool{}
 	var caches []string
 	for _, e := range s.path {
 		if err := ctx.Err(); err != nil {
@@ -174,7 +186,7 @@ func (s *Store) FindPDB(ctx context.Context, name string, guid codeview.GUID, ag
 			}
 		}
 	}
-	return "", l.tried, fmt.Errorf("symstore: %s %s: %w (%d places tried)", l.name, l.key, ErrNotFound, len(l.tried))
+	return "", l.tried, fmt.Errorf("symstore: %s %s: %s %w (%d places tried)", l.name, l.key, l.what, ErrNotFound, len(l.tried))
 }
 
 func (l *lookup) defaultCache() (string, error) {
@@ -204,6 +216,14 @@ func (l *lookup) nameVariants() []string {
 		return []string{l.name, lower}
 	}
 	return []string{l.name}
+}
+
+// fileVariants are the spellings of the file name inside a key folder.
+func (l *lookup) fileVariants() []string {
+	if lower := strings.ToLower(l.file); lower != l.file {
+		return []string{l.file, lower}
+	}
+	return []string{l.file}
 }
 
 // keyDirs returns the key folders of root for both layouts: one-tier
@@ -241,7 +261,7 @@ func (l *lookup) searchStore(root, expandRoot string) (string, bool) {
 			l.note(dir, "no such folder")
 			continue
 		}
-		for _, n := range l.nameVariants() {
+		for _, n := range l.fileVariants() {
 			for _, file := range []string{filepath.Join(dir, n), filepath.Join(dir, compressedName(n))} {
 				if p, ok := l.tryLocal(file, expandRoot); ok {
 					return p, true
@@ -261,7 +281,7 @@ func (l *lookup) searchFlat(dir string) (string, bool) {
 		return "", false
 	}
 	l.visited["flat:"+dir] = true
-	for _, n := range l.nameVariants() {
+	for _, n := range l.fileVariants() {
 		p := filepath.Join(dir, n)
 		if !within(dir, p) {
 			continue
@@ -270,7 +290,7 @@ func (l *lookup) searchFlat(dir string) (string, bool) {
 			l.note(p, "not there")
 			continue
 		}
-		if err := checkPDB(p, l.guid, l.age); err != nil {
+		if err := l.check(p); err != nil {
 			l.note(p, err.Error())
 			continue
 		}
@@ -309,7 +329,7 @@ func (l *lookup) tryLocal(file, expandRoot string) (string, bool) {
 		l.note(file, "found compressed, expanded to "+p)
 		return p, true
 	}
-	if err := checkPDB(file, l.guid, l.age); err != nil {
+	if err := l.check(file); err != nil {
 		l.note(file, err.Error())
 		return "", false
 	}
@@ -358,9 +378,9 @@ func within(root, p string) bool {
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
 }
 
-// keyPath is the final location of the PDB in a store.
+// keyPath is the final location of the file in a store.
 func (l *lookup) keyPath(root string) (string, error) {
-	p := filepath.Join(root, l.name, l.key, l.name)
+	p := filepath.Join(root, l.name, l.key, l.file)
 	if !within(root, p) {
 		return "", fmt.Errorf("path %q escapes store %q", p, root)
 	}
@@ -373,18 +393,18 @@ func (l *lookup) installCAB(r io.ReaderAt, size int64, root string) (string, err
 	if root == "" {
 		return "", errors.New("no cache folder to expand into")
 	}
-	c, err := openCAB(r, size)
+	c, err := cab.NewReader(r, size)
 	if err != nil {
 		return "", err
 	}
-	if len(c.files) == 0 {
+	if len(c.Files) == 0 {
 		return "", errors.New("cabinet holds no file")
 	}
 	// Symbol-server cabinets hold one file. The name stored in the cabinet
 	// is never used as a path: only as a hint which member to take.
 	idx := 0
-	for i, f := range c.files {
-		if strings.EqualFold(filepath.Base(strings.ReplaceAll(f.name, `\`, "/")), l.name) {
+	for i, f := range c.Files {
+		if strings.EqualFold(filepath.Base(strings.ReplaceAll(f.Name, `\`, "/")), l.file) {
 			idx = i
 			break
 		}
@@ -394,8 +414,8 @@ func (l *lookup) installCAB(r io.ReaderAt, size int64, root string) (string, err
 		return "", err
 	}
 	return final, l.writeAtomically(final, func(w io.Writer) error {
-		return c.extract(idx, w, l.s.opts.MaxDownload)
-	}, fmt.Sprintf("cabinet member %q", c.files[idx].name))
+		return c.Extract(idx, w, l.s.opts.MaxDownload)
+	}, fmt.Sprintf("cabinet member %q", c.Files[idx].Name))
 }
 
 // writeAtomically creates final's folder, writes a temporary file there with
@@ -427,7 +447,7 @@ func (l *lookup) writeAtomically(final string, fill func(io.Writer) error, what 
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	if err := checkPDB(tmp.Name(), l.guid, l.age); err != nil {
+	if err := l.check(tmp.Name()); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	if err := os.Rename(tmp.Name(), final); err != nil {

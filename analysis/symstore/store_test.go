@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dumpmap/dumpmap/analysis/cab"
+	"github.com/dumpmap/dumpmap/analysis/cab/cabtest"
 	"github.com/dumpmap/dumpmap/analysis/internal/sharedtest"
 	"github.com/dumpmap/dumpmap/minidump/codeview"
 )
@@ -495,7 +497,7 @@ func TestHostileNames(t *testing.T) {
 // is written only at the key, never at its member name.
 func TestHostileCABMember(t *testing.T) {
 	srv, ts := newSymServer(t)
-	srv.files["/"+x64Name+"/"+x64Key+"/fixture-x64.pd_"] = buildCAB(t, mustRead(t, x64PDB), compressMSZIP, cabMaxBlock, `..\..\..\evil.pdb`, false)
+	srv.files["/"+x64Name+"/"+x64Key+"/fixture-x64.pd_"] = cabtest.Build([]cabtest.File{{Name: `..\..\..\evil.pdb`, Data: mustRead(t, x64PDB)}}, cabtest.Options{Compression: cab.MSZIP})
 	outer := t.TempDir()
 	cache := filepath.Join(outer, "cache")
 	p, _ := Parse("srv*" + cache + "*" + ts.URL)
@@ -527,4 +529,13 @@ func TestCanceled(t *testing.T) {
 	if _, _, err := New(p, Options{}).FindPDB(ctx, x64Name, x64GUID, 1); !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v", err)
 	}
+}
+
+func mustRead(t testing.TB, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -84,3 +84,54 @@ func BenchmarkTriage(b *testing.B) {
 	b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/float64(records), "B/dump")
 	b.ReportMetric(float64(ms1.HeapSys)/(1<<20), "heap-MiB")
 }
+
+// BenchmarkTriagePacked is BenchmarkTriage over the same dumps packed the way
+// customers send them: each copy of the set once as .dmp.gz files, once as
+// .dmp.zst files and once as one zip archive. It measures the unpacking path
+// (pooled decompressors, in-memory members, hashing while unpacking).
+func BenchmarkTriagePacked(b *testing.B) {
+	dumps := benchDumps(b)
+	dir := b.TempDir()
+	const copies = 3
+	var total int64
+	for c := range copies {
+		sub := filepath.Join(dir, fmt.Sprintf("copy%02d", c))
+		os.MkdirAll(sub, 0o755)
+		var ms []member
+		for i, d := range dumps {
+			name := fmt.Sprintf("%03d.dmp", i)
+			if err := os.WriteFile(filepath.Join(sub, name+".gz"), gz(b, d), 0o644); err != nil {
+				b.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(sub, name+".zst"), zst(b, d), 0o644); err != nil {
+				b.Fatal(err)
+			}
+			ms = append(ms, member{name: name, data: d})
+			total += 3 * int64(len(d))
+		}
+		if err := os.WriteFile(filepath.Join(sub, "all.zip"), zipOf(b, ms...), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	n := int64(3 * len(dumps) * copies)
+	b.Logf("%d dumps, %.1f MB unpacked, GOMAXPROCS %d", n, float64(total)/1e6, runtime.GOMAXPROCS(0))
+	b.ReportAllocs()
+	b.SetBytes(total)
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	cpu0 := cpuTime()
+	var records int64
+	for b.Loop() {
+		st, err := Run(context.Background(), []string{dir}, Options{}, func(*Record) error { return nil })
+		if err != nil || st.Errors > 0 || st.Records != n {
+			b.Fatalf("%v, %+v", err, st)
+		}
+		records += st.Records
+	}
+	cpu := cpuTime() - cpu0
+	runtime.ReadMemStats(&ms1)
+	b.ReportMetric(float64(records)/b.Elapsed().Seconds(), "dumps/s")
+	b.ReportMetric(float64(records)/cpu.Seconds(), "dumps/cpu-s")
+	b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/float64(records), "B/dump")
+	b.ReportMetric(float64(ms1.HeapSys)/(1<<20), "heap-MiB")
+}

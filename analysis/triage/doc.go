@@ -3,8 +3,9 @@
 //
 // Run walks the paths it is given (folders recursively, following symbolic links
 // but never into a folder it has already walked, so links cannot loop), opens the
-// containers customers send dumps in (zip, gzip and zstd, recognised by their
-// content, nested up to two levels: a .zip of .dmp.gz files is read), and analyses
+// containers customers send dumps in (zip, cabinet, gzip and zstd, recognised by
+// their content, nested up to two levels: a .zip of .dmp.gz files is read; package
+// input reads them, as every dumpmap command does), and analyses
 // every dump on a pool of workers. Each dump gives a Record: where it came from,
 // its SHA-256, the system, the product module and version, the exception and its
 // crash signature, whether it looks like an out-of-memory, the fragmentation

@@ -22,7 +22,7 @@ type Record struct {
 	// file and a single-stream gzip or zstd file.
 	Member string `json:"member,omitempty"`
 	// Container names the containers the dump came out of, outermost first:
-	// "zip", "gzip", "zstd", "zip+gzip". Empty for a plain file.
+	// "zip", "cab", "gzip", "zstd", "zip+gzip". Empty for a plain file.
 	Container string `json:"container,omitempty"`
 	// Size is the size of the dump in bytes (after decompression); SHA256 its hash.
 	// For an error record they describe what could be read, if anything.
@@ -113,8 +113,8 @@ const (
 	ErrNotMinidump  = "not-minidump"  // the file is something else; Error says what it looks like
 	ErrDamaged      = "damaged"       // a minidump whose header or directory cannot be read
 	ErrTooLarge     = "too-large"     // decompression passed Options.MaxUnpacked (a zip bomb?)
-	ErrBadContainer = "bad-container" // a zip, gzip or zstd file that cannot be read
-	ErrEmpty        = "empty-archive" // a zip archive without files
+	ErrBadContainer = "bad-container" // a zip, cabinet, gzip or zstd file that cannot be read (or uses an unsupported method)
+	ErrEmpty        = "empty-archive" // a zip archive or cabinet without files
 	ErrTimeout      = "timeout"       // a step took longer than Options.Timeout
 	ErrIO           = "io"            // the file or folder could not be read
 	ErrNotRegular   = "not-regular"   // a named pipe, socket or device: not read

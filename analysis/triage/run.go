@@ -1,16 +1,17 @@
 package triage
 
 import (
-	"archive/zip"
 	"context"
 	"errors"
 	"fmt"
-	"github.com/dumpmap/dumpmap/analysis"
 	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/dumpmap/dumpmap/analysis"
+	"github.com/dumpmap/dumpmap/analysis/input"
 )
 
 // Defaults of Options.
@@ -310,10 +311,10 @@ func (o outcome) discard() {
 	}
 }
 
-// An archive is an open zip archive.
+// An archive is an open zip archive or cabinet.
 type archive struct {
 	blob  *blob
-	files []*zip.File
+	arc   *input.Archive
 	depth int    // the depth of its members
 	base  Record // the archive's record: File, Member prefix, Container chain
 }
@@ -364,37 +365,37 @@ func (r *worker) finish(ctx context.Context, o outcome, emit func(*Record)) {
 }
 
 // resolve analyses b as a dump, or opens it as a container: a gzip or zstd file is
-// unpacked and resolved again, a zip archive is returned for its members to be
-// walked.
+// unpacked and resolved again, a zip archive or cabinet is returned for its
+// members to be walked.
 func (r *runner) resolve(ctx context.Context, b *blob, depth int, rec Record) outcome {
-	kind := containerKind(b.head(ctx, 8))
-	if kind == "" || depth >= maxNesting {
+	kind := input.Detect(b.head(ctx, input.HeadSize))
+	if kind == input.Plain || depth >= maxNesting {
 		return r.analyse(ctx, b, kind, rec)
 	}
 	if rec.Container == "" {
-		rec.Container = kind
+		rec.Container = kind.String()
 	} else {
-		rec.Container += "+" + kind
+		rec.Container += "+" + kind.String()
 	}
 	switch kind {
-	case kindGzip, kindZstd:
-		child, err := decompress(ctx, b, kind, r.opt.MemoryLimit, r.opt.MaxUnpacked)
+	case input.Gzip, input.Zstd:
+		child, err := r.decompress(ctx, b, kind)
 		if err != nil {
 			return errOutcome(rec, err)
 		}
 		defer child.release()
 		return r.resolve(ctx, child, depth+1, rec)
-	default: // zip
-		_, files, err := openZip(ctx, b)
+	default: // zip, cabinet
+		a, err := openArchive(ctx, b, kind)
 		if err != nil {
 			return errOutcome(rec, err)
 		}
-		return outcome{arc: &archive{blob: b.retain(), files: files, depth: depth + 1, base: rec}}
+		return outcome{arc: &archive{blob: b.retain(), arc: a, depth: depth + 1, base: rec}}
 	}
 }
 
 // analyse hashes and analyses b as a minidump.
-func (r *runner) analyse(ctx context.Context, b *blob, kind string, rec Record) outcome {
+func (r *runner) analyse(ctx context.Context, b *blob, kind input.Format, rec Record) outcome {
 	sum, err := b.hash(ctx)
 	rec.Size = b.size // known for certain once hashed: the file may have been cut
 	if err != nil {
@@ -402,7 +403,7 @@ func (r *runner) analyse(ctx context.Context, b *blob, kind string, rec Record) 
 	}
 	rec.SHA256 = sum
 	AnalyzeMap(b.readerAt(ctx), b.size, r.opt.Map, &rec)
-	if kind != "" && rec.ErrorKind == ErrNotMinidump {
+	if kind != input.Plain && rec.ErrorKind == ErrNotMinidump {
 		rec.Error += fmt.Sprintf(" (containers are opened %d levels deep)", maxNesting)
 	}
 	if b.short && rec.Error == "" {
@@ -414,13 +415,13 @@ func (r *runner) analyse(ctx context.Context, b *blob, kind string, rec Record) 
 // members triages the members of an archive, each as its own step.
 func (r *worker) members(ctx context.Context, a *archive, emit func(*Record)) {
 	defer a.blob.release()
-	if len(a.files) == 0 {
+	if len(a.arc.Members) == 0 {
 		rec := a.base
-		setError(&rec, ErrEmpty, errors.New("zip archive without files"))
+		setError(&rec, ErrEmpty, &input.Error{Kind: input.KindEmpty, Format: a.arc.Format})
 		emit(&rec)
 		return
 	}
-	for _, f := range a.files {
+	for i, f := range a.arc.Members {
 		if ctx.Err() != nil {
 			return
 		}
@@ -436,7 +437,7 @@ func (r *worker) members(ctx context.Context, a *archive, emit func(*Record)) {
 		a.blob.retain() // the step reads it, perhaps after a time-out
 		o := r.guard(ctx, rec, func(ctx context.Context) outcome {
 			defer a.blob.release()
-			child, err := unpackZipFile(ctx, f, r.opt.MemoryLimit, r.opt.MaxUnpacked)
+			child, err := r.unpackMember(ctx, a.arc, i)
 			if err != nil {
 				return errOutcome(rec, err)
 			}
@@ -491,6 +492,10 @@ func (r *worker) guard(ctx context.Context, base Record, fn func(context.Context
 
 // errOutcome is a record of err.
 func errOutcome(rec Record, err error) outcome {
+	var ie *input.Error
+	if errors.As(err, &ie) && ie.Kind == input.KindTooLarge {
+		err = &errTooLarge{ie.Limit} // the record names the flag that sets the limit
+	}
 	setError(&rec, kindOf(err), err)
 	return outcome{rec: &rec}
 }
@@ -498,15 +503,26 @@ func errOutcome(rec Record, err error) outcome {
 // kindOf classifies an error for Record.ErrorKind.
 func kindOf(err error) string {
 	var tl *errTooLarge
-	var ce *containerError
+	var ie *input.Error
 	var nr *notRegularError
 	switch {
 	case errors.As(err, &tl):
 		return ErrTooLarge
 	case errors.Is(err, errTimeout):
 		return ErrTimeout
-	case errors.As(err, &ce):
-		return ErrBadContainer
+	case errors.As(err, &ie):
+		switch ie.Kind {
+		case input.KindTooLarge:
+			return ErrTooLarge
+		case input.KindBadContainer, input.KindUnsupported:
+			return ErrBadContainer
+		case input.KindEmpty:
+			return ErrEmpty
+		case input.KindNotMinidump:
+			return ErrNotMinidump
+		case input.KindDamaged:
+			return ErrDamaged
+		}
 	case errors.As(err, &nr):
 		return ErrNotRegular
 	}

@@ -1,29 +1,25 @@
 package triage
 
 import (
-	"archive/zip"
-	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"os"
-	"sync"
 	"sync/atomic"
 	"syscall"
 
-	// zstd: the standard library has no zstd decoder. klauspost/compress is the
-	// de facto Go implementation: pure Go (no cgo, so the CLI stays one static
-	// binary), maintained since 2015 with regular releases, fuzzed continuously, and
-	// a dependency of a large part of the Go ecosystem. Its decoder has the bounds a
-	// hostile file needs: a cap on the window and on the decoded size.
-	"github.com/klauspost/compress/zstd"
+	"github.com/dumpmap/dumpmap/analysis/input"
 )
+
+// Containers are recognised, decompressed and listed by package input, the
+// code every dumpmap command opens its FILE with: one implementation, one set of
+// limits. What stays here is what a batch needs on top: blobs shared between a
+// step and the steps after it (reference counted), files read in place, and the
+// record wording (the --max-unpacked flag).
 
 // errTimeout is the cause of a step's context when Options.Timeout runs out.
 var errTimeout = errors.New("timed out")
@@ -32,17 +28,15 @@ var errTimeout = errors.New("timed out")
 type errTooLarge struct{ limit int64 }
 
 func (e *errTooLarge) Error() string {
-	return fmt.Sprintf("decompressed size passes the %s limit (--max-unpacked): not unpacked (a zip bomb?)", sizeString(e.limit))
+	return fmt.Sprintf("decompressed size passes the %s limit (--max-unpacked): not unpacked (a zip bomb?)", input.SizeString(e.limit))
 }
 
-// A blob is the bytes of one file or decompressed member: in memory (data), or in
-// a file, the dump itself or a temporary spill file. It is reference counted because
-// a step abandoned at its time-out may still be reading it.
+// A blob is the bytes of one file or decompressed member: an input.Buffer (in
+// memory, or a spill file), or a file on disk read in place. It is reference
+// counted because a step abandoned at its time-out may still be reading it.
 type blob struct {
-	data []byte
-	buf  *[]byte // the pooled buffer data lives in, returned on release
-	file *os.File
-	tmp  bool // file is a spill file, removed on release
+	buf  *input.Buffer
+	file *os.File // a large file read in place
 	size int64
 	sum  []byte // SHA-256, when computed while reading
 	refs atomic.Int32
@@ -57,6 +51,13 @@ func newBlob() *blob {
 	return b
 }
 
+// bufferBlob wraps an unpacked buffer.
+func bufferBlob(buf *input.Buffer) *blob {
+	b := newBlob()
+	b.buf, b.size, b.sum = buf, buf.Size(), buf.SHA256()
+	return b
+}
+
 func (b *blob) retain() *blob { b.refs.Add(1); return b }
 
 func (b *blob) release() {
@@ -64,14 +65,11 @@ func (b *blob) release() {
 		return
 	}
 	if b.buf != nil {
-		putBuf(b.buf)
-		b.buf, b.data = nil, nil
+		b.buf.Close()
+		b.buf = nil
 	}
 	if b.file != nil {
 		b.file.Close()
-		if b.tmp {
-			os.Remove(b.file.Name())
-		}
 		b.file = nil
 	}
 }
@@ -83,19 +81,22 @@ func (b *blob) readerAt(ctx context.Context) io.ReaderAt {
 }
 
 // raw returns a reader of the blob that does not depend on a step's context: for
-// a zip archive, whose members are read in later steps.
+// an archive, whose members are read in later steps.
 func (b *blob) raw() io.ReaderAt {
-	if b.data != nil || b.file == nil {
-		return bytes.NewReader(b.data)
+	switch {
+	case b.buf != nil:
+		return b.buf.ReaderAt()
+	case b.file != nil:
+		return b.file
 	}
-	return b.file
+	return bytes.NewReader(nil)
 }
 
 // head returns up to n bytes from the start of the blob.
 func (b *blob) head(ctx context.Context, n int) []byte {
 	n = int(min(int64(n), b.size))
-	if b.data != nil {
-		return b.data[:n]
+	if b.buf != nil && b.buf.InMemory() {
+		return b.buf.Bytes()[:n]
 	}
 	p := make([]byte, n)
 	got, _ := b.readerAt(ctx).ReadAt(p, 0)
@@ -106,12 +107,12 @@ func (b *blob) head(ctx context.Context, n int) []byte {
 // while it was read.
 func (b *blob) hash(ctx context.Context) (string, error) {
 	if b.sum == nil {
-		if b.data != nil || b.file == nil {
-			s := sha256.Sum256(b.data)
+		if b.buf != nil && b.buf.InMemory() {
+			s := sha256.Sum256(b.buf.Bytes())
 			b.sum = s[:]
 		} else {
 			h := sha256.New()
-			n, err := copyCtx(ctx, h, io.NewSectionReader(b.file, 0, b.size))
+			n, err := copyCtx(ctx, h, io.NewSectionReader(b.raw(), 0, b.size))
 			if err != nil {
 				return "", err
 			}
@@ -137,29 +138,16 @@ func (c ctxReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	return c.r.ReadAt(p, off)
 }
 
-// bufPool holds the buffers files are read and decompressed into.
-var bufPool sync.Pool
-
-func getBuf(n int) *[]byte {
-	if p, ok := bufPool.Get().(*[]byte); ok && cap(*p) >= n {
-		*p = (*p)[:n]
-		return p
-	}
-	// Too small (dropped) or none: a new one, rounded up to a power of two of at
-	// least 512 KiB, so that the pool settles on a few buffers that fit every dump.
-	c := 512 << 10
-	for c < n {
-		c <<= 1
-	}
-	b := make([]byte, n, c)
-	return &b
+// limits are the bounds of every unpacking in the run.
+func (r *runner) limits() input.Limits {
+	return input.Limits{MaxSize: r.opt.MaxUnpacked, MemoryLimit: r.opt.MemoryLimit, Hash: true,
+		TempPattern: "dumpmap-triage-*.dmp"}
 }
 
-func putBuf(p *[]byte) { bufPool.Put(p) }
-
-// openFile reads the regular file at path into a blob: into memory when it is at
-// most memLimit bytes, otherwise kept open to be read in place. A file that turns
-// out shorter than it was (it is being truncated) gives what could be read.
+// openFile reads the regular file at path into a blob: into memory (a pooled
+// buffer) when it is at most memLimit bytes, otherwise kept
+// open to be read in place. A file that turns out shorter than it was (it is
+// being truncated) gives what could be read.
 func openFile(ctx context.Context, path string, memLimit int64) (*blob, error) {
 	// O_NONBLOCK: a named pipe put in the file's place after the walk must not block
 	// the run; a regular file ignores the flag.
@@ -179,24 +167,23 @@ func openFile(ctx context.Context, path string, memLimit int64) (*blob, error) {
 	if testHookOpened != nil {
 		testHookOpened(path)
 	}
-	b := newBlob()
-	b.size = st.Size()
-	if b.size > memLimit {
-		b.file = f
+	size := st.Size()
+	if size > memLimit {
+		b := newBlob()
+		b.file, b.size = f, size
 		return b, nil
 	}
 	defer f.Close()
-	b.buf = getBuf(int(b.size))
-	n, err := readFullCtx(ctx, f, *b.buf)
-	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
-		b.release()
+	// The size read is the size taken: a file growing while it is read does not
+	// push the buffer past the memory limit.
+	// Not hashed on the way: hash sums the bytes in memory later without
+	// allocating.
+	buf, err := input.Unpack(ctx, io.LimitReader(f, size), input.Limits{MaxSize: size + 1, MemoryLimit: memLimit, SizeHint: size})
+	if err != nil {
 		return nil, err
 	}
-	if n < len(*b.buf) {
-		b.short = true
-	}
-	b.data = (*b.buf)[:n]
-	b.size = int64(n)
+	b := bufferBlob(buf)
+	b.short = b.size < size
 	return b, nil
 }
 
@@ -221,30 +208,10 @@ func (e *notRegularError) Error() string {
 	return "not a regular file (" + what + "): not read"
 }
 
-// readFullCtx reads len(p) bytes, in chunks so that ctx is checked between them.
-func readFullCtx(ctx context.Context, r io.Reader, p []byte) (int, error) {
-	const chunk = 4 << 20
-	n := 0
-	for n < len(p) {
-		if ctx.Err() != nil {
-			return n, context.Cause(ctx)
-		}
-		m, err := io.ReadFull(r, p[n:min(len(p), n+chunk)])
-		n += m
-		if err != nil {
-			if n == 0 && err == io.EOF {
-				return 0, io.EOF
-			}
-			return n, err
-		}
-	}
-	return n, nil
-}
-
 // copyCtx copies r to w, checking ctx between chunks.
 func copyCtx(ctx context.Context, w io.Writer, r io.Reader) (int64, error) {
-	bp := getBuf(256 << 10)
-	defer putBuf(bp)
+	bp := input.GetScratch(256 << 10)
+	defer input.PutScratch(bp)
 	buf := *bp
 	var n int64
 	for {
@@ -267,235 +234,32 @@ func copyCtx(ctx context.Context, w io.Writer, r io.Reader) (int64, error) {
 	}
 }
 
-// unpack decompresses r into a new blob, hashing it on the way: into memory up to
-// memLimit bytes, then into a temporary file, and never past maxSize bytes.
-func unpack(ctx context.Context, r io.Reader, memLimit, maxSize int64) (*blob, error) {
-	b := newBlob()
-	h := sha256.New()
-	w := &spill{b: b, h: h, memLimit: memLimit, max: maxSize}
-	_, err := copyCtx(ctx, w, r)
-	if err == nil {
-		err = w.finish()
-	}
+// decompress unpacks a gzip or zstd blob (every stream or frame in it).
+func (r *runner) decompress(ctx context.Context, src *blob, f input.Format) (*blob, error) {
+	buf, err := input.Decompress(ctx, f, src.readerAt(ctx), src.size, r.limits())
 	if err != nil {
-		b.release()
-		if w.over {
-			return nil, &errTooLarge{maxSize}
-		}
 		return nil, err
 	}
-	b.sum = h.Sum(nil)
-	return b, nil
+	return bufferBlob(buf), nil
 }
 
-// spill writes into a blob's memory buffer, moving to a temporary file once the
-// data passes memLimit.
-type spill struct {
-	b        *blob
-	h        hash.Hash
-	memLimit int64
-	max      int64
-	w        *bufio.Writer
-	over     bool
+// openArchive reads a zip archive's or cabinet's directory. The archive reads
+// src after this step, in the steps of its members: through src.raw().
+func openArchive(ctx context.Context, src *blob, f input.Format) (*input.Archive, error) {
+	a, err := input.OpenArchive(f, src.raw(), src.size)
+	if err != nil && ctx.Err() != nil {
+		return nil, context.Cause(ctx)
+	}
+	return a, err
 }
 
-var errOver = errors.New("too large")
-
-func (s *spill) Write(p []byte) (int, error) {
-	b := s.b
-	if b.size+int64(len(p)) > s.max {
-		s.over = true
-		return 0, errOver
-	}
-	s.h.Write(p)
-	if b.file == nil && b.size+int64(len(p)) <= s.memLimit {
-		if b.buf == nil {
-			b.buf = getBuf(0)
-		}
-		*b.buf = append(*b.buf, p...)
-		b.data = *b.buf
-		b.size += int64(len(p))
-		return len(p), nil
-	}
-	if b.file == nil {
-		f, err := os.CreateTemp("", "dumpmap-triage-*.dmp")
-		if err != nil {
-			return 0, err
-		}
-		b.file, b.tmp = f, true
-		s.w = bufio.NewWriterSize(f, 1<<20)
-		if _, err := s.w.Write(b.data); err != nil {
-			return 0, err
-		}
-		if b.buf != nil {
-			putBuf(b.buf)
-			b.buf = nil
-		}
-		b.data = nil
-	}
-	if _, err := s.w.Write(p); err != nil {
-		return 0, err
-	}
-	b.size += int64(len(p))
-	return len(p), nil
-}
-
-func (s *spill) finish() error {
-	if s.w != nil {
-		return s.w.Flush()
-	}
-	if s.b.buf == nil {
-		// Nothing was written: an empty member.
-		s.b.data = []byte{}
-	}
-	return nil
-}
-
-// Container kinds, as Record.Container names them.
-const (
-	kindZip  = "zip"
-	kindGzip = "gzip"
-	kindZstd = "zstd"
-)
-
-// containerKind recognises a container from its first bytes.
-func containerKind(head []byte) string {
-	switch {
-	case bytes.HasPrefix(head, []byte("PK\x03\x04")), bytes.HasPrefix(head, []byte("PK\x05\x06")):
-		return kindZip
-	case bytes.HasPrefix(head, []byte("\x1f\x8b")):
-		return kindGzip
-	case bytes.HasPrefix(head, []byte("\x28\xb5\x2f\xfd")):
-		return kindZstd
-	}
-	// zstd skippable frames (magic 0x184D2A5?) may precede the data frame.
-	if len(head) >= 4 && head[1] == 0x2a && head[2] == 0x4d && head[3] == 0x18 && head[0]&0xf0 == 0x50 {
-		return kindZstd
-	}
-	return ""
-}
-
-var gzipPool, zstdPool sync.Pool
-
-// decompress unpacks a gzip or zstd blob (every stream or frame in it).
-func decompress(ctx context.Context, src *blob, kind string, memLimit, maxSize int64) (*blob, error) {
-	r := io.NewSectionReader(src.readerAt(ctx), 0, src.size)
-	switch kind {
-	case kindGzip:
-		br := bufio.NewReaderSize(r, 64<<10)
-		zr, _ := gzipPool.Get().(*gzip.Reader)
-		var err error
-		if zr == nil {
-			zr, err = gzip.NewReader(br)
-		} else {
-			err = zr.Reset(br)
-		}
-		if err != nil {
-			return nil, &containerError{kind, err}
-		}
-		defer gzipPool.Put(zr)
-		b, err := unpack(ctx, zr, memLimit, maxSize)
-		return b, wrapContainer(kind, err)
-	case kindZstd:
-		d, _ := zstdPool.Get().(*zstd.Decoder)
-		var err error
-		if d == nil {
-			// One goroutine per decoder (the run is already parallel), and a bound on
-			// the window a hostile frame can make it allocate.
-			d, err = zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(128<<20),
-				zstd.WithDecoderMaxMemory(uint64(maxSize)+1))
-		} else {
-			err = d.Reset(r)
-		}
-		if err != nil {
-			return nil, &containerError{kind, err}
-		}
-		defer func() { d.Reset(nil); zstdPool.Put(d) }()
-		b, err := unpack(ctx, d, memLimit, maxSize)
-		return b, wrapContainer(kind, err)
-	}
-	return nil, fmt.Errorf("unknown container %q", kind)
-}
-
-// A containerError is a container that cannot be read.
-type containerError struct {
-	kind string
-	err  error
-}
-
-func (e *containerError) Error() string {
-	msg := e.err.Error()
-	switch e.kind {
-	case kindZip:
-		return "damaged zip archive: " + trimPrefix(msg, "zip: ")
-	case kindGzip:
-		return "damaged gzip file: " + trimPrefix(msg, "gzip: ")
-	}
-	return "damaged zstd file: " + trimPrefix(msg, "zstd: ")
-}
-
-func (e *containerError) Unwrap() error { return e.err }
-
-func trimPrefix(s, p string) string {
-	if len(s) >= len(p) && s[:len(p)] == p {
-		return s[len(p):]
-	}
-	return s
-}
-
-// wrapContainer marks a decompression error as the container's, but for the
-// errors that have their own kinds (too large, time-out, cancelled).
-func wrapContainer(kind string, err error) error {
-	var tl *errTooLarge
-	if err == nil || errors.As(err, &tl) || errors.Is(err, errTimeout) || errors.Is(err, context.Canceled) {
-		return err
-	}
-	return &containerError{kind, err}
-}
-
-// openZip reads a zip archive's directory and lists its files, directories left
-// out, in archive order.
-func openZip(ctx context.Context, src *blob) (*zip.Reader, []*zip.File, error) {
-	zr, err := zip.NewReader(src.raw(), src.size)
+// unpackMember unpacks one member of an archive. The size the archive declares is
+// checked first, so a bomb that says how large it is costs nothing; one that lies
+// is stopped by the limit while unpacking.
+func (r *runner) unpackMember(ctx context.Context, a *input.Archive, i int) (*blob, error) {
+	buf, err := a.Unpack(ctx, i, r.limits())
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, nil, context.Cause(ctx)
-		}
-		return nil, nil, &containerError{kindZip, err}
+		return nil, err
 	}
-	var files []*zip.File
-	for _, f := range zr.File {
-		if f.FileInfo().IsDir() {
-			continue
-		}
-		files = append(files, f)
-	}
-	return zr, files, nil
-}
-
-// unpackZipFile decompresses one member of a zip archive. The size its header
-// declares is checked first, so a bomb that says how large it is costs nothing;
-// one that lies is stopped by unpack's limit.
-func unpackZipFile(ctx context.Context, f *zip.File, memLimit, maxSize int64) (*blob, error) {
-	if f.UncompressedSize64 > uint64(maxSize) {
-		return nil, &errTooLarge{maxSize}
-	}
-	rc, err := f.Open()
-	if err != nil {
-		return nil, &containerError{kindZip, err}
-	}
-	defer rc.Close()
-	b, err := unpack(ctx, rc, memLimit, maxSize)
-	return b, wrapContainer(kindZip, err)
-}
-
-// sizeString writes a byte count the way limits are given: "4 GiB", "512 MiB".
-func sizeString(n int64) string {
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
-	i := 0
-	for n >= 1024 && n%1024 == 0 && i < len(units)-1 {
-		n /= 1024
-		i++
-	}
-	return fmt.Sprintf("%d %s", n, units[i])
+	return bufferBlob(buf), nil
 }

@@ -1,0 +1,131 @@
+package crash
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/dumpmap/dumpmap/minidump"
+)
+
+// fixtureTruth is what the crash fixtures (testdata/fixtures/src/crash.c and
+// crashfx.c) record inside the crashing process, in its unhandled-exception
+// filter, before the dump is written.
+type fixtureTruth struct {
+	ThrownType    string `json:"thrown_type"`
+	RequestedSize uint64 `json:"requested_size"`
+	FaultAddress  string `json:"fault_address"`
+	Crash         struct {
+		ThreadID  uint32 `json:"thread_id"`
+		Exception struct {
+			Code       string   `json:"code"`
+			Address    string   `json:"address"`
+			Parameters []string `json:"parameters"`
+			Cxx        *struct {
+				Magic          string   `json:"magic"`
+				Object         string   `json:"object"`
+				ThrowInfo      string   `json:"throw_info"`
+				ImageBase      string   `json:"image_base"`
+				CatchableTypes []string `json:"catchable_types"`
+			} `json:"cxx"`
+		} `json:"exception"`
+	} `json:"crash"`
+}
+
+func hexval(t *testing.T, s string) uint64 {
+	t.Helper()
+	v, err := strconv.ParseUint(strings.TrimPrefix(s, "0x"), 16, 64)
+	if err != nil {
+		t.Fatalf("truth value %q: %v", s, err)
+	}
+	return v
+}
+
+// TestWineCrashFixtures decodes the Wine crash fixtures (real msvcr120
+// std::bad_alloc, HeapAlloc STATUS_NO_MEMORY, Chromium's 0xE0000008, an access
+// violation) and compares with their truth files.
+func TestWineCrashFixtures(t *testing.T) {
+	const dir = "../../testdata/fixtures/dumps"
+	found := 0
+	for _, name := range []string{"oom-cxx", "oom-vector", "oom-heap", "oom-chromium", "callstack"} {
+		raw, err := os.ReadFile(filepath.Join(dir, name+".json"))
+		if err != nil {
+			continue
+		}
+		found++
+		t.Run(name, func(t *testing.T) {
+			var tr fixtureTruth
+			if err := json.Unmarshal(raw, &tr); err != nil {
+				t.Fatal(err)
+			}
+			f, err := minidump.Open(filepath.Join(dir, name+".dmp"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			c, err := FromDump(f, nil)
+			if c == nil {
+				t.Fatal(err)
+			}
+			te := tr.Crash.Exception
+			if uint64(c.Code) != hexval(t, te.Code) || c.ThreadID != tr.Crash.ThreadID || uint64(c.Address) != hexval(t, te.Address) {
+				t.Errorf("code %s thread %d address %s; truth %s %d %s", c.Code, c.ThreadID, c.Address, te.Code, tr.Crash.ThreadID, te.Address)
+			}
+			if len(c.Parameters) != len(te.Parameters) {
+				t.Errorf("%d parameters, truth %d", len(c.Parameters), len(te.Parameters))
+			}
+			for i := range min(len(c.Parameters), len(te.Parameters)) {
+				if uint64(c.Parameters[i].Value) != hexval(t, te.Parameters[i]) {
+					t.Errorf("parameter %d: %s, truth %s", i, c.Parameters[i].Value, te.Parameters[i])
+				}
+			}
+			wantOOM := strings.HasPrefix(name, "oom-")
+			if c.OOM != wantOOM {
+				t.Errorf("OOM %v (%s)", c.OOM, c.Verdict)
+			}
+			if x := te.Cxx; x != nil {
+				cpp := c.CPP
+				if cpp == nil || cpp.ThrownType == nil {
+					t.Fatalf("no thrown type; unknown %+v", c.Unknown)
+				}
+				if uint64(*cpp.ThrowInfo) != hexval(t, x.ThrowInfo) || uint64(cpp.Object) != hexval(t, x.Object) || uint64(*cpp.ImageBase) != hexval(t, x.ImageBase) {
+					t.Errorf("ThrowInfo %s object %s base %s; truth %s %s %s", cpp.ThrowInfo, cpp.Object, cpp.ImageBase, x.ThrowInfo, x.Object, x.ImageBase)
+				}
+				var got []string
+				for _, ct := range cpp.CatchableTypes {
+					got = append(got, ct.Type.Decorated)
+				}
+				if strings.Join(got, " ") != strings.Join(x.CatchableTypes, " ") {
+					t.Errorf("catchable types %v, truth %v", got, x.CatchableTypes)
+				}
+				if cpp.ThrownType.Name != tr.ThrownType {
+					t.Errorf("thrown %q, truth %q", cpp.ThrownType.Name, tr.ThrownType)
+				}
+				if cpp.Message != nil && cpp.Message.Text != "bad allocation" {
+					t.Errorf("message %q", cpp.Message.Text)
+				}
+				t.Logf("%s", c.Summary())
+			}
+			switch uint32(c.Code) {
+			case CodeChromiumOOM:
+				if c.Size == nil || c.Size.Bytes != tr.RequestedSize {
+					t.Errorf("size %+v, truth %d", c.Size, tr.RequestedSize)
+				}
+			case CodeNoMemory:
+				if len(te.Parameters) == 0 && (c.Size != nil || !unknownAbout(c, "allocation size", "Wine")) {
+					t.Errorf("size %+v unknown %+v", c.Size, c.Unknown)
+				}
+			case CodeAccessViolation:
+				if tr.FaultAddress != "" && (c.Access == nil || uint64(c.Access.Address) != hexval(t, tr.FaultAddress)) {
+					t.Errorf("access %+v, truth fault address %s", c.Access, tr.FaultAddress)
+				}
+			}
+		})
+	}
+	if found == 0 {
+		t.Skip("no crash fixtures in testdata/fixtures/dumps yet")
+	}
+}
