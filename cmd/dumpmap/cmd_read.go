@@ -67,7 +67,7 @@ func runRead(e *env, args []string, o *readOpts) error {
 	}
 	defer d.Close()
 	defer d.flush(e)
-	af := render.AddrFormatFor(d.pointerBits())
+	af := render.AddrFormatFor(8 * d.process(process.Options{}).DumpPointerSize())
 
 	if isMod {
 		mods, err := d.Modules()

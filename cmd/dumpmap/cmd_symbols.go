@@ -14,24 +14,19 @@ func init() {
 		summary: "list the symbols matching module!pattern, like WinDbg's x: address, module, name, source",
 		args:    []string{"FILE", "PATTERN"},
 		setup: func(fs *pflag.FlagSet) runFunc {
-			o := &symbolsOpts{sym: addSymbolFlags(fs)}
-			fs.BoolVarP(&o.verbose, "verbose", "v", false, "list every place looked at for each module's PDB and image")
-			return func(e *env, args []string) error { return runSymbols(e, args, o) }
+			sym := addSymbolFlags(fs)
+			verbose := fs.BoolP("verbose", "v", false, "list every place looked at for each module's PDB and image")
+			return func(e *env, args []string) error { return runSymbols(e, args, sym, *verbose) }
 		},
 	})
 }
 
-type symbolsOpts struct {
-	sym     *symOpts
-	verbose bool
-}
-
-func runSymbols(e *env, args []string, o *symbolsOpts) error {
+func runSymbols(e *env, args []string, sym *symOpts, verbose bool) error {
 	pat, err := modsym.ParsePattern(args[1])
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
-	opts, err := o.sym.options()
+	opts, err := sym.options()
 	if err != nil {
 		return err
 	}
@@ -41,7 +36,7 @@ func runSymbols(e *env, args []string, o *symbolsOpts) error {
 	}
 	defer d.Close()
 	defer d.flush(e)
-	s, err := render.NewSymbols(context.Background(), d.path, d.process(opts), pat, o.verbose, &d.warns)
+	s, err := render.NewSymbols(context.Background(), d.path, d.process(opts), pat, verbose, &d.warns)
 	if err != nil {
 		return &fileError{file: d.path, err: err}
 	}

@@ -148,7 +148,7 @@ func (c *command) printHelp(w io.Writer) {
 	var e env
 	fs, _ := c.flagSet(&e)
 	fmt.Fprintf(w, "Usage: %s\n\n", c.usageLine())
-	fmt.Fprintf(w, "%s.\n", upperFirst(c.summary))
+	fmt.Fprintf(w, "%s.\n", strings.ToUpper(c.summary[:1])+c.summary[1:])
 	if h := strings.TrimSpace(c.help()); h != "" {
 		fmt.Fprintf(w, "\n%s\n", h)
 	}
@@ -202,13 +202,6 @@ func flagUsages(fs *pflag.FlagSet) string {
 		fmt.Fprintf(&b, "  %-*s   %s\n", width, e.left, e.usage)
 	}
 	return b.String()
-}
-
-func upperFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // A usageError is a mistake in the command line: exit code 2.

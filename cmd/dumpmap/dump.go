@@ -80,11 +80,3 @@ func (d *dumpFile) flush(e *env) {
 		fmt.Fprintf(e.stderr, "dumpmap: %s: warning: %s\n", render.Clean(d.path), render.Clean(w))
 	}
 }
-
-// pointerBits returns 32 or 64, the width in which the dump's addresses are printed.
-func (d *dumpFile) pointerBits() int {
-	if si, err := d.SystemInfo(); err == nil && si.Arch.PointerSize() == 4 {
-		return 32
-	}
-	return 64
-}
