@@ -148,9 +148,8 @@ func (x *Frag) WriteText(w io.Writer) error {
 	at.Print(w, "  ")
 	if len(heaps.Heaps) > 0 {
 		fmt.Fprintln(w)
-		ht := NewTable("HEAP", "", ">RESERVED", ">COMMITTED", ">UNCOMMITTED ROOM", "FOUND BY")
-		for _, h := range heaps.Heaps {
-			res, com, unc := h.Reserved()
+		ht := NewTable("HEAP", "", ">RESERVED", ">COMMITTED", ">UNCOMMITTED ROOM", "FREE INSIDE", "FOUND BY")
+		for _, h := range HeapsOf(heaps) {
 			kind := ""
 			switch {
 			case h.ProcessHeap && h.CRTHeap:
@@ -160,10 +159,10 @@ func (x *Frag) WriteText(w io.Writer) error {
 			case h.CRTHeap:
 				kind = "CRT"
 			}
-			ht.Row(af.Format(h.Handle), kind, Size(res), Size(com), Size(unc), strings.Join(h.FoundBy, ", "))
+			ht.Row(af.Format(uint64(h.Handle)), kind, Size(h.Reserved), Size(h.Committed), Size(h.Uncommitted), HeapFreeText(h), strings.Join(h.FoundBy, ", "))
 		}
 		ht.Print(w, "  ")
-		fmt.Fprintln(w, "  (segments beyond the first are not known without walking the heap)")
+		fmt.Fprintln(w, "  (free inside: the heap's free blocks, walked when its memory is in the dump)")
 	}
 	return nil
 }

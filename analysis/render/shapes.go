@@ -259,6 +259,14 @@ type HeapInfo struct {
 	Committed          uint64   `json:"committed"`
 	Uncommitted        uint64   `json:"uncommitted"`
 	LargestUncommitted uint64   `json:"largest_uncommitted"`
+	// Layout and the free space the heap's own books and its walk show when its
+	// memory is in the dump (null: unknown); see `dumpmap heaps --json`.
+	Layout                string   `json:"layout"`
+	FreeBytes             *uint64  `json:"free_bytes"`
+	FreeBlocks            *int     `json:"free_blocks"`
+	LargestFreeBlock      *uint64  `json:"largest_free_block"`
+	ExternalFragmentation *float64 `json:"external_fragmentation"`
+	WalkComplete          bool     `json:"walk_complete"`
 }
 
 // HeapsOf shapes the heaps of a heap set (never nil).
@@ -273,7 +281,20 @@ func HeapsOf(hs *analysis.HeapSet) []HeapInfo {
 		for _, s := range h.Segments {
 			largest = max(largest, s.LargestUncommitted)
 		}
-		out = append(out, HeapInfo{Hex(h.Handle), h.ProcessHeap, h.CRTHeap, nonNil(h.FoundBy), len(h.Segments), res, com, unc, largest})
+		hi := HeapInfo{Handle: Hex(h.Handle), ProcessHeap: h.ProcessHeap, CRTHeap: h.CRTHeap, FoundBy: nonNil(h.FoundBy), Segments: len(h.Segments),
+			Reserved: res, Committed: com, Uncommitted: unc, LargestUncommitted: largest, Layout: h.Layout.String()}
+		if h.Read != nil {
+			sum := h.Read.Summary()
+			hi.FreeBytes, hi.FreeBlocks, hi.LargestFreeBlock, hi.WalkComplete = sum.FreeBytes, sum.FreeBlocks, sum.LargestFreeBlock, sum.WalkComplete
+			if hi.FreeBytes == nil {
+				hi.FreeBytes = sum.WalkFreeBytes
+			}
+			if sum.WalkFreeBytes != nil && *sum.WalkFreeBytes > 0 && sum.LargestFreeBlock != nil {
+				f := 1 - float64(*sum.LargestFreeBlock)/float64(*sum.WalkFreeBytes)
+				hi.ExternalFragmentation = &f
+			}
+		}
+		out = append(out, hi)
 	}
 	return out
 }
@@ -330,6 +351,25 @@ func (x *Explanation) RequestText() string {
 		Growth: x.Request.STL})
 	if x.Request.Below != 0 {
 		t += fmt.Sprintf(", below %#x", uint64(x.Request.Below))
+	}
+	return t
+}
+
+// HeapFreeText says a heap's free space in a table cell: "5.4 MiB in 1,412
+// blocks, largest 3.9 KiB", "-" when its memory is not in the dump.
+func HeapFreeText(h HeapInfo) string {
+	if h.FreeBlocks == nil {
+		if h.FreeBytes != nil {
+			return Size(*h.FreeBytes) + " (books)"
+		}
+		return "-"
+	}
+	t := fmt.Sprintf("%s in %s", Size(deref(h.FreeBytes)), Plural(*h.FreeBlocks, "block"))
+	if h.LargestFreeBlock != nil && *h.FreeBlocks > 0 {
+		t += ", largest " + Size(*h.LargestFreeBlock)
+	}
+	if !h.WalkComplete {
+		t += " (walk incomplete)"
 	}
 	return t
 }

@@ -292,11 +292,11 @@ func (r *Report) htmlData() *htmlData {
 		}
 	}
 	if len(r.Heaps.Heaps) > 0 {
-		d.Heaps = &htable{Caption: "Heaps", Head: cols("Heap", "Role", ">Segments", ">Reserved", ">Committed", ">Uncommitted room", ">Largest room", "Found by")}
+		d.Heaps = &htable{Caption: "Heaps", Head: cols("Heap", "Role", ">Segments", ">Reserved", ">Committed", ">Uncommitted room", ">Largest room", "Free inside", "Found by")}
 		for _, h := range r.Heaps.Heaps {
 			d.Heaps.Rows = append(d.Heaps.Rows, []hcell{r.addrCell(uint64(h.Handle)), txt(heapKind(h)), numI(comma(h.Segments), h.Segments),
 				num(render.Size(h.Reserved), h.Reserved), num(render.Size(h.Committed), h.Committed), num(render.Size(h.Uncommitted), h.Uncommitted),
-				num(render.Size(h.LargestUncommitted), h.LargestUncommitted), txt(strings.Join(h.FoundBy, ", "))})
+				num(render.Size(h.LargestUncommitted), h.LargestUncommitted), txt(render.HeapFreeText(h)), txt(strings.Join(h.FoundBy, ", "))})
 		}
 	}
 

@@ -401,10 +401,10 @@ func (r *Report) mdHeaps(md *mdWriter) {
 		var rows [][]string
 		for _, x := range h.Heaps {
 			rows = append(rows, []string{r.addr(uint64(x.Handle)), heapKind(x), comma(x.Segments), render.Size(x.Reserved), render.Size(x.Committed),
-				render.Size(x.Uncommitted), render.Size(x.LargestUncommitted), mdText(strings.Join(x.FoundBy, ", "))})
+				render.Size(x.Uncommitted), render.Size(x.LargestUncommitted), mdText(render.HeapFreeText(x)), mdText(strings.Join(x.FoundBy, ", "))})
 		}
-		md.table([]string{"Heap", "Role", ">Segments", ">Reserved", ">Committed", ">Uncommitted room", ">Largest room", "Found by"}, rows)
-		md.line("Segments beyond the first are not known without walking the heap.")
+		md.table([]string{"Heap", "Role", ">Segments", ">Reserved", ">Committed", ">Uncommitted room", ">Largest room", "Free inside", "Found by"}, rows)
+		md.line("Free inside: the heap's free blocks, walked when its memory is in the dump (a full-memory dump).")
 		md.blank()
 	}
 	if h.CRTHow != "" {
