@@ -183,7 +183,7 @@ func (c *CSVWriter) Record(r *Record) error {
 		hexString(r.ExceptionCode), safe(r.ExceptionName), safe(r.FaultModule), hexString(r.FaultOffset), safe(r.Signature),
 		strconv.FormatBool(r.OOM), strings.Join(r.OOMReasons, ";"),
 		string(r.Verdict), r.MapSource, uintString(r.LargestUsableFree), uintString(r.UsableFree), boolString(r.Fits64K), boolString(r.Fits1M),
-		strings.Join(r.Capture, ";"), r.ErrorKind, safe(r.Error),
+		strings.Join(r.Capture, ";"), string(r.ErrorKind), safe(r.Error),
 	}
 	return c.w.Write(row)
 }
