@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/dumpmap/dumpmap/analysis/process"
+
 	"github.com/dustin/go-humanize"
 )
 
@@ -43,11 +45,8 @@ const (
 )
 
 // Addr is an address in an explanation's JSON: a "0x..." string, as every
-// address the JSON outputs show.
-type Addr uint64
-
-// MarshalJSON encodes a as "0x...".
-func (a Addr) MarshalJSON() ([]byte, error) { return []byte(fmt.Sprintf(`"%#x"`, uint64(a))), nil }
+// address the JSON outputs show (process.Hex).
+type Addr = process.Hex
 
 // MarshalJSON encodes a free run with its addresses in hex.
 func (f FreeRun) MarshalJSON() ([]byte, error) {
@@ -283,7 +282,7 @@ func (OnlyFreeBlockStep) Kind() StepKind { return StepOnlyFreeBlock }
 // where names the part of the address space a request may use.
 func where(below Addr) string {
 	if below != 0 {
-		return fmt.Sprintf("the address space below %#x", below)
+		return fmt.Sprintf("the address space below %#x", uint64(below))
 	}
 	return "the address space"
 }
@@ -343,7 +342,7 @@ func (s CRTHeapStep) Text() string {
 	if s.Heap == 0 {
 		return "malloc and operator new allocate from the C runtime's heap, which this dump does not identify; it is treated as a growable heap, as every CRT creates it"
 	}
-	return fmt.Sprintf("malloc and operator new allocate from the C runtime's heap, %#x (%s)", s.Heap, s.How)
+	return fmt.Sprintf("malloc and operator new allocate from the C runtime's heap, %#x (%s)", uint64(s.Heap), s.How)
 }
 
 // Text says the step in words.
@@ -368,7 +367,7 @@ func (s HeapBlockStep) Text() string {
 // Text says the step in words.
 func (s SegmentRoomStep) Text() string {
 	return fmt.Sprintf("the heap's segment at %#x has %s reserved but not yet committed (the largest range %s): the heap commits pages there, needing no new address space",
-		s.Base, ib(s.Uncommitted), ib(s.Largest))
+		uint64(s.Base), ib(s.Uncommitted), ib(s.Largest))
 }
 
 // Text says the step in words.

@@ -272,9 +272,12 @@ func (m *Map) findHeaps(ctx context.Context, p *process.Process) *HeapSet {
 	return hs
 }
 
-// heapCandidates yields the allocation bases of committed private regions whose
-// first bytes the dump captured, where a heap header may be: the regions and the
-// captured ranges are both sorted, so one pass over each finds them.
+// heapCandidates yields where a heap header may be: the allocation bases of
+// committed private regions whose first bytes the dump captured (the regions and
+// the captured ranges are both sorted, so one pass over each finds them), then
+// the 64 KB-aligned starts of captured ranges in other committed memory (a
+// damaged MemoryInfoList can misstate a heap's type). Every heap reservation
+// starts at a 64 KB boundary, and discovery accepts only positive evidence.
 func (m *Map) heapCandidates(mem *minidump.Memory) func(yield func(uint64) bool) {
 	return func(yield func(uint64) bool) {
 		ranges := mem.Ranges()
@@ -288,12 +291,31 @@ func (m *Map) heapCandidates(mem *minidump.Memory) func(yield func(uint64) bool)
 				j++
 			}
 			if j == len(ranges) {
-				return
+				break
 			}
 			if ranges[j].Start <= r.Base && r.Base+0x20 <= ranges[j].End() {
 				if !yield(r.Base) {
 					return
 				}
+			}
+		}
+		k := 0
+		for _, rg := range ranges {
+			a := rg.Start
+			if a%0x10000 != 0 || rg.Size < 0x20 {
+				continue
+			}
+			for k < len(m.Regions) && m.Regions[k].End() <= a {
+				k++
+			}
+			if k < len(m.Regions) {
+				r := &m.Regions[k]
+				if r.IsFree() || r.Type == minidump.MemImage || r.Type == minidump.MemPrivate && r.Base == r.AllocationBase && r.State == minidump.MemCommit {
+					continue // free, an image, or yielded above
+				}
+			}
+			if !yield(a) {
+				return
 			}
 		}
 	}

@@ -106,19 +106,3 @@ func TestDecodeNil(t *testing.T) {
 		t.Error("nil summary")
 	}
 }
-
-func TestPointerSize(t *testing.T) {
-	wow := []minidump.Module{{Name: `C:\Windows\System32\wow64cpu.dll`}}
-	for _, c := range []struct {
-		arch minidump.Arch
-		mods []minidump.Module
-		want int
-	}{
-		{minidump.ArchX86, nil, 4}, {minidump.ArchAMD64, nil, 8}, {minidump.ArchAMD64, wow, 4},
-		{minidump.ArchX86Win64, nil, 4}, {minidump.ArchARM64, nil, 8}, {minidump.ArchUnknown, nil, 0},
-	} {
-		if got := PointerSize(c.arch, c.mods); got != c.want {
-			t.Errorf("%v %d modules: %d, want %d", c.arch, len(c.mods), got, c.want)
-		}
-	}
-}

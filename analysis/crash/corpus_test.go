@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dumpmap/dumpmap/analysis/process"
+
 	"github.com/dumpmap/dumpmap/minidump"
 )
 
@@ -56,7 +58,7 @@ func TestCorpus(t *testing.T) {
 		if err != nil {
 			continue // not a minidump, or too damaged to open (a reader test's concern)
 		}
-		c, _ := FromDump(f, nil)
+		c, _ := Of(process.New(f, process.Options{}))
 		f.Close()
 		if c == nil {
 			continue // no Exception stream
@@ -106,7 +108,7 @@ func TestCorpus(t *testing.T) {
 			t.Errorf("%s: %v", p, err)
 			continue
 		}
-		if c, _ := FromDump(f, nil); c != nil {
+		if c, _ := Of(process.New(f, process.Options{})); c != nil {
 			decoded++
 			if c.OOM || c.Refused {
 				t.Errorf("%s: %s", p, c.Summary())
@@ -129,7 +131,7 @@ func TestCorpusInvalidParameter(t *testing.T) {
 		t.Skip(err)
 	}
 	defer f.Close()
-	c, _ := FromDump(f, nil)
+	c, _ := Of(process.New(f, process.Options{}))
 	want := Assertion{Expression: "format != nullptr", File: `minkernel\crts\ucrt\src\appcrt\stdio\output.cpp`, Line: 32}
 	if c == nil || c.Assertion == nil || *c.Assertion != want {
 		t.Fatalf("assertion %+v, want %+v", c.Assertion, want)
@@ -147,7 +149,7 @@ func TestCorpusStackOverflow(t *testing.T) {
 		t.Skip(err)
 	}
 	defer f.Close()
-	c, _ := FromDump(f, nil)
+	c, _ := Of(process.New(f, process.Options{}))
 	if c == nil || uint32(c.Code) != CodeStackOverflow || c.OOM || c.Access == nil {
 		t.Fatalf("%+v", c)
 	}

@@ -1,18 +1,12 @@
 package crash
 
 import (
-	"strconv"
+	"github.com/dumpmap/dumpmap/analysis/process"
 )
 
 // Hex is an address or code that JSON shows as a "0x..." string, as the rest of
-// the project's JSON does. Sizes are plain integers.
-type Hex uint64
-
-// String returns "0x..." in lower-case hex.
-func (h Hex) String() string { return "0x" + strconv.FormatUint(uint64(h), 16) }
-
-// MarshalJSON encodes h as a "0x..." string.
-func (h Hex) MarshalJSON() ([]byte, error) { return []byte(`"` + h.String() + `"`), nil }
+// the project's JSON does (process.Hex). Sizes are plain integers.
+type Hex = process.Hex
 
 func hexp(v uint64) *Hex { h := Hex(v); return &h }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log"
 
+	"github.com/dumpmap/dumpmap/analysis/process"
+
 	"github.com/dumpmap/dumpmap/analysis/crash"
 	"github.com/dumpmap/dumpmap/minidump"
 	"github.com/dumpmap/dumpmap/minidump/minidumptest"
@@ -32,7 +34,7 @@ func ExampleDecode() {
 
 // Decode the exception of a dump file: here a synthetic dump of a Chromium
 // process that ran out of memory.
-func ExampleFromDump() {
+func ExampleOf() {
 	data := minidumptest.New().SystemInfo(minidumptest.Windows10x64()).
 		Module(minidumptest.Module{Base: 0x7ffb_0000_0000, Size: 0x100_0000, Name: `C:\app\chrome.dll`}).
 		Exception(42, 0xE0000008, 0x7ffb_0012_3456, 64<<20).Bytes()
@@ -40,7 +42,7 @@ func ExampleFromDump() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	c, err := crash.FromDump(f, nil)
+	c, err := crash.Of(process.New(f, process.Options{}))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dumpmap/dumpmap/analysis/process"
+
 	"github.com/dumpmap/dumpmap/minidump"
 )
 
@@ -66,7 +68,7 @@ func TestWineCrashFixtures(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			c, err := FromDump(f, nil)
+			c, err := Of(process.New(f, process.Options{}))
 			if c == nil {
 				t.Fatal(err)
 			}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dumpmap/dumpmap/analysis/process"
+
 	"github.com/dumpmap/dumpmap/analysis/pdb"
 	"github.com/dumpmap/dumpmap/analysis/pe"
 	"github.com/dumpmap/dumpmap/minidump"
@@ -221,9 +223,9 @@ func crashWithExceptionSeed() ([]uint32, []byte) {
 	return rvas, mapped
 }
 
-// FuzzFromDump decodes the exception of arbitrary minidump bytes. Seeds: a
+// FuzzOf decodes the exception of arbitrary minidump bytes. Seeds: a
 // synthetic C++ throw dump and the small Windows dumps of the corpus.
-func FuzzFromDump(f *testing.F) {
+func FuzzOf(f *testing.F) {
 	m := newMSVC(8, 0x7ff6_0000_0000, tBadAlloc, tException)
 	e := m.input().Exception
 	b := minidumptest.New().SystemInfo(minidumptest.Windows10x64()).
@@ -251,7 +253,7 @@ func FuzzFromDump(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if c, _ := FromDump(md, nil); c != nil {
+		if c, _ := Of(process.New(md, process.Options{})); c != nil {
 			_ = c.Summary()
 		}
 	})

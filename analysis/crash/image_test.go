@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dumpmap/dumpmap/analysis/process"
+
 	"github.com/dumpmap/dumpmap/analysis/pdb"
 	"github.com/dumpmap/dumpmap/analysis/pe"
 	"github.com/dumpmap/dumpmap/minidump"
@@ -205,7 +207,7 @@ func TestDumpTables(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				got, err := FromDump(f, nil)
+				got, err := Of(process.New(f, process.Options{}))
 				if err != nil {
 					t.Fatal(err)
 				}

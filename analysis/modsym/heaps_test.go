@@ -203,7 +203,7 @@ func TestCRTHeapFailures(t *testing.T) {
 		s.mods[2].capture = false
 		hs, _ := identify(t, s, options(t, storeWith(t, "crt-x64.pdb")))
 		wantTried(t, hs, "PDB: MSVCR90.dll!_crtheap at 0x7ffa10003000: not captured in the dump",
-			"_get_heap_handle: MSVCR90.dll: no export table (dump memory: headers at 0x7ffa10000000 not captured; no image path)")
+			"_get_heap_handle: MSVCR90.dll: no export table (dump memory: headers at 0x7ffa10000000 not captured; no image path; not on the symbol path")
 	})
 	t.Run("PDB mismatch", func(t *testing.T) {
 		// The store holds fixture-x64.pdb under crt-x64.pdb's key: its GUID differs.

@@ -99,8 +99,9 @@ type Segment struct {
 	Reserved       uint64 // NumberOfPages x 4096
 	FirstEntry     uint64
 	LastValidEntry uint64 // the end of the segment's block area
-	// UncommittedPages and UncommittedRanges are the segment's own counts.
-	UncommittedPages  uint64
+	// UncommittedBytes (NumberOfUnCommittedPages x 4096) and UncommittedRanges are
+	// the segment's own counts.
+	UncommittedBytes  uint64
 	UncommittedRanges uint32
 	// UCRs are the uncommitted ranges read from the segment's UCR list.
 	UCRs []Range

@@ -175,10 +175,10 @@ func (h *Heap) readSegment(addr uint64) (Segment, bool) {
 		Reserved:          le(b, l.Segment.NumberOfPages, 4) * pageSize,
 		FirstEntry:        le(b, l.Segment.FirstEntry, ptr),
 		LastValidEntry:    le(b, l.Segment.LastValidEntry, ptr),
-		UncommittedPages:  le(b, l.Segment.NumberOfUnCommittedPages, 4),
+		UncommittedBytes:  le(b, l.Segment.NumberOfUnCommittedPages, 4),
 		UncommittedRanges: uint32(le(b, l.Segment.NumberOfUnCommittedRanges, 4)),
 	}
-	s.UncommittedPages *= pageSize
+	s.UncommittedBytes *= pageSize
 	end := s.Base + s.Reserved
 	if s.Base > addr || end < s.Base || s.FirstEntry < addr || s.FirstEntry > s.LastValidEntry || s.LastValidEntry > end {
 		h.problem(addr, "_HEAP_SEGMENT", "inconsistent bounds: base %#x, %#x bytes, entries %#x-%#x", s.Base, s.Reserved, s.FirstEntry, s.LastValidEntry)

@@ -82,8 +82,8 @@ func TestRizinWin7x64Heaps(t *testing.T) {
 		if *s.WalkFreeBytes != *s.FreeBytes {
 			t.Errorf("%#x: walked free bytes %#x != TotalFreeSize x 16 = %#x", tc.addr, *s.WalkFreeBytes, *s.FreeBytes)
 		}
-		if h.Segments[0].Reserved != *s.Reserved || *s.Reserved-h.Segments[0].UncommittedPages != *s.Committed {
-			t.Errorf("%#x: pages %#x - uncommitted %#x vs counters %#x/%#x", tc.addr, h.Segments[0].Reserved, h.Segments[0].UncommittedPages, *s.Reserved, *s.Committed)
+		if h.Segments[0].Reserved != *s.Reserved || *s.Reserved-h.Segments[0].UncommittedBytes != *s.Committed {
+			t.Errorf("%#x: pages %#x - uncommitted %#x vs counters %#x/%#x", tc.addr, h.Segments[0].Reserved, h.Segments[0].UncommittedBytes, *s.Reserved, *s.Committed)
 		}
 		if s.IndexedFreeBlocks != 1 || s.FreeListLength != 1 {
 			t.Errorf("%#x: BlocksIndex items %d, free list length %d; want 1 and 1", tc.addr, s.IndexedFreeBlocks, s.FreeListLength)
@@ -191,7 +191,7 @@ func TestNotepadWin7x86Header(t *testing.T) {
 		t.Errorf("segment %+v", seg)
 	}
 	// The heap's own numbers agree: pages = reserved, reserved - uncommitted = committed.
-	if seg.Reserved != *s.Reserved || seg.Reserved-seg.UncommittedPages != *s.Committed {
+	if seg.Reserved != *s.Reserved || seg.Reserved-seg.UncommittedBytes != *s.Committed {
 		t.Errorf("segment pages disagree with the counters")
 	}
 	// The blocks are not captured: the walk could not run, so its values are nil.
@@ -230,7 +230,7 @@ func TestMozillaWin10x86Heap(t *testing.T) {
 		t.Errorf("header: flags %#x mask %#x vmt %#x reserve %#x commit %#x free %#x", h.Flags, h.EncodeFlagMask, h.VirtualMemoryThreshold, h.SegmentReserve, h.SegmentCommit, h.TotalFree)
 	}
 	if len(h.Segments) != 2 || h.Segments[0].Reserved != 0x3f000 || h.Segments[0].FirstEntry != 0x4fa04a8 ||
-		h.Segments[1].Addr != 0x7180000 || h.Segments[1].Reserved != 0xff000 || h.Segments[1].UncommittedPages != 0xb000 {
+		h.Segments[1].Addr != 0x7180000 || h.Segments[1].Reserved != 0xff000 || h.Segments[1].UncommittedBytes != 0xb000 {
 		t.Errorf("segments %+v", h.Segments)
 	}
 	// The counters cannot be checked against an incomplete segment list, and

@@ -106,7 +106,7 @@ func (h *Heap) Summary() Summary {
 	}
 	var ucrBytes uint64
 	for _, seg := range h.Segments {
-		ucrBytes += seg.UncommittedPages
+		ucrBytes += seg.UncommittedBytes
 	}
 	switch h.Kind {
 	case KindNT:
@@ -129,7 +129,7 @@ func (h *Heap) Summary() Summary {
 		var res, com uint64
 		for _, seg := range h.Segments {
 			res += seg.Reserved
-			com += seg.Reserved - seg.UncommittedPages
+			com += seg.Reserved - seg.UncommittedBytes
 		}
 		var vb uint64
 		for _, v := range h.VirtualBlocks {

@@ -185,7 +185,7 @@ func (h *Heap) readWineSubheap(sh uint64) (Segment, bool) {
 		return Segment{}, false
 	}
 	s := Segment{Addr: sh, Base: base, Reserved: end - base, FirstEntry: first, LastValidEntry: commitEnd,
-		UncommittedPages: end - commitEnd, UncommittedRanges: 1, UCRs: []Range{{commitEnd, end - commitEnd}}}
+		UncommittedBytes: end - commitEnd, UncommittedRanges: 1, UCRs: []Range{{commitEnd, end - commitEnd}}}
 	return s, true
 }
 

@@ -26,7 +26,11 @@ func findings(o *Overview, f *minidump.File, p minidump.Platform) []Finding {
 		add(FindingWOW64, "info", "%s", o.System.WOW64Reason)
 	}
 	if e := o.Exception; e != nil && e.OutOfMemory {
-		add(FindingOutOfMemory, "info", "the exception %s is what a process raises when an allocation fails", e.Name)
+		if d := e.Decoded; d != nil && d.Verdict != "" && d.CPP != nil {
+			add(FindingOutOfMemory, "info", "the exception %s says an allocation failed: %s", e.Name, d.Verdict)
+		} else {
+			add(FindingOutOfMemory, "info", "the exception %s is what a process raises when an allocation fails", e.Name)
+		}
 	}
 	if n.MissingBytes > 0 {
 		add(FindingTruncated, "damage", "the file is truncated: %s of the captured memory (%d bytes) is missing", humanize.IBytes(n.MissingBytes), n.MissingBytes)

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dumpmap/dumpmap/analysis/crash"
 	"github.com/dumpmap/dumpmap/analysis/process"
 	"github.com/dumpmap/dumpmap/minidump"
 )
@@ -134,8 +135,12 @@ type Exception struct {
 	Access        string `json:"access,omitempty"`
 	AccessAddress *Hex   `json:"access_address,omitempty"`
 	Parameters    []Hex  `json:"parameters"`
-	// OutOfMemory is true for the codes processes raise when an allocation fails.
+	// OutOfMemory is true when the exception says an allocation failed: an
+	// out-of-memory code, or a thrown C++ std::bad_alloc (crash.Crash.OOM).
 	OutOfMemory bool `json:"out_of_memory"`
+	// Decoded is the exception as package crash decodes it: parameters by name,
+	// the thrown C++ type and message, the out-of-memory verdict and its evidence.
+	Decoded *crash.Crash `json:"decoded,omitempty"`
 	// Signature is the crash signature batch triage groups by: the code's name and
 	// where it happened, "EXCEPTION_ACCESS_VIOLATION crashme.exe+0x1234".
 	Signature string `json:"signature"`
@@ -330,6 +335,10 @@ func Of(p *process.Process) *Overview {
 
 	if e, err := p.Exception(); e != nil {
 		o.Exception = exceptionOf(e, platform, idx)
+		if c, _ := crash.Of(p); c != nil {
+			o.Exception.Decoded = c
+			o.Exception.OutOfMemory = platform.IsWindows() && c.OOM
+		}
 		w.add(err)
 	} else {
 		w.add(err)

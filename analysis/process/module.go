@@ -9,10 +9,12 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/dumpmap/dumpmap/analysis/breakpad"
 	"github.com/dumpmap/dumpmap/analysis/pdb"
 	"github.com/dumpmap/dumpmap/analysis/pe"
 	"github.com/dumpmap/dumpmap/analysis/symstore"
 	"github.com/dumpmap/dumpmap/minidump"
+	"github.com/dumpmap/dumpmap/minidump/codeview"
 )
 
 // Modules returns the loaded modules in module-list order (the executable first
@@ -91,6 +93,12 @@ type Module struct {
 	diskPath  string
 	diskErr   error
 	diskTried []string
+
+	symDone  bool
+	sym      *breakpad.File
+	symPath  string
+	symErr   error
+	symTried []string
 }
 
 func (m *Module) close() error {
@@ -225,7 +233,76 @@ func (m *Module) DiskImage() (*pe.File, error) {
 	}
 	m.diskDone = true
 	m.disk, m.diskPath, m.diskTried, m.diskErr = m.p.findImage(&m.Module)
+	if m.disk == nil && m.p.store != nil && m.TimeDateStamp != 0 && m.Size != 0 {
+		// Executables are on symbol servers too, keyed by TimeDateStamp and
+		// SizeOfImage (name.dll/TTTTTTTTSSSS/name.dll).
+		path, tried, err := m.p.store.FindImage(context.Background(), m.Name, m.TimeDateStamp, m.Size)
+		m.diskTried = append(m.diskTried, tried...)
+		if err == nil {
+			if img, oerr := pe.Open(path); oerr == nil {
+				m.disk, m.diskPath, m.diskErr = img, path, nil
+			} else {
+				m.diskTried = append(m.diskTried, path+": "+oerr.Error())
+			}
+		} else if errors.Is(m.diskErr, ErrNoImagePath) {
+			m.diskErr = fmt.Errorf("%w; not on the symbol path (%d places tried)", ErrNoImagePath, len(tried))
+		}
+	}
 	return m.disk, m.diskErr
+}
+
+// BreakpadID returns the module's Breakpad debug file and id, which key its
+// symbol file (name/ID/name.sym): the PDB name with its GUID and age for a
+// Windows module, the module's file name with the id Breakpad derives from the
+// ELF build id (its first 16 bytes read as a GUID, then age 0) otherwise.
+func (m *Module) BreakpadID() (file, id string, ok bool) {
+	cv := m.CodeView
+	switch {
+	case cv == nil:
+		return "", "", false
+	case cv.Signature == "RSDS":
+		return cv.PDBName(), symstore.Key(cv.GUID, cv.Age), cv.PDBName() != ""
+	case len(cv.BuildID) > 0:
+		var g codeview.GUID
+		copy(g[:], cv.BuildID)
+		return m.FileName, g.Hex() + "0", m.FileName != ""
+	}
+	return "", "", false
+}
+
+// Symbols returns the module's Breakpad symbol file from the symbol path (Mozilla's,
+// Chromium's and Electron's symbol servers serve these), found and parsed on first
+// use.
+func (m *Module) Symbols(ctx context.Context) (*breakpad.File, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.symDone {
+		return m.sym, m.symErr
+	}
+	m.symDone = true
+	file, id, ok := m.BreakpadID()
+	switch {
+	case !ok:
+		m.symErr = errors.New("no CodeView record or build id to key its symbol file by")
+	case m.p.store == nil:
+		m.symErr = ErrNoSymbolPath
+	}
+	if m.symErr != nil {
+		return nil, m.symErr
+	}
+	path, tried, err := m.p.store.FindBreakpad(ctx, file, id)
+	m.symTried = tried
+	if err != nil {
+		m.symErr = trimPrefix{err, "symstore: "}
+		return nil, m.symErr
+	}
+	f, err := breakpad.Open(path)
+	if err != nil {
+		m.symErr = fmt.Errorf("%s: %w", path, err)
+		return nil, m.symErr
+	}
+	m.sym, m.symPath = f, path
+	return f, nil
 }
 
 // DiskImagePath returns the path of the image file found by DiskImage, or "".

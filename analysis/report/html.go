@@ -9,9 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/dumpmap/dumpmap/analysis"
+	"github.com/dumpmap/dumpmap/analysis/render"
 )
 
 //go:embed report.html.tmpl
@@ -33,33 +33,15 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		return err
 	}
 	bw := bufio.NewWriter(w)
-	// html/template escapes markup but passes control characters through; a dump's
-	// names may hold them (terminal escapes, bidi overrides are left to the
-	// browser). The page's own text has none but line breaks, so show the rest as
-	// \xNN, as the text output does.
-	bw.WriteString(cleanControlKeepNewlines(buf.String()))
+	// html/template escapes markup but passes control characters, bidirectional
+	// overrides and invalid UTF-8 through; a dump's names may hold them. The page's
+	// own text has none of them but line feeds and tabs, so the page is sanitised
+	// as a whole by render.CleanLines, the sanitiser of every output. Doing it after
+	// escaping gives the same page as before it: neither step makes characters the
+	// other acts on (escaping writes only ASCII entities; CleanLines only ASCII
+	// backslash escapes), and a whole-page pass cannot miss a field.
+	bw.WriteString(render.CleanLines(buf.String()))
 	return bw.Flush()
-}
-
-// cleanControlKeepNewlines is cleanControl for a whole page: line breaks and tabs
-// stay.
-func cleanControlKeepNewlines(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	start := 0
-	for i, c := range s {
-		if c == '\n' || c == '\t' || !isControl(c) {
-			continue
-		}
-		b.WriteString(s[start:i])
-		fmt.Fprintf(&b, "\\x%02x", c)
-		start = i + utf8.RuneLen(c)
-	}
-	if start == 0 {
-		return s
-	}
-	b.WriteString(s[start:])
-	return b.String()
 }
 
 // htable is a table for the template: cells already formatted, with optional sort
@@ -176,9 +158,9 @@ func (r *Report) htmlData() *htmlData {
 	d := &htmlData{R: r, Glance: r.glance(), Facts: r.facts(), Defs: template.HTML(defsSVG)}
 	if f := r.Fragmentation; !r.Map.Partial {
 		lu := f.LargestUsableFree
-		d.Cards = append(d.Cards, card{"Free address space", sizeText(f.FreeTotal), fmt.Sprintf("in %s runs", comma(f.FreeRuns)), ""})
+		d.Cards = append(d.Cards, card{"Free address space", render.Size(f.FreeTotal), fmt.Sprintf("in %s runs", comma(f.FreeRuns)), ""})
 		if lu.Size > 0 {
-			d.Cards = append(d.Cards, card{"Largest usable block", sizeText(lu.Size), "at " + shortAddr(uint64(lu.Base)), "good"})
+			d.Cards = append(d.Cards, card{"Largest usable block", render.Size(lu.Size), "at " + shortAddr(uint64(lu.Base)), "good"})
 		} else {
 			d.Cards = append(d.Cards, card{"Largest usable block", "none", "no 64 KiB-aligned block is free", "bad"})
 		}
@@ -186,8 +168,8 @@ func (r *Report) htmlData() *htmlData {
 		if f.FreeTotal > 0 && f.UnusableTotal*4 >= f.FreeTotal {
 			cls = "bad"
 		}
-		d.Cards = append(d.Cards, card{"Unusable free space", sizeText(f.UnusableTotal), pct(f.UnusableTotal, f.FreeTotal) + " of the free space", cls})
-		d.Cards = append(d.Cards, card{"Lost to 64 KiB granularity", sizeText(f.WasteTotal), fmt.Sprintf("%s allocation patterns", comma(f.WastePatterns)), cls})
+		d.Cards = append(d.Cards, card{"Unusable free space", render.Size(f.UnusableTotal), pct(f.UnusableTotal, f.FreeTotal) + " of the free space", cls})
+		d.Cards = append(d.Cards, card{"Lost to 64 KiB granularity", render.Size(f.WasteTotal), fmt.Sprintf("%s allocation patterns", comma(f.WastePatterns)), cls})
 	}
 	for _, f := range r.Dump.Findings {
 		d.Findings = append(d.Findings, f.Text)
@@ -197,7 +179,7 @@ func (r *Report) htmlData() *htmlData {
 		d.Map, d.MapWidth, d.MapHeight = template.HTML(r.mapSVG()), g.Width, g.Height
 		if r.Picture.Whole {
 			d.CellNote = fmt.Sprintf("The whole user address space, %s to %s, %d cells to a row; one cell is %s. "+cellRule,
-				shortAddr(0), shortAddr(uint64(r.Picture.End)), columns, sizeText(r.Picture.Spans[0].CellSize))
+				shortAddr(0), shortAddr(uint64(r.Picture.End)), columns, render.Size(r.Picture.Spans[0].CellSize))
 		} else {
 			d.CellNote = fmt.Sprintf("The occupied parts of the 64-bit address space (%d spans; free gaps of 1 GiB and more are not drawn), %d cells to a row. "+cellRule+" The bar above shows the whole address space to scale, with the spans numbered.", len(r.Picture.Spans), columns)
 			d.Overview = template.HTML(r.overviewSVG())
@@ -209,7 +191,7 @@ func (r *Report) htmlData() *htmlData {
 		d.LUBNote, d.LUBClass = "The map is partial: where the free space lies is unknown.", "lubunknown"
 	case lu.Size > 0:
 		d.LUBClass = "lubnote"
-		d.LUBNote = fmt.Sprintf("★ Outlined: the largest usable free block, %s at %s–%s.", sizeText(lu.Size), r.addr(uint64(lu.Base)), r.addr(uint64(lu.End)))
+		d.LUBNote = fmt.Sprintf("★ Outlined: the largest usable free block, %s at %s–%s.", render.Size(lu.Size), r.addr(uint64(lu.Base)), r.addr(uint64(lu.End)))
 	default:
 		d.LUBNote, d.LUBClass = "Not one 64 KiB-aligned block is free: no new reservation can succeed anywhere.", "lubnone"
 	}
@@ -221,18 +203,18 @@ func (r *Report) htmlData() *htmlData {
 		if r.usage[u] == 0 && u != analysis.UsageFree && u != analysis.UsageUnusable {
 			continue
 		}
-		d.Legend = append(d.Legend, legendItem{template.HTML(swatchSVG(u)), u.String(), sizeText(r.usage[u]), pct(r.usage[u], r.Summary.Total), usageDescription[u]})
+		d.Legend = append(d.Legend, legendItem{template.HTML(swatchSVG(u)), u.String(), render.Size(r.usage[u]), pct(r.usage[u], r.Summary.Total), usageDescription[u]})
 	}
 
 	s := r.Summary
-	d.SummaryNote = fmt.Sprintf("%s of address space: %s busy, %s free", sizeText(s.Total), sizeText(s.Busy), sizeText(s.Total-s.Busy))
+	d.SummaryNote = fmt.Sprintf("%s of address space: %s busy, %s free", render.Size(s.Total), render.Size(s.Busy), render.Size(s.Total-s.Busy))
 	if s.Unknown > 0 {
-		d.SummaryNote += fmt.Sprintf(", %s unknown (counted as busy)", sizeText(s.Unknown))
+		d.SummaryNote += fmt.Sprintf(", %s unknown (counted as busy)", render.Size(s.Unknown))
 	}
 	d.SummaryNote += ". Unusable free space has a row of its own, as in VMMap (WinDbg counts it as Free)."
 	for _, t := range []struct {
 		title string
-		rows  []SummaryRow
+		rows  []render.SummaryRow
 	}{{"Usage summary", s.Usage}, {"Type summary (busy regions)", s.Type}, {"State summary", s.State}, {"Protect summary (committed regions)", s.Protect}} {
 		ht := &htable{Caption: t.title, Head: cols("", ">Regions", ">Total size", ">% of busy", ">% of total")}
 		for _, row := range t.rows {
@@ -241,87 +223,87 @@ func (r *Report) htmlData() *htmlData {
 				busy = numF(fmt.Sprintf("%.2f%%", row.PctBusy), row.PctBusy)
 			}
 			ht.Rows = append(ht.Rows, []hcell{txt(row.Name), numI(comma(row.Regions), row.Regions),
-				num(fmt.Sprintf("%s (%#x)", sizeText(row.Size), row.Size), row.Size), busy, numF(fmt.Sprintf("%.2f%%", row.PctTotal), row.PctTotal)})
+				num(fmt.Sprintf("%s (%#x)", render.Size(row.Size), row.Size), row.Size), busy, numF(fmt.Sprintf("%.2f%%", row.PctTotal), row.PctTotal)})
 		}
 		d.Usage = append(d.Usage, ht)
 	}
 	d.Largest = &htable{Caption: "Largest region by usage", Head: cols("Usage", "Base", ">Region size")}
 	for _, l := range s.LargestByUsage {
-		d.Largest.Rows = append(d.Largest.Rows, []hcell{txt(l.Usage), r.addrCell(uint64(l.Base)), num(fmt.Sprintf("%s (%#x)", sizeText(l.Size), l.Size), l.Size)})
+		d.Largest.Rows = append(d.Largest.Rows, []hcell{txt(l.Usage), r.addrCell(uint64(l.Base)), num(fmt.Sprintf("%s (%#x)", render.Size(l.Size), l.Size), l.Size)})
 	}
 
 	f := r.Fragmentation
 	if !r.Map.Partial {
 		lub := "none: not one 64 KiB-aligned block is free"
 		if lu.Size > 0 {
-			lub = fmt.Sprintf("%s at %s–%s (64 KiB-aligned)", sizeText(lu.Size), r.addr(uint64(lu.Base)), r.addr(uint64(lu.End)))
+			lub = fmt.Sprintf("%s at %s–%s (64 KiB-aligned)", render.Size(lu.Size), r.addr(uint64(lu.Base)), r.addr(uint64(lu.End)))
 		}
 		d.FreeFacts = []fact{
-			fct("Free", fmt.Sprintf("%s in %s runs", sizeText(f.FreeTotal), comma(f.FreeRuns))),
-			fct("Largest free run", fmt.Sprintf("%s at %s", sizeText(f.LargestFree.Size), r.addr(uint64(f.LargestFree.Base)))),
+			fct("Free", fmt.Sprintf("%s in %s runs", render.Size(f.FreeTotal), comma(f.FreeRuns))),
+			fct("Largest free run", fmt.Sprintf("%s at %s", render.Size(f.LargestFree.Size), r.addr(uint64(f.LargestFree.Base)))),
 			fct("Largest usable block", lub),
-			fct("Usable", sizeText(f.UsableFreeTotal)),
-			fct("Unusable", fmt.Sprintf("%s (%s runs too small or misaligned to hold a 64 KiB block)", sizeText(f.UnusableTotal), comma(f.UnusableRuns))),
+			fct("Usable", render.Size(f.UsableFreeTotal)),
+			fct("Unusable", fmt.Sprintf("%s (%s runs too small or misaligned to hold a 64 KiB block)", render.Size(f.UnusableTotal), comma(f.UnusableRuns))),
 			fct("Would still fit", r.fitsText()),
 		}
 		d.Classes = &htable{Caption: "Free runs by size", Head: cols("Free run size", ">Runs", ">Bytes", ">Usable", ">Unusable")}
 		for _, c := range f.SizeClasses {
 			d.Classes.Rows = append(d.Classes.Rows, []hcell{{Text: c.Label, Sort: strconv.FormatUint(c.Min, 10)}, numI(comma(c.Runs), c.Runs),
-				num(sizeText(c.Bytes), c.Bytes), num(sizeText(c.Usable), c.Usable), num(sizeText(c.Bytes-c.Usable), c.Bytes-c.Usable)})
+				num(render.Size(c.Bytes), c.Bytes), num(render.Size(c.Usable), c.Usable), num(render.Size(c.Bytes-c.Usable), c.Bytes-c.Usable)})
 		}
 	}
 	if c := f.Commit; c != nil {
 		d.CommitFrom = c.Source
 		if c.ProcessPrivate != 0 {
-			d.Commit = append(d.Commit, fct("Process private commit", fmt.Sprintf("%s (peak %s)", sizeText(c.ProcessPrivate), sizeText(c.PeakPrivate))))
+			d.Commit = append(d.Commit, fct("Process private commit", fmt.Sprintf("%s (peak %s)", render.Size(c.ProcessPrivate), render.Size(c.PeakPrivate))))
 		}
 		if c.ProcessVirtualSize != 0 {
-			d.Commit = append(d.Commit, fct("Process virtual size", sizeText(c.ProcessVirtualSize)))
+			d.Commit = append(d.Commit, fct("Process virtual size", render.Size(c.ProcessVirtualSize)))
 		}
 		if c.JobCommitLimit != 0 {
-			d.Commit = append(d.Commit, fct("Job commit limit", sizeText(c.JobCommitLimit)))
+			d.Commit = append(d.Commit, fct("Job commit limit", render.Size(c.JobCommitLimit)))
 		}
 		if c.SystemCommitLimit != 0 {
-			d.Commit = append(d.Commit, fct("System commit", fmt.Sprintf("%s of %s (%s)", sizeText(c.SystemCommitted), sizeText(c.SystemCommitLimit), pct(c.SystemCommitted, c.SystemCommitLimit))))
+			d.Commit = append(d.Commit, fct("System commit", fmt.Sprintf("%s of %s (%s)", render.Size(c.SystemCommitted), render.Size(c.SystemCommitLimit), pct(c.SystemCommitted, c.SystemCommitLimit))))
 		}
 	}
 	if len(f.Waste) > 0 {
-		d.WasteNote = fmt.Sprintf("%s of address space is lost below 64 KiB boundaries after reservations that are not multiples of 64 KiB", sizeText(f.WasteTotal))
+		d.WasteNote = fmt.Sprintf("%s of address space is lost below 64 KiB boundaries after reservations that are not multiples of 64 KiB", render.Size(f.WasteTotal))
 		if f.WastePatterns > len(f.Waste) {
 			d.WasteNote += fmt.Sprintf(" (the %d largest of %d patterns)", len(f.Waste), f.WastePatterns)
 		}
 		d.WasteNote += "."
 		d.Waste = &htable{Caption: "Granularity waste by allocation pattern", Head: cols(">Reservations", ">Size each", ">Wasted each", ">Wasted in all", "Type", "Protection", "Usage", "Example")}
 		for _, x := range f.Waste {
-			d.Waste.Rows = append(d.Waste.Rows, []hcell{numI(comma(x.Count), x.Count), num(sizeText(x.Size), x.Size), num(sizeText(x.WastedEach), x.WastedEach),
-				num(sizeText(x.WastedTotal), x.WastedTotal), txt(orDash(x.Type)), txt(orDash(x.Protect)), txt(x.Usage), r.addrCell(uint64(x.Example))})
+			d.Waste.Rows = append(d.Waste.Rows, []hcell{numI(comma(x.Count), x.Count), num(render.Size(x.Size), x.Size), num(render.Size(x.WastedEach), x.WastedEach),
+				num(render.Size(x.WastedTotal), x.WastedTotal), txt(render.OrDash(x.Type)), txt(render.OrDash(x.Protect)), txt(x.Usage), r.addrCell(uint64(x.Example))})
 		}
 	}
 	d.ByUsage = &htable{Caption: "Busy address space by usage", Head: cols("Usage", ">Regions", ">Size", ">% of busy")}
 	for _, u := range f.ByUsage {
-		d.ByUsage.Rows = append(d.ByUsage.Rows, []hcell{txt(u.Name), numI(comma(u.Regions), u.Regions), num(sizeText(u.Size), u.Size), numF(fmt.Sprintf("%.2f%%", u.PctBusy), u.PctBusy)})
+		d.ByUsage.Rows = append(d.ByUsage.Rows, []hcell{txt(u.Name), numI(comma(u.Regions), u.Regions), num(render.Size(u.Size), u.Size), numF(fmt.Sprintf("%.2f%%", u.PctBusy), u.PctBusy)})
 	}
 	if len(f.ByAllocation) > 0 {
 		d.ByAlloc = &htable{Caption: fmt.Sprintf("The largest allocations (%d of %s)", len(f.ByAllocation), comma(f.Allocations)),
 			Head: cols("Base", "End", ">Size", ">Committed", "Usage", "Details")}
 		for _, a := range f.ByAllocation {
-			d.ByAlloc.Rows = append(d.ByAlloc.Rows, []hcell{r.addrCell(uint64(a.Base)), r.addrCell(uint64(a.End)), num(sizeText(a.Size), a.Size),
-				num(sizeText(a.Committed), a.Committed), txt(a.Usage), code(a.Detail)})
+			d.ByAlloc.Rows = append(d.ByAlloc.Rows, []hcell{r.addrCell(uint64(a.Base)), r.addrCell(uint64(a.End)), num(render.Size(a.Size), a.Size),
+				num(render.Size(a.Committed), a.Committed), txt(a.Usage), code(a.Detail)})
 		}
 	}
 	if len(r.Heaps.Heaps) > 0 {
-		d.Heaps = &htable{Caption: "Heaps", Head: cols("Heap", "Role", ">Segments", ">Reserved", ">Committed", ">Uncommitted room", ">Largest room", "Found by")}
+		d.Heaps = &htable{Caption: "Heaps", Head: cols("Heap", "Role", ">Segments", ">Reserved", ">Committed", ">Uncommitted room", ">Largest room", "Free inside", "Found by")}
 		for _, h := range r.Heaps.Heaps {
 			d.Heaps.Rows = append(d.Heaps.Rows, []hcell{r.addrCell(uint64(h.Handle)), txt(heapKind(h)), numI(comma(h.Segments), h.Segments),
-				num(sizeText(h.Reserved), h.Reserved), num(sizeText(h.Committed), h.Committed), num(sizeText(h.Uncommitted), h.Uncommitted),
-				num(sizeText(h.LargestUncommitted), h.LargestUncommitted), txt(strings.Join(h.FoundBy, ", "))})
+				num(render.Size(h.Reserved), h.Reserved), num(render.Size(h.Committed), h.Committed), num(render.Size(h.Uncommitted), h.Uncommitted),
+				num(render.Size(h.LargestUncommitted), h.LargestUncommitted), txt(render.HeapFreeText(h)), txt(strings.Join(h.FoundBy, ", "))})
 		}
 	}
 
 	q := r.Requests
 	var sizes []string
 	for _, s := range q.Sizes {
-		sizes = append(sizes, sizeText(s))
+		sizes = append(sizes, render.Size(s))
 	}
 	d.Requests = fmt.Sprintf("Sizes explained: %s, by %s", strings.Join(sizes, ", "), strings.Join(q.Vias, ", "))
 	if q.Below != 0 {
@@ -330,19 +312,19 @@ func (r *Report) htmlData() *htmlData {
 	d.Requests += ". Why these: " + q.Why
 	for i := range r.Explanations {
 		x := &r.Explanations[i]
-		he := htmlExplain{ID: fmt.Sprintf("explain-%d", i+1), Title: x.requestText(), Word: strings.ToUpper(x.Verdict), Condition: x.Condition, Class: "v-" + x.Verdict,
+		he := htmlExplain{ID: fmt.Sprintf("explain-%d", i+1), Title: x.RequestText(), Word: strings.ToUpper(x.Verdict), Condition: x.Condition, Class: "v-" + x.Verdict,
 			Reasons: x.Reasons, Unknown: x.Unknown, Remedies: x.Remedies}
 		if len(x.Candidates) > 0 {
 			he.Candidates = &htable{Caption: fmt.Sprintf("Free runs that can take it (%s in all)", comma(x.CandidateCount)), Head: cols("Run", "End", ">Size", "Usable from", ">Usable")}
 			for _, c := range x.Candidates {
-				he.Candidates.Rows = append(he.Candidates.Rows, []hcell{r.addrCell(uint64(c.Base)), r.addrCell(uint64(c.End)), num(sizeText(c.Size), c.Size),
-					r.addrCell(uint64(c.UsableBase)), num(sizeText(c.UsableSize), c.UsableSize)})
+				he.Candidates.Rows = append(he.Candidates.Rows, []hcell{r.addrCell(uint64(c.Base)), r.addrCell(uint64(c.End)), num(render.Size(c.Size), c.Size),
+					r.addrCell(uint64(c.UsableBase)), num(render.Size(c.UsableSize), c.UsableSize)})
 			}
 		}
 		if len(x.NearMisses) > 0 {
 			he.NearMisses = &htable{Caption: "Nearest misses", Head: cols("Run", "End", ">Size", "Why not")}
 			for _, n := range x.NearMisses {
-				he.NearMisses.Rows = append(he.NearMisses.Rows, []hcell{r.addrCell(uint64(n.Base)), r.addrCell(uint64(n.End)), num(sizeText(n.Size), n.Size), txt(n.Why)})
+				he.NearMisses.Rows = append(he.NearMisses.Rows, []hcell{r.addrCell(uint64(n.Base)), r.addrCell(uint64(n.End)), num(render.Size(n.Size), n.Size), txt(n.Why)})
 			}
 		}
 		d.Explains = append(d.Explains, he)
@@ -354,7 +336,7 @@ func (r *Report) htmlData() *htmlData {
 				d.Max.Rows = append(d.Max.Rows, []hcell{txt(m.Via), {Text: "none", Sort: "-1", Class: "num"}, {Text: "–", Sort: "-1", Class: "num"}})
 				continue
 			}
-			d.Max.Rows = append(d.Max.Rows, []hcell{txt(m.Via), num(sizeText(m.Max), m.Max), num(commaU(m.Max), m.Max)})
+			d.Max.Rows = append(d.Max.Rows, []hcell{txt(m.Via), num(render.Size(m.Max), m.Max), num(commaU(m.Max), m.Max)})
 		}
 	}
 	return d

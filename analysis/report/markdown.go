@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/dumpmap/dumpmap/analysis"
+	"github.com/dumpmap/dumpmap/analysis/render"
 )
 
 // WriteMarkdown writes the report as GitHub-flavoured Markdown: headings, lists and
@@ -89,13 +90,14 @@ func (m *mdWriter) table(head []string, rows [][]string) {
 	m.blank()
 }
 
-// mdText escapes text from the dump or the analyses for Markdown: characters that
-// would start markup (emphasis, links, HTML, code, table cells) are backslash-escaped
-// and control characters are shown as \xNN, so the text reads as it is and cannot
-// inject markup. Underscores inside words (MEM_PRIVATE) are left alone: they are not
-// emphasis in GFM.
+// mdText escapes text from the dump or the analyses for Markdown: it is first
+// sanitised by render.Clean (control characters, line separators, bidirectional
+// overrides, invalid UTF-8), then characters that would start markup (emphasis,
+// links, HTML, code, table cells) are backslash-escaped, so the text reads as it is
+// and cannot inject markup. Underscores inside words (MEM_PRIVATE) are left alone:
+// they are not emphasis in GFM.
 func mdText(s string) string {
-	s = cleanControl(s)
+	s = render.Clean(s)
 	var b strings.Builder
 	rs := []rune(s)
 	for i, c := range rs {
@@ -120,11 +122,11 @@ func isWordRune(c rune) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
-// mdCode puts text in a code span, with a fence longer than any run of backticks in
-// it. (In a table, pipes are escaped by table: GFM splits cells at pipes even in code
+// mdCode puts text, sanitised by render.Clean, in a code span, with a fence longer
+// than any run of backticks in it. (In a table, pipes are escaped by table: GFM splits cells at pipes even in code
 // spans.)
 func mdCode(s string) string {
-	s = cleanControl(s)
+	s = render.Clean(s)
 	if s == "" {
 		return ""
 	}
@@ -144,33 +146,6 @@ func mdCode(s string) string {
 	return fence + s + fence
 }
 
-// cleanControl shows control characters (and line breaks) as \xNN.
-func cleanControl(s string) string {
-	ok := true
-	for _, r := range s {
-		if isControl(r) {
-			ok = false
-			break
-		}
-	}
-	if ok && utf8.ValidString(s) {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if isControl(r) {
-			fmt.Fprintf(&b, "\\x%02x", r)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-func isControl(r rune) bool {
-	return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0x2028 || r == 0x2029
-}
-
 func (r *Report) markdown(md *mdWriter) {
 	md.p("# dumpmap report: %s\n\n", mdText(r.Title))
 	gen := ""
@@ -186,7 +161,7 @@ func (r *Report) markdown(md *mdWriter) {
 	}
 	for i := range r.Explanations {
 		x := &r.Explanations[i]
-		line := fmt.Sprintf("- %s: **%s**", mdText(x.requestText()), strings.ToUpper(x.Verdict))
+		line := fmt.Sprintf("- %s: **%s**", mdText(x.RequestText()), strings.ToUpper(x.Verdict))
 		if x.Condition != "" {
 			line += ": " + mdText(x.Condition)
 		}
@@ -244,7 +219,7 @@ func (r *Report) mdPicture(md *mdWriter) {
 	md.blank()
 	p := r.small
 	if p.Whole {
-		md.p("The whole user address space, one character per %s (the busy usage holding most of it once busy regions hold an eighth of it, else the free kind holding most). The HTML report (`--format html`) draws it in colour.\n\n", sizeText(p.Spans[0].CellSize))
+		md.p("The whole user address space, one character per %s (the busy usage holding most of it once busy regions hold an eighth of it, else the free kind holding most). The HTML report (`--format html`) draws it in colour.\n\n", render.Size(p.Spans[0].CellSize))
 	} else {
 		md.line("The occupied parts of the 64-bit address space, one character per cell (the busy usage holding most of it once busy regions hold an eighth of it, else the free kind holding most); free gaps of 1 GiB and more are left out. The HTML report (`--format html`) draws it in colour.")
 		md.blank()
@@ -254,9 +229,9 @@ func (r *Report) mdPicture(md *mdWriter) {
 	for i, s := range p.Spans {
 		if !p.Whole {
 			if uint64(s.Base) > prevEnd {
-				md.p("  ... %s not drawn (%s-%s) ...\n", sizeText(uint64(s.Base)-prevEnd), shortAddr(prevEnd), shortAddr(uint64(s.Base)))
+				md.p("  ... %s not drawn (%s-%s) ...\n", render.Size(uint64(s.Base)-prevEnd), shortAddr(prevEnd), shortAddr(uint64(s.Base)))
 			}
-			md.p("  [%d] %s-%s, %s, one character = %s\n", i+1, shortAddr(uint64(s.Base)), shortAddr(uint64(s.End)), sizeText(uint64(s.End)-uint64(s.Base)), sizeText(s.CellSize))
+			md.p("  [%d] %s-%s, %s, one character = %s\n", i+1, shortAddr(uint64(s.Base)), shortAddr(uint64(s.End)), render.Size(uint64(s.End)-uint64(s.Base)), render.Size(s.CellSize))
 		}
 		for row := 0; row*textCols < len(s.Cells); row++ {
 			end := min((row+1)*textCols, len(s.Cells))
@@ -265,7 +240,7 @@ func (r *Report) mdPicture(md *mdWriter) {
 		prevEnd = uint64(s.End)
 	}
 	if !p.Whole && prevEnd < uint64(p.End) {
-		md.p("  ... %s not drawn (%s-%s) ...\n", sizeText(uint64(p.End)-prevEnd), shortAddr(prevEnd), shortAddr(uint64(p.End)))
+		md.p("  ... %s not drawn (%s-%s) ...\n", render.Size(uint64(p.End)-prevEnd), shortAddr(prevEnd), shortAddr(uint64(p.End)))
 	}
 	md.line("```")
 	md.blank()
@@ -278,14 +253,14 @@ func (r *Report) mdPicture(md *mdWriter) {
 
 	var rows [][]string
 	for _, ub := range r.sortedUsages() {
-		rows = append(rows, []string{ub.u.String(), sizeText(ub.bytes), pct(ub.bytes, r.Summary.Total), usageDescription[ub.u]})
+		rows = append(rows, []string{ub.u.String(), render.Size(ub.bytes), pct(ub.bytes, r.Summary.Total), usageDescription[ub.u]})
 	}
 	md.line("Address space by usage:")
 	md.blank()
 	md.table([]string{"Usage", ">Size", ">Share", "What it is"}, rows)
 }
 
-func (r *Report) mdRows(md *mdWriter, title string, rows []SummaryRow) {
+func (r *Report) mdRows(md *mdWriter, title string, rows []render.SummaryRow) {
 	md.p("### %s\n\n", title)
 	var out [][]string
 	for _, s := range rows {
@@ -293,7 +268,7 @@ func (r *Report) mdRows(md *mdWriter, title string, rows []SummaryRow) {
 		if s.PctBusy > 0 || !isFreeName(s.Name) {
 			busy = fmt.Sprintf("%.2f%%", s.PctBusy)
 		}
-		out = append(out, []string{mdText(s.Name), comma(s.Regions), fmt.Sprintf("%#x", s.Size), sizeText(s.Size), busy, fmt.Sprintf("%.2f%%", s.PctTotal)})
+		out = append(out, []string{mdText(s.Name), comma(s.Regions), fmt.Sprintf("%#x", s.Size), render.Size(s.Size), busy, fmt.Sprintf("%.2f%%", s.PctTotal)})
 	}
 	md.table([]string{"", ">Regions", ">Total size", ">", ">% of busy", ">% of total"}, out)
 }
@@ -306,9 +281,9 @@ func (r *Report) mdSummary(md *mdWriter) {
 	md.line("## Summary (`!address -summary`)")
 	md.blank()
 	s := r.Summary
-	md.p("%s of address space: %s busy, %s free", sizeText(s.Total), sizeText(s.Busy), sizeText(s.Total-s.Busy))
+	md.p("%s of address space: %s busy, %s free", render.Size(s.Total), render.Size(s.Busy), render.Size(s.Total-s.Busy))
 	if s.Unknown > 0 {
-		md.p(", %s unknown (counted as busy)", sizeText(s.Unknown))
+		md.p(", %s unknown (counted as busy)", render.Size(s.Unknown))
 	}
 	md.p(". Unusable free space has a row of its own, as in VMMap (WinDbg counts it as Free).\n\n")
 	r.mdRows(md, "Usage summary", s.Usage)
@@ -319,7 +294,7 @@ func (r *Report) mdSummary(md *mdWriter) {
 	md.blank()
 	var rows [][]string
 	for _, l := range s.LargestByUsage {
-		rows = append(rows, []string{l.Usage, r.addr(uint64(l.Base)), fmt.Sprintf("%#x", l.Size), sizeText(l.Size)})
+		rows = append(rows, []string{l.Usage, r.addr(uint64(l.Base)), fmt.Sprintf("%#x", l.Size), render.Size(l.Size)})
 	}
 	md.table([]string{"Usage", "Base", ">Region size", ">"}, rows)
 }
@@ -336,17 +311,17 @@ func (r *Report) mdFrag(md *mdWriter) {
 	} else {
 		lu := f.LargestUsableFree
 		rows := [][]string{
-			{"Free", fmt.Sprintf("%s in %s runs", sizeText(f.FreeTotal), comma(f.FreeRuns))},
-			{"Largest free run", fmt.Sprintf("%s at %s", sizeText(f.LargestFree.Size), r.addr(uint64(f.LargestFree.Base)))},
+			{"Free", fmt.Sprintf("%s in %s runs", render.Size(f.FreeTotal), comma(f.FreeRuns))},
+			{"Largest free run", fmt.Sprintf("%s at %s", render.Size(f.LargestFree.Size), r.addr(uint64(f.LargestFree.Base)))},
 		}
 		if lu.Size > 0 {
-			rows = append(rows, []string{"Largest usable block", fmt.Sprintf("%s at %s-%s (64 KiB-aligned)", sizeText(lu.Size), r.addr(uint64(lu.Base)), r.addr(uint64(lu.End)))})
+			rows = append(rows, []string{"Largest usable block", fmt.Sprintf("%s at %s-%s (64 KiB-aligned)", render.Size(lu.Size), r.addr(uint64(lu.Base)), r.addr(uint64(lu.End)))})
 		} else {
 			rows = append(rows, []string{"Largest usable block", "none: not one 64 KiB-aligned block is free"})
 		}
 		rows = append(rows,
-			[]string{"Usable", sizeText(f.UsableFreeTotal)},
-			[]string{"Unusable", fmt.Sprintf("%s (%s runs too small or misaligned to hold a 64 KiB block)", sizeText(f.UnusableTotal), comma(f.UnusableRuns))},
+			[]string{"Usable", render.Size(f.UsableFreeTotal)},
+			[]string{"Unusable", fmt.Sprintf("%s (%s runs too small or misaligned to hold a 64 KiB block)", render.Size(f.UnusableTotal), comma(f.UnusableRuns))},
 			[]string{"Would still fit", r.fitsText()})
 		md.table([]string{"", ""}, rows)
 
@@ -354,27 +329,27 @@ func (r *Report) mdFrag(md *mdWriter) {
 		md.blank()
 		var cr [][]string
 		for _, c := range f.SizeClasses {
-			cr = append(cr, []string{c.Label, comma(c.Runs), sizeText(c.Bytes), sizeText(c.Usable), sizeText(c.Bytes - c.Usable)})
+			cr = append(cr, []string{c.Label, comma(c.Runs), render.Size(c.Bytes), render.Size(c.Usable), render.Size(c.Bytes - c.Usable)})
 		}
 		md.table([]string{"Free run size", ">Runs", ">Bytes", ">Usable", ">Unusable"}, cr)
 	}
 	if f.Plentiful {
-		md.p("This is a 64-bit process with %s of usable free address space: fragmentation cannot have failed an allocation. Look at the commit side instead.\n\n", sizeText(f.UsableFreeTotal))
+		md.p("This is a 64-bit process with %s of usable free address space: fragmentation cannot have failed an allocation. Look at the commit side instead.\n\n", render.Size(f.UsableFreeTotal))
 	}
 	if c := f.Commit; c != nil {
 		md.p("### Commit (from %s)\n\n", mdText(c.Source))
 		var rows [][]string
 		if c.ProcessPrivate != 0 {
-			rows = append(rows, []string{"Process private commit", fmt.Sprintf("%s (peak %s)", sizeText(c.ProcessPrivate), sizeText(c.PeakPrivate))})
+			rows = append(rows, []string{"Process private commit", fmt.Sprintf("%s (peak %s)", render.Size(c.ProcessPrivate), render.Size(c.PeakPrivate))})
 		}
 		if c.ProcessVirtualSize != 0 {
-			rows = append(rows, []string{"Process virtual size", sizeText(c.ProcessVirtualSize)})
+			rows = append(rows, []string{"Process virtual size", render.Size(c.ProcessVirtualSize)})
 		}
 		if c.JobCommitLimit != 0 {
-			rows = append(rows, []string{"Job commit limit", sizeText(c.JobCommitLimit)})
+			rows = append(rows, []string{"Job commit limit", render.Size(c.JobCommitLimit)})
 		}
 		if c.SystemCommitLimit != 0 {
-			rows = append(rows, []string{"System commit", fmt.Sprintf("%s of %s (%s)", sizeText(c.SystemCommitted), sizeText(c.SystemCommitLimit), pct(c.SystemCommitted, c.SystemCommitLimit))})
+			rows = append(rows, []string{"System commit", fmt.Sprintf("%s of %s (%s)", render.Size(c.SystemCommitted), render.Size(c.SystemCommitLimit), pct(c.SystemCommitted, c.SystemCommitLimit))})
 		}
 		md.table([]string{"", ""}, rows)
 	}
@@ -385,15 +360,15 @@ func (r *Report) mdFrag(md *mdWriter) {
 		md.line("No reservation leaves an unusable tail.")
 		md.blank()
 	} else {
-		md.p("%s of address space is lost below 64 KiB boundaries after reservations that are not multiples of 64 KiB", sizeText(f.WasteTotal))
+		md.p("%s of address space is lost below 64 KiB boundaries after reservations that are not multiples of 64 KiB", render.Size(f.WasteTotal))
 		if f.WastePatterns > len(f.Waste) {
 			md.p(" (the %d largest of %d patterns)", len(f.Waste), f.WastePatterns)
 		}
 		md.p(":\n\n")
 		var rows [][]string
 		for _, x := range f.Waste {
-			rows = append(rows, []string{comma(x.Count), sizeText(x.Size), sizeText(x.WastedEach), sizeText(x.WastedTotal),
-				mdText(orDash(x.Type)), mdText(orDash(x.Protect)), mdText(x.Usage), r.addr(uint64(x.Example))})
+			rows = append(rows, []string{comma(x.Count), render.Size(x.Size), render.Size(x.WastedEach), render.Size(x.WastedTotal),
+				mdText(render.OrDash(x.Type)), mdText(render.OrDash(x.Protect)), mdText(x.Usage), r.addr(uint64(x.Example))})
 		}
 		md.table([]string{">Reservations", ">Size each", ">Wasted each", ">Wasted in all", "Type", "Protection", "Usage", "Example"}, rows)
 	}
@@ -402,14 +377,14 @@ func (r *Report) mdFrag(md *mdWriter) {
 	md.blank()
 	var rows [][]string
 	for _, u := range f.ByUsage {
-		rows = append(rows, []string{mdText(u.Name), comma(u.Regions), sizeText(u.Size), fmt.Sprintf("%.2f%%", u.PctBusy)})
+		rows = append(rows, []string{mdText(u.Name), comma(u.Regions), render.Size(u.Size), fmt.Sprintf("%.2f%%", u.PctBusy)})
 	}
 	md.table([]string{"Usage", ">Regions", ">Size", ">% of busy"}, rows)
 	if len(f.ByAllocation) > 0 {
 		md.p("The largest allocations (%d of %s):\n\n", len(f.ByAllocation), comma(f.Allocations))
 		rows = nil
 		for _, a := range f.ByAllocation {
-			rows = append(rows, []string{r.addr(uint64(a.Base)), r.addr(uint64(a.End)), sizeText(a.Size), sizeText(a.Committed), mdText(a.Usage), mdCode(a.Detail)})
+			rows = append(rows, []string{r.addr(uint64(a.Base)), r.addr(uint64(a.End)), render.Size(a.Size), render.Size(a.Committed), mdText(a.Usage), mdCode(a.Detail)})
 		}
 		md.table([]string{"Base", "End", ">Size", ">Committed", "Usage", "Details"}, rows)
 	}
@@ -425,11 +400,11 @@ func (r *Report) mdHeaps(md *mdWriter) {
 	} else {
 		var rows [][]string
 		for _, x := range h.Heaps {
-			rows = append(rows, []string{r.addr(uint64(x.Handle)), heapKind(x), comma(x.Segments), sizeText(x.Reserved), sizeText(x.Committed),
-				sizeText(x.Uncommitted), sizeText(x.LargestUncommitted), mdText(strings.Join(x.FoundBy, ", "))})
+			rows = append(rows, []string{r.addr(uint64(x.Handle)), heapKind(x), comma(x.Segments), render.Size(x.Reserved), render.Size(x.Committed),
+				render.Size(x.Uncommitted), render.Size(x.LargestUncommitted), mdText(render.HeapFreeText(x)), mdText(strings.Join(x.FoundBy, ", "))})
 		}
-		md.table([]string{"Heap", "Role", ">Segments", ">Reserved", ">Committed", ">Uncommitted room", ">Largest room", "Found by"}, rows)
-		md.line("Segments beyond the first are not known without walking the heap.")
+		md.table([]string{"Heap", "Role", ">Segments", ">Reserved", ">Committed", ">Uncommitted room", ">Largest room", "Free inside", "Found by"}, rows)
+		md.line("Free inside: the heap's free blocks, walked when its memory is in the dump (a full-memory dump).")
 		md.blank()
 	}
 	if h.CRTHow != "" {
@@ -451,7 +426,7 @@ func (r *Report) mdExplain(md *mdWriter) {
 	md.blank()
 	var sizes []string
 	for _, s := range q.Sizes {
-		sizes = append(sizes, sizeText(s))
+		sizes = append(sizes, render.Size(s))
 	}
 	md.p("Sizes explained: %s, by %s", strings.Join(sizes, ", "), strings.Join(q.Vias, ", "))
 	if q.Below != 0 {
@@ -460,7 +435,7 @@ func (r *Report) mdExplain(md *mdWriter) {
 	md.p(". Why these: %s\n\n", mdText(q.Why))
 	for i := range r.Explanations {
 		x := &r.Explanations[i]
-		md.p("### %s\n\n", mdText(x.requestText()))
+		md.p("### %s\n\n", mdText(x.RequestText()))
 		md.p("**Verdict: %s**", strings.ToUpper(x.Verdict))
 		if r.Map.Partial {
 			md.p(" (partial map: the dump has no MemoryInfoList)")
@@ -477,7 +452,7 @@ func (r *Report) mdExplain(md *mdWriter) {
 			md.p("Free runs that can take it (%s in all):\n\n", comma(x.CandidateCount))
 			var rows [][]string
 			for _, c := range x.Candidates {
-				rows = append(rows, []string{r.addr(uint64(c.Base)), r.addr(uint64(c.End)), sizeText(c.Size), r.addr(uint64(c.UsableBase)), sizeText(c.UsableSize)})
+				rows = append(rows, []string{r.addr(uint64(c.Base)), r.addr(uint64(c.End)), render.Size(c.Size), r.addr(uint64(c.UsableBase)), render.Size(c.UsableSize)})
 			}
 			md.table([]string{"Run", "End", ">Size", "Usable from", ">Usable"}, rows)
 		}
@@ -486,7 +461,7 @@ func (r *Report) mdExplain(md *mdWriter) {
 			md.blank()
 			var rows [][]string
 			for _, n := range x.NearMisses {
-				rows = append(rows, []string{r.addr(uint64(n.Base)), r.addr(uint64(n.End)), sizeText(n.Size), mdText(n.Why)})
+				rows = append(rows, []string{r.addr(uint64(n.Base)), r.addr(uint64(n.End)), render.Size(n.Size), mdText(n.Why)})
 			}
 			md.table([]string{"Run", "End", ">Size", "Why not"}, rows)
 		}
@@ -502,7 +477,7 @@ func (r *Report) mdExplain(md *mdWriter) {
 				rows = append(rows, []string{m.Via, "none", "-"})
 				continue
 			}
-			rows = append(rows, []string{m.Via, sizeText(m.Max), commaU(m.Max)})
+			rows = append(rows, []string{m.Via, render.Size(m.Max), commaU(m.Max)})
 		}
 		md.table([]string{"Path", ">Largest", ">Bytes"}, rows)
 		md.line("'none' also covers verdicts that depend on the heap's free blocks, which a dump without heap memory cannot show.")

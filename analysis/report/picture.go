@@ -4,6 +4,7 @@ import (
 	"sort"
 
 	"github.com/dumpmap/dumpmap/analysis"
+	"github.com/dumpmap/dumpmap/analysis/render"
 )
 
 // numUsages is the number of usages the picture colours.
@@ -22,7 +23,7 @@ type Picture struct {
 	// Whole is set when the spans cover the whole address space (32-bit).
 	Whole bool `json:"whole"`
 	// End is the end of the address space (MaxAddress+1).
-	End Hex `json:"end"`
+	End render.Hex `json:"end"`
 	// Columns is the number of cells per row the HTML draws.
 	Columns int `json:"columns"`
 	// Legend maps the letters of Cells to usages.
@@ -32,9 +33,9 @@ type Picture struct {
 
 // Span is one drawn stretch of address space.
 type Span struct {
-	Base     Hex    `json:"base"`
-	End      Hex    `json:"end"`
-	CellSize uint64 `json:"cell_size"`
+	Base     render.Hex `json:"base"`
+	End      render.Hex `json:"end"`
+	CellSize uint64     `json:"cell_size"`
 	// Cells has one letter per cell (Legend): the busy usage holding most of the
 	// cell once busy regions hold an eighth of it, else the free kind holding most.
 	// A busy letter is lower case when busy regions hold less than half the cell.
@@ -88,7 +89,7 @@ func occupied(u analysis.Usage) bool {
 // layout computes the picture of m with at most budget cells per span (for a whole
 // 32-bit space) or budget/2 per span (64-bit).
 func layout(m *analysis.Map, budget int) Picture {
-	p := Picture{End: Hex(m.Space.End), Columns: columns, Legend: legend(), Spans: []Span{}}
+	p := Picture{End: render.Hex(m.Space.End), Columns: columns, Legend: legend(), Spans: []Span{}}
 	if m.Space.End == 0 || len(m.Regions) == 0 {
 		return p
 	}
@@ -156,7 +157,7 @@ func layout(m *analysis.Map, budget int) Picture {
 				b = rb
 			}
 		}
-		p.Spans = append(p.Spans, Span{Base: Hex(b), End: Hex(e), CellSize: cell})
+		p.Spans = append(p.Spans, Span{Base: render.Hex(b), End: render.Hex(e), CellSize: cell})
 		prevEnd = e
 	}
 	fill(m, p.Spans)

@@ -22,6 +22,7 @@ import (
 	"github.com/dumpmap/dumpmap/analysis"
 	"github.com/dumpmap/dumpmap/analysis/overview"
 	"github.com/dumpmap/dumpmap/analysis/process"
+	"github.com/dumpmap/dumpmap/analysis/render"
 	"github.com/dumpmap/dumpmap/minidump"
 )
 
@@ -84,10 +85,10 @@ type Report struct {
 	Requests RequestsInfo `json:"requests"`
 	// Explanations holds one explanation per request size and path, in the order
 	// of Requests.Sizes, then Requests.Vias.
-	Explanations []Explanation `json:"explanations"`
+	Explanations []render.Explanation `json:"explanations"`
 	// Max is the largest request that would still succeed, per path (empty with
 	// Options.NoMax).
-	Max []Max `json:"max"`
+	Max []render.Max `json:"max"`
 	// Picture is the address-space picture the HTML draws, as letters per cell.
 	Picture  Picture  `json:"picture"`
 	Warnings []string `json:"warnings"`
@@ -99,53 +100,53 @@ type Report struct {
 
 // MapInfo says what the region map was built from.
 type MapInfo struct {
-	Source  string   `json:"source"`
-	Partial bool     `json:"partial"`
-	Space   Space    `json:"space"`
-	Regions int      `json:"regions"`
-	Notes   []string `json:"notes"`
+	Source  string       `json:"source"`
+	Partial bool         `json:"partial"`
+	Space   render.Space `json:"space"`
+	Regions int          `json:"regions"`
+	Notes   []string     `json:"notes"`
 }
 
 // SummaryInfo is the !address -summary tables.
 type SummaryInfo struct {
-	Total          uint64       `json:"total"`
-	Busy           uint64       `json:"busy"`
-	Unknown        uint64       `json:"unknown"`
-	Usage          []SummaryRow `json:"usage"`
-	Type           []SummaryRow `json:"type"`
-	State          []SummaryRow `json:"state"`
-	Protect        []SummaryRow `json:"protect"`
-	LargestByUsage []Largest    `json:"largest_by_usage"`
+	Total          uint64              `json:"total"`
+	Busy           uint64              `json:"busy"`
+	Unknown        uint64              `json:"unknown"`
+	Usage          []render.SummaryRow `json:"usage"`
+	Type           []render.SummaryRow `json:"type"`
+	State          []render.SummaryRow `json:"state"`
+	Protect        []render.SummaryRow `json:"protect"`
+	LargestByUsage []render.Largest    `json:"largest_by_usage"`
 }
 
 // FragInfo is the fragmentation report.
 type FragInfo struct {
-	FreeTotal         uint64       `json:"free_total"`
-	UsableFreeTotal   uint64       `json:"usable_free_total"`
-	FreeRuns          int          `json:"free_runs"`
-	UnusableRuns      int          `json:"unusable_runs"`
-	LargestFree       Block        `json:"largest_free"`
-	LargestUsableFree UsableBlock  `json:"largest_usable_free"`
-	UnusableTotal     uint64       `json:"unusable_total"`
-	SizeClasses       []SizeClass  `json:"free_size_classes"`
-	Fits              []Fit        `json:"fits"`
-	Waste             []Waste      `json:"waste"`
-	WastePatterns     int          `json:"waste_patterns"`
-	WasteTotal        uint64       `json:"waste_total"`
-	ByUsage           []SummaryRow `json:"by_usage"`
-	ByAllocation      []Allocation `json:"by_allocation"`
-	Allocations       int          `json:"allocations"`
-	Plentiful         bool         `json:"plentiful"`
-	Commit            *Commit      `json:"commit"`
+	FreeTotal         uint64              `json:"free_total"`
+	UsableFreeTotal   uint64              `json:"usable_free_total"`
+	FreeRuns          int                 `json:"free_runs"`
+	UnusableRuns      int                 `json:"unusable_runs"`
+	LargestFree       render.Block        `json:"largest_free"`
+	LargestUsableFree render.UsableBlock  `json:"largest_usable_free"`
+	UnusableTotal     uint64              `json:"unusable_total"`
+	SizeClasses       []render.SizeClass  `json:"free_size_classes"`
+	Fits              []render.Fit        `json:"fits"`
+	Waste             []render.Waste      `json:"waste"`
+	WastePatterns     int                 `json:"waste_patterns"`
+	WasteTotal        uint64              `json:"waste_total"`
+	ByUsage           []render.SummaryRow `json:"by_usage"`
+	ByAllocation      []render.Allocation `json:"by_allocation"`
+	Allocations       int                 `json:"allocations"`
+	Plentiful         bool                `json:"plentiful"`
+	Commit            *render.Commit      `json:"commit"`
 }
 
 // HeapsInfo is the process's heaps as far as the dump shows them.
 type HeapsInfo struct {
-	Process Hex        `json:"process_heap,omitempty"`
-	CRT     Hex        `json:"crt_heap,omitempty"`
-	CRTHow  string     `json:"crt_how,omitempty"`
-	Tried   []string   `json:"tried"`
-	Heaps   []HeapInfo `json:"heaps"`
+	Process render.Hex        `json:"process_heap,omitempty"`
+	CRT     render.Hex        `json:"crt_heap,omitempty"`
+	CRTHow  string            `json:"crt_how,omitempty"`
+	Tried   []string          `json:"tried"`
+	Heaps   []render.HeapInfo `json:"heaps"`
 }
 
 // RequestsInfo says which requests the report explains and why.
@@ -158,7 +159,7 @@ type RequestsInfo struct {
 	Vias     []string `json:"vias"`
 	// Below is the end the map was given (Options.Map.Below): no request can be
 	// placed above it.
-	Below Hex `json:"below,omitempty"`
+	Below render.Hex `json:"below,omitempty"`
 }
 
 // Build runs the analyses on process p and returns the report. It fails only when the dump
@@ -196,7 +197,7 @@ func Build(p *process.Process, opt Options) (*Report, error) {
 		return nil, err
 	}
 	r.m = m
-	r.Map = MapInfo{Source: m.Source.String(), Partial: m.Partial, Space: SpaceOf(m.Space), Regions: len(m.Regions), Notes: m.NoteTexts()}
+	r.Map = MapInfo{Source: m.Source.String(), Partial: m.Partial, Space: render.SpaceOf(m.Space), Regions: len(m.Regions), Notes: m.NoteTexts()}
 	for _, e := range m.Damage {
 		warn(e)
 	}
@@ -206,46 +207,46 @@ func Build(p *process.Process, opt Options) (*Report, error) {
 
 	s := m.Summary()
 	r.Summary = SummaryInfo{Total: s.Total, Busy: s.Busy, Unknown: s.Unknown,
-		Usage: Rows(s.Usage), Type: Rows(s.Type), State: Rows(s.State), Protect: Rows(s.Protect), LargestByUsage: LargestOf(s.Largest)}
+		Usage: render.SummaryRowsOf(s.Usage), Type: render.SummaryRowsOf(s.Type), State: render.SummaryRowsOf(s.State), Protect: render.SummaryRowsOf(s.Protect), LargestByUsage: render.LargestOf(s.Largest)}
 
 	fr := m.Fragmentation(vm, smi)
 	fi := FragInfo{
 		FreeTotal: fr.Free.Total, UsableFreeTotal: fr.Free.UsableTotal, FreeRuns: fr.Free.Runs, UnusableRuns: fr.Free.UnusableRuns,
-		LargestFree:       Block{Hex(fr.Free.Largest.Base), fr.Free.Largest.Size},
-		LargestUsableFree: UsableOf(fr.Free.LargestUsable), UnusableTotal: fr.Free.Unusable,
-		SizeClasses: SizeClasses(fr.SizeClasses), Fits: FitsOf(fr.Fits), Waste: []Waste{}, WastePatterns: len(fr.Waste), WasteTotal: fr.WasteTotal,
-		ByUsage: Rows(fr.ByUsage), ByAllocation: []Allocation{}, Allocations: len(m.Allocations()),
-		Plentiful: fr.Plentiful, Commit: CommitOf(fr.Commit),
+		LargestFree:       render.Block{Base: render.Hex(fr.Free.Largest.Base), Size: fr.Free.Largest.Size},
+		LargestUsableFree: render.UsableOf(fr.Free.LargestUsable), UnusableTotal: fr.Free.Unusable,
+		SizeClasses: render.SizeClassesOf(fr.SizeClasses), Fits: render.FitsOf(fr.Fits), Waste: []render.Waste{}, WastePatterns: len(fr.Waste), WasteTotal: fr.WasteTotal,
+		ByUsage: render.SummaryRowsOf(fr.ByUsage), ByAllocation: []render.Allocation{}, Allocations: len(m.Allocations()),
+		Plentiful: fr.Plentiful, Commit: render.CommitOf(fr.Commit),
 	}
 	for i, w := range fr.Waste {
 		if i == opt.Top {
 			break
 		}
-		fi.Waste = append(fi.Waste, WasteOf(w))
+		fi.Waste = append(fi.Waste, render.WasteOf(w))
 	}
 	for i := range fr.ByAllocation {
 		if i == opt.Top {
 			break
 		}
-		fi.ByAllocation = append(fi.ByAllocation, AllocationOf(&fr.ByAllocation[i]))
+		fi.ByAllocation = append(fi.ByAllocation, render.AllocationOf(&fr.ByAllocation[i]))
 	}
 	r.Fragmentation = fi
 
-	r.Heaps = HeapsInfo{Process: Hex(heaps.Process), CRT: Hex(heaps.CRT), CRTHow: heaps.CRTHow, Tried: heaps.Tried(), Heaps: HeapsOf(heaps)}
+	r.Heaps = HeapsInfo{Process: render.Hex(heaps.Process), CRT: render.Hex(heaps.CRT), CRTHow: heaps.CRTHow, Tried: heaps.Tried(), Heaps: render.HeapsOf(heaps)}
 
 	r.Requests = chooseRequests(r.Dump, m, opt)
-	r.Explanations = []Explanation{}
+	r.Explanations = []render.Explanation{}
 	for _, size := range r.Requests.Sizes {
 		for _, via := range r.Requests.Vias {
 			x := m.Explain(analysis.Request{Size: size, Via: analysis.Via(via)})
-			r.Explanations = append(r.Explanations, ExplanationOf(x))
+			r.Explanations = append(r.Explanations, render.ExplanationOf(x))
 		}
 	}
-	r.Max = []Max{}
+	r.Max = []render.Max{}
 	if !opt.NoMax {
 		for _, via := range r.Requests.Vias {
 			n, ok := m.MaxRequest(analysis.Request{Via: analysis.Via(via)})
-			r.Max = append(r.Max, Max{via, n, ok})
+			r.Max = append(r.Max, render.Max{Via: via, Max: n, Possible: ok})
 		}
 	}
 
@@ -275,7 +276,10 @@ func (r *Report) AddWarnings(ws []string) {
 			out = append(out, w)
 		}
 	}
-	r.Warnings = nonNil(out)
+	r.Warnings = out
+	if r.Warnings == nil {
+		r.Warnings = []string{}
+	}
 }
 
 // title names the dump's product: "firefox.exe 86.0.0.7677", or the OS and
@@ -304,7 +308,7 @@ func describe(err error) string {
 
 // chooseRequests decides which sizes and paths to explain.
 func chooseRequests(o *overview.Overview, m *analysis.Map, opt Options) RequestsInfo {
-	ri := RequestsInfo{Below: Hex(opt.Map.Below)}
+	ri := RequestsInfo{Below: render.Hex(opt.Map.Below)}
 	vias := opt.Vias
 	noMemory := o.Exception != nil && o.Exception.OutOfMemory && minidump.ExceptionCode(o.Exception.Code) == minidump.ExceptionNoMemory
 	switch {
@@ -382,7 +386,7 @@ func exceptionSize(x *overview.Exception, ptrSize int) (size uint64, why string,
 	if size == 0 {
 		return 0, fmt.Sprintf("The exception %s gives 0 as the request size (unknown); ", x.Name), false
 	}
-	return size, fmt.Sprintf("%s: %#x (%s).", source, size, sizeText(size)), true
+	return size, fmt.Sprintf("%s: %#x (%s).", source, size, render.Size(size)), true
 }
 
 // sortedUsages returns the usages with bytes, largest first.

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/dumpmap/dumpmap/analysis"
+	"github.com/dumpmap/dumpmap/analysis/render"
 )
 
 // The pictures are built as SVG text here. Every string that goes into them is
@@ -15,7 +16,8 @@ import (
 // the page's style sheet, the hatching of Unusable and Unknown as patterns in the
 // page's shared <defs>.
 
-func esc(s string) string { return html.EscapeString(cleanControl(s)) }
+// esc sanitises s (render.Clean) and escapes it for HTML and SVG text.
+func esc(s string) string { return html.EscapeString(render.Clean(s)) }
 
 // svgBuf collects SVG elements.
 type svgBuf struct{ strings.Builder }
@@ -107,7 +109,7 @@ func (r *Report) mapSVG() string {
 	x0 := g.labelW
 	var prevEnd uint64
 	gapText := func(lo, hi uint64) {
-		label := fmt.Sprintf("⋯ %s not drawn: %s–%s", sizeText(hi-lo), shortAddr(lo), shortAddr(hi))
+		label := fmt.Sprintf("⋯ %s not drawn: %s–%s", render.Size(hi-lo), shortAddr(lo), shortAddr(hi))
 		if lu.Size > 0 && uint64(lu.Base) >= lo && uint64(lu.End) <= hi {
 			label += " · holds the largest usable free block"
 		}
@@ -121,7 +123,7 @@ func (r *Report) mapSVG() string {
 				gapText(prevEnd, uint64(s.Base))
 			}
 			b.f(`<text class="spanhead" x="%d" y="%d">[%d] %s–%s · %s · one cell = %s</text>`, labelPad, y+15, si+1,
-				esc(shortAddr(uint64(s.Base))), esc(shortAddr(uint64(s.End))), esc(sizeText(uint64(s.End)-uint64(s.Base))), esc(sizeText(s.CellSize)))
+				esc(shortAddr(uint64(s.Base))), esc(shortAddr(uint64(s.End))), esc(render.Size(uint64(s.End)-uint64(s.Base))), esc(render.Size(s.CellSize)))
 			y += headPx
 		}
 		rows := rowsOf(s)
@@ -165,10 +167,10 @@ func (r *Report) mapSVG() string {
 		// inside when it fills a whole row.
 		if lu.Size > 0 {
 			if a, z, ok := s.cellRange(uint64(lu.Base), uint64(lu.End)); ok {
-				b.f(`<path class="lub" d="%s"><title>%s</title></path>`, outline(a, z, x0, y), esc(fmt.Sprintf("largest usable free block: %s at %s-%s", sizeText(lu.Size), shortAddr(uint64(lu.Base)), shortAddr(uint64(lu.End)))))
+				b.f(`<path class="lub" d="%s"><title>%s</title></path>`, outline(a, z, x0, y), esc(fmt.Sprintf("largest usable free block: %s at %s-%s", render.Size(lu.Size), shortAddr(uint64(lu.Base)), shortAddr(uint64(lu.End)))))
 				fr := (a + columns - 1) / columns // the first row that starts inside the block
 				if (fr+1)*columns-1 <= z {
-					b.f(`<text class="lublabel" x="%d" y="%d">largest usable free block · %s</text>`, x0+5, y+fr*cellPx+cellPx-1, esc(sizeText(lu.Size)))
+					b.f(`<text class="lublabel" x="%d" y="%d">largest usable free block · %s</text>`, x0+5, y+fr*cellPx+cellPx-1, esc(render.Size(lu.Size)))
 				} else {
 					b.f(`<text class="lubmark" x="%d" y="%d">★</text>`, x0+(a%columns)*cellPx+1, y+(a/columns)*cellPx+cellPx-1)
 				}
@@ -222,7 +224,7 @@ func (s *Span) tooltip(c, e int) string {
 			parts = append(parts, fmt.Sprintf("%s %s", u, pct(sum[u], total)))
 		}
 	}
-	return fmt.Sprintf("%s–%s (%s): %s", shortAddr(lo), shortAddr(hi), sizeText(hi-lo), strings.Join(parts, ", "))
+	return fmt.Sprintf("%s–%s (%s): %s", shortAddr(lo), shortAddr(hi), render.Size(hi-lo), strings.Join(parts, ", "))
 }
 
 // overviewSVG draws the whole 64-bit address space to scale, with the drawn spans
@@ -267,7 +269,7 @@ func (r *Report) overviewSVG() string {
 	if lu := r.Fragmentation.LargestUsableFree; lu.Size > 0 {
 		x0, x1 := x(uint64(lu.Base)), x(uint64(lu.End))
 		b.f(`<rect class="lubbar" x="%.1f" y="%d" width="%.1f" height="4"><title>largest usable free block: %s at %s</title></rect>`,
-			x0, barY+barH+3, math.Max(x1-x0, 2), esc(sizeText(lu.Size)), esc(shortAddr(uint64(lu.Base))))
+			x0, barY+barH+3, math.Max(x1-x0, 2), esc(render.Size(lu.Size)), esc(shortAddr(uint64(lu.Base))))
 	}
 	for i := 0; i <= 4; i++ {
 		a := uint64(end / 4 * float64(i))
@@ -278,7 +280,7 @@ func (r *Report) overviewSVG() string {
 		case 4:
 			anchor = "end"
 		}
-		b.f(`<text class="tick" x="%.1f" y="%d" text-anchor="%s">%s</text>`, x(a), barY+barH+18, anchor, esc(sizeText(a)))
+		b.f(`<text class="tick" x="%.1f" y="%d" text-anchor="%s">%s</text>`, x(a), barY+barH+18, anchor, esc(render.Size(a)))
 	}
 	b.f(`</svg>`)
 	return b.String()
@@ -311,7 +313,7 @@ func (r *Report) usageBarSVG() string {
 			}
 			wpx := barW * float64(n) / float64(total)
 			share := pct(n, total)
-			b.f(`<rect class="u%d" x="%.2f" y="%d" width="%.2f" height="%d"><title>%s: %s (%s)</title></rect>`, int(u), pos, y, wpx, barH, esc(u.String()), esc(sizeText(n)), esc(share))
+			b.f(`<rect class="u%d" x="%.2f" y="%d" width="%.2f" height="%d"><title>%s: %s (%s)</title></rect>`, int(u), pos, y, wpx, barH, esc(u.String()), esc(render.Size(n)), esc(share))
 			label := u.String() + " " + share
 			if wpx > float64(len(label))*6.4+8 {
 				b.f(`<text class="inbar t%d" x="%.1f" y="%d">%s</text>`, int(u), pos+4, y+15, esc(label))
@@ -353,7 +355,7 @@ func (r *Report) histogramSVG() string {
 			b.f(`<rect class="hstripe" x="0" y="%d" width="%d" height="%d"/>`, y-2, w, rowH)
 		}
 		b.f(`<text class="hlabel" x="8" y="%d">%s</text>`, y+12, esc(c.Label))
-		title := esc(fmt.Sprintf("%s: %s runs, %s (%s usable, %s unusable)", c.Label, comma(c.Runs), sizeText(c.Bytes), sizeText(c.Usable), sizeText(c.Bytes-c.Usable)))
+		title := esc(fmt.Sprintf("%s: %s runs, %s (%s usable, %s unusable)", c.Label, comma(c.Runs), render.Size(c.Bytes), render.Size(c.Usable), render.Size(c.Bytes-c.Usable)))
 		if c.Runs > 0 && maxRuns > 0 {
 			rw := math.Max(float64(runsW)*float64(c.Runs)/float64(maxRuns), 2)
 			b.f(`<rect class="hruns" x="%d" y="%d" width="%.2f" height="%d"><title>%s</title></rect>`, runsX, y+1, rw, rowH-6, title)
@@ -378,9 +380,9 @@ func (r *Report) histogramSVG() string {
 		}
 		text := "–"
 		if c.Runs > 0 {
-			text = sizeText(c.Bytes)
+			text = render.Size(c.Bytes)
 			if c.Usable != c.Bytes {
-				text += ", " + sizeText(c.Usable) + " usable"
+				text += ", " + render.Size(c.Usable) + " usable"
 			}
 		}
 		b.f(`<text class="hcount" x="%d" y="%d">%s</text>`, bytesX+bytesW+6, y+12, esc(text))

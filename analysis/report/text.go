@@ -5,22 +5,20 @@ import (
 	"strings"
 
 	"github.com/dumpmap/dumpmap/analysis"
-	"github.com/dustin/go-humanize"
+	"github.com/dumpmap/dumpmap/analysis/render"
 )
 
 // This file holds the words both renderers use: the facts about the dump, the
 // request names, sizes and addresses. They return plain text; each renderer
 // escapes it for its format.
 
-func sizeText(n uint64) string { return humanize.IBytes(n) }
-
-func comma(n int) string { return humanize.Comma(int64(n)) }
+func comma(n int) string { return render.Comma(int64(n)) }
 
 func commaU(n uint64) string {
 	if n > 1<<62 {
 		return fmt.Sprint(n)
 	}
-	return humanize.Comma(int64(n))
+	return render.Comma(int64(n))
 }
 
 func pct(part, whole uint64) string {
@@ -31,42 +29,17 @@ func pct(part, whole uint64) string {
 }
 
 // addr formats an address zero-padded to the dump's pointer width, as the CLI does.
+// A 32-bit process's address above 4 GiB (the end of a WOW64 process's native
+// view) is written with 16 digits, as the 64-bit addresses beside it.
 func (r *Report) addr(a uint64) string {
 	if r.Map.Space.PointerSize == 4 && a <= 1<<32 {
-		return fmt.Sprintf("0x%08x", a)
+		return render.AddrFormatFor(32).Format(a)
 	}
-	return fmt.Sprintf("0x%016x", a)
+	return render.AddrFormatFor(64).Format(a)
 }
 
 // shortAddr formats an address without padding, for picture labels.
 func shortAddr(a uint64) string { return fmt.Sprintf("%#x", a) }
-
-// RequestText names a request in words: "malloc(50 KiB)".
-func RequestText(r analysis.Request) string {
-	switch r.Via {
-	case analysis.ViaReserve:
-		return fmt.Sprintf("VirtualAlloc(MEM_RESERVE) of %s", sizeText(r.Size))
-	case analysis.ViaHeap:
-		if r.Heap != 0 {
-			return fmt.Sprintf("HeapAlloc(%#x, %s)", r.Heap, sizeText(r.Size))
-		}
-		return fmt.Sprintf("HeapAlloc(GetProcessHeap(), %s)", sizeText(r.Size))
-	case analysis.ViaMalloc:
-		return fmt.Sprintf("malloc(%s)", sizeText(r.Size))
-	case analysis.ViaVector:
-		return fmt.Sprintf("growth of a std::vector holding %s (%s)", sizeText(r.Size), r.Growth)
-	}
-	return fmt.Sprintf("VirtualAlloc(MEM_RESERVE|MEM_COMMIT) of %s", sizeText(r.Size))
-}
-
-func (x *Explanation) requestText() string {
-	t := RequestText(analysis.Request{Size: x.Request.Size, Via: analysis.Via(x.Request.Via), Heap: uint64(x.Request.Heap),
-		Growth: x.Request.STL})
-	if x.Request.Below != 0 {
-		t += fmt.Sprintf(", below %#x", uint64(x.Request.Below))
-	}
-	return t
-}
 
 // fact is one line of the dump's identity.
 type fact struct {
@@ -91,7 +64,7 @@ func (r *Report) facts() []fact {
 		if m.ProductVersion != "" && m.ProductVersion != m.FileVersion {
 			v += " (product " + m.ProductVersion + ")"
 		}
-		add("Product", "%s at %s, %s", v, r.addr(uint64(m.Base)), sizeText(m.Size))
+		add("Product", "%s at %s, %s", v, r.addr(uint64(m.Base)), render.Size(m.Size))
 		if m.Path != "" && m.Path != m.Name {
 			fs = append(fs, fact{Label: "Path", Value: m.Path, Code: true})
 		}
@@ -124,10 +97,10 @@ func (r *Report) facts() []fact {
 	if p := o.Process; p != nil {
 		ps := p.Identity(timeLayout)
 		if p.PrivateBytes != 0 {
-			ps = append(ps, "private bytes "+sizeText(p.PrivateBytes))
+			ps = append(ps, "private bytes "+render.Size(p.PrivateBytes))
 		}
 		if p.VirtualSize != 0 {
-			ps = append(ps, fmt.Sprintf("virtual size %s (peak %s)", sizeText(p.VirtualSize), sizeText(p.PeakVirtualSize)))
+			ps = append(ps, fmt.Sprintf("virtual size %s (peak %s)", render.Size(p.VirtualSize), render.Size(p.PeakVirtualSize)))
 		}
 		if len(ps) > 0 {
 			add("Process", "%s", strings.Join(ps, ", "))
@@ -166,7 +139,7 @@ func (r *Report) facts() []fact {
 		add("Exception", "none (no Exception stream: the dump was written on request, not by a crash)")
 	}
 	d := o.Dump
-	ds := fmt.Sprintf("%s, %d streams", sizeText(uint64(max(d.Size, 0))), d.Streams)
+	ds := fmt.Sprintf("%s, %d streams", render.Size(uint64(max(d.Size, 0))), d.Streams)
 	if !d.Time.IsZero() {
 		ds += ", written " + d.Time.Format(timeLayout)
 	}
@@ -210,20 +183,20 @@ func (r *Report) glance() []string {
 		out = append(out, "The region map is partial (the dump has no MemoryInfoList): where the free space lies is unknown, so every verdict that needs it is uncertain.")
 	} else {
 		lu := f.LargestUsableFree
-		s := fmt.Sprintf("Free address space: %s in %s runs. ", sizeText(f.FreeTotal), comma(f.FreeRuns))
+		s := fmt.Sprintf("Free address space: %s in %s runs. ", render.Size(f.FreeTotal), comma(f.FreeRuns))
 		if lu.Size > 0 {
-			s += fmt.Sprintf("Largest usable (64 KiB-aligned) block: %s at %s.", sizeText(lu.Size), r.addr(uint64(lu.Base)))
+			s += fmt.Sprintf("Largest usable (64 KiB-aligned) block: %s at %s.", render.Size(lu.Size), r.addr(uint64(lu.Base)))
 		} else {
 			s += "Not one 64 KiB-aligned free block is left: no new reservation can succeed."
 		}
 		out = append(out, s)
 		if f.UnusableTotal > 0 {
 			out = append(out, fmt.Sprintf("Unusable: %s (%s of the free space) in %s runs too small or misaligned to hold a 64 KiB block.",
-				sizeText(f.UnusableTotal), pct(f.UnusableTotal, f.FreeTotal), comma(f.UnusableRuns)))
+				render.Size(f.UnusableTotal), pct(f.UnusableTotal, f.FreeTotal), comma(f.UnusableRuns)))
 		}
 	}
 	if len(f.Waste) > 0 {
-		out = append(out, fmt.Sprintf("Granularity waste: %s; the largest pattern: %s.", sizeText(f.WasteTotal), f.Waste[0].Description))
+		out = append(out, fmt.Sprintf("Granularity waste: %s; the largest pattern: %s.", render.Size(f.WasteTotal), f.Waste[0].Description))
 	}
 	if f.Plentiful {
 		out = append(out, "This 64-bit process has plenty of usable address space: fragmentation cannot have failed an allocation; look at the commit side.")
@@ -232,7 +205,7 @@ func (r *Report) glance() []string {
 }
 
 // heapKind names a heap's role.
-func heapKind(h HeapInfo) string {
+func heapKind(h render.HeapInfo) string {
 	switch {
 	case h.ProcessHeap && h.CRTHeap:
 		return "process, CRT"
@@ -262,15 +235,7 @@ var usageDescription = [numUsages]string{
 func (r *Report) fitsText() string {
 	var parts []string
 	for _, f := range r.Fragmentation.Fits {
-		parts = append(parts, fmt.Sprintf("%s x %s", commaU(f.Count), sizeText(f.Size)))
+		parts = append(parts, fmt.Sprintf("%s x %s", commaU(f.Count), render.Size(f.Size)))
 	}
 	return strings.Join(parts, "; ")
-}
-
-// orDash returns s, or "-" for an empty cell.
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

@@ -142,7 +142,7 @@ func describe(f *minidump.File, mapOpts analysis.Options, rec *Record) {
 
 // setError records err as the reason rec could not be analysed. The minidump
 // package's "minidump: " prefix is dropped: every message is about a dump.
-func setError(rec *Record, kind string, err error) {
+func setError(rec *Record, kind Kind, err error) {
 	msg := err.Error()
 	for strings.HasPrefix(msg, "minidump: ") {
 		msg = strings.TrimPrefix(msg, "minidump: ")

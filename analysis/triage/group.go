@@ -38,7 +38,7 @@ const (
 // GroupKey returns the key rec is grouped under.
 func (g GroupBy) GroupKey(rec *Record) string {
 	if rec.Error != "" {
-		return "error: " + rec.ErrorKind
+		return "error: " + string(rec.ErrorKind)
 	}
 	switch g {
 	case ByModule:

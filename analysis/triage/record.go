@@ -71,7 +71,7 @@ type Record struct {
 	// Error says why the file could not be analysed; ErrorKind classifies it (see the
 	// ErrorKind constants).
 	Error     string `json:"error,omitempty"`
-	ErrorKind string `json:"error_kind,omitempty"`
+	ErrorKind Kind `json:"error_kind,omitempty"`
 }
 
 // Key returns the record's identity for --resume: its file and member.
@@ -108,15 +108,23 @@ const (
 	VerdictUnknown Verdict = "unknown"
 )
 
+// Kind classifies why a record's file could not be analysed (Record.ErrorKind).
+// Its string is the JSON and CSV value; the set is documented in docs/triage.md
+// and only grows.
+type Kind string
+
 // Error kinds: the ErrorKind of a record that could not be analysed.
 const (
-	ErrNotMinidump  = "not-minidump"  // the file is something else; Error says what it looks like
-	ErrDamaged      = "damaged"       // a minidump whose header or directory cannot be read
-	ErrTooLarge     = "too-large"     // decompression passed Options.MaxUnpacked (a zip bomb?)
-	ErrBadContainer = "bad-container" // a zip, cabinet, gzip or zstd file that cannot be read (or uses an unsupported method)
-	ErrEmpty        = "empty-archive" // a zip archive or cabinet without files
-	ErrTimeout      = "timeout"       // a step took longer than Options.Timeout
-	ErrIO           = "io"            // the file or folder could not be read
-	ErrNotRegular   = "not-regular"   // a named pipe, socket or device: not read
-	ErrInternal     = "internal"      // a bug: the analysis panicked
+	ErrNotMinidump  Kind = "not-minidump"  // the file is something else; Error says what it looks like
+	ErrDamaged      Kind = "damaged"       // a minidump whose header or directory cannot be read
+	ErrTooLarge     Kind = "too-large"     // decompression passed Options.MaxUnpacked (a zip bomb?)
+	ErrBadContainer Kind = "bad-container" // a zip, cabinet, gzip or zstd file that cannot be read (or uses an unsupported method)
+	ErrEmpty        Kind = "empty-archive" // a zip archive or cabinet without files
+	ErrTimeout      Kind = "timeout"       // a step took longer than Options.Timeout
+	ErrIO           Kind = "io"            // the file or folder could not be read
+	ErrNotRegular   Kind = "not-regular"   // a named pipe, socket or device: not read
+	ErrInternal     Kind = "internal"      // a bug: the analysis panicked
 )
+
+// String returns the kind's name.
+func (k Kind) String() string { return string(k) }

@@ -170,7 +170,7 @@ func Run(ctx context.Context, paths []string, opt Options, sink Sink) (Stats, er
 		st.Records++
 		if rec.Error != "" {
 			st.Errors++
-			st.ErrorKinds[rec.ErrorKind]++
+			st.ErrorKinds[string(rec.ErrorKind)]++
 		} else {
 			st.Dumps++
 			st.Bytes += rec.Size
@@ -501,7 +501,7 @@ func errOutcome(rec Record, err error) outcome {
 }
 
 // kindOf classifies an error for Record.ErrorKind.
-func kindOf(err error) string {
+func kindOf(err error) Kind {
 	var tl *errTooLarge
 	var ie *input.Error
 	var nr *notRegularError

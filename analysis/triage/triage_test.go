@@ -108,7 +108,7 @@ type want struct {
 	product   string // "name version"
 	container string
 	capture   string // one ID that must be in Capture
-	err       string // ErrorKind
+	err       Kind // ErrorKind
 	errText   string // part of Error
 }
 
@@ -199,7 +199,7 @@ func TestMixedFolder(t *testing.T) {
 	if oom := byKey["STATUS_NO_MEMORY app.exe+0x50"]; oom.Count != 3 || oom.OOM != 3 {
 		t.Errorf("OOM group %+v", oom)
 	}
-	if e := byKey["error: "+ErrNotMinidump]; e.Count < 4 {
+	if e := byKey["error: "+string(ErrNotMinidump)]; e.Count < 4 {
 		t.Errorf("not-minidump group %+v", e)
 	}
 	if nx := byKey[KeyNoException]; nx.Count != int64(1+3*fixtures(ws)) { // tight.dmp and the three fixture dumps

@@ -10,7 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/dumpmap/dumpmap/analysis/render"
 )
 
 // A Writer is an output format: it takes the records as Run delivers them, then
@@ -157,8 +158,12 @@ var CSVColumns = []string{
 	"verdict", "map", "largest_usable_free", "usable_free", "fits_64k", "fits_1m", "capture", "error_kind", "error",
 }
 
-// CSVWriter writes a header and one row per record (RFC 4180). Text that comes from
-// a dump and starts with = + - @ is prefixed with ' so that a spreadsheet does not
+// CSVWriter writes a header and one row per record (RFC 4180). The text cells
+// (paths, names and messages that come from the dump or the file system) are
+// sanitised by render.Clean, as in every output meant for people: a spreadsheet
+// or a terminal shows a bidirectional override or an escape sequence as \u202e or
+// \x1b rather than obeying it (NDJSON keeps the exact values for programs). Text
+// that then starts with = + - @ is prefixed with ' so that a spreadsheet does not
 // run it as a formula.
 type CSVWriter struct {
 	w *csv.Writer
@@ -178,7 +183,7 @@ func (c *CSVWriter) Record(r *Record) error {
 		hexString(r.ExceptionCode), safe(r.ExceptionName), safe(r.FaultModule), hexString(r.FaultOffset), safe(r.Signature),
 		strconv.FormatBool(r.OOM), strings.Join(r.OOMReasons, ";"),
 		string(r.Verdict), r.MapSource, uintString(r.LargestUsableFree), uintString(r.UsableFree), boolString(r.Fits64K), boolString(r.Fits1M),
-		strings.Join(r.Capture, ";"), r.ErrorKind, safe(r.Error),
+		strings.Join(r.Capture, ";"), string(r.ErrorKind), safe(r.Error),
 	}
 	return c.w.Write(row)
 }
@@ -189,7 +194,9 @@ func (c *CSVWriter) Finish(*Summary) error {
 	return c.w.Error()
 }
 
+// safe sanitises a text cell and defuses a formula.
 func safe(s string) string {
+	s = render.Clean(s)
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s
 	}
@@ -247,7 +254,7 @@ func (t *TableWriter) Finish(s *Summary) error {
 	s.Groups = len(groups)
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s from %s: %s analysed, %s could not be",
-		plural(s.Records+s.Resumed, "record"), plural(s.Files, "file"), plural(s.Dumps, "dump"), count(s.Errors))
+		render.Plural(int(s.Records+s.Resumed), "record"), render.Plural(int(s.Files), "file"), render.Plural(int(s.Dumps), "dump"), count(s.Errors))
 	if len(s.ErrorKinds) > 0 {
 		kinds := make([]string, 0, len(s.ErrorKinds))
 		for k := range s.ErrorKinds {
@@ -268,101 +275,32 @@ func (t *TableWriter) Finish(s *Summary) error {
 		fmt.Fprintf(&b, "%s were recorded by an earlier run (--resume).\n", count(s.Resumed))
 	}
 	if s.OtherShards > 0 {
-		fmt.Fprintf(&b, "Shard %s: %s belong to other shards.\n", s.Shard, plural(s.OtherShards, "file"))
+		fmt.Fprintf(&b, "Shard %s: %s belong to other shards.\n", s.Shard, render.Plural(int(s.OtherShards), "file"))
 	}
 	if s.Interrupted {
 		b.WriteString("Interrupted: the files not reached have no record.\n")
 	}
 	fmt.Fprintf(&b, "Grouped by %s, most frequent first.\n\n", s.GroupBy)
-	rows := [][]string{{"COUNT", "OOM", strings.ToUpper(string(s.GroupBy)), "FIRST SEEN", "LAST SEEN", "EXAMPLE"}}
+	if _, err := io.WriteString(t.w, b.String()); err != nil {
+		return err
+	}
+	tb := render.NewTable(">COUNT", ">OOM", strings.ToUpper(string(s.GroupBy)), "FIRST SEEN", "LAST SEEN", "EXAMPLE")
 	for _, g := range groups {
 		ex := g.Example
 		if g.ExampleMember != "" {
 			ex += "!" + g.ExampleMember
 		}
-		rows = append(rows, []string{strconv.FormatInt(g.Count, 10), strconv.FormatInt(g.OOM, 10), clean(g.Key),
-			orDash(timeString(g.FirstSeen, "2006-01-02 15:04")), orDash(timeString(g.LastSeen, "2006-01-02 15:04")), clean(ex)})
+		tb.Row(strconv.FormatInt(g.Count, 10), strconv.FormatInt(g.OOM, 10), g.Key,
+			render.OrDash(timeString(g.FirstSeen, "2006-01-02 15:04")), render.OrDash(timeString(g.LastSeen, "2006-01-02 15:04")), ex)
 	}
-	writeTable(&b, rows, 2)
-	_, err := io.WriteString(t.w, b.String())
-	return err
-}
-
-// writeTable writes rows in columns two spaces apart; the first numeric columns
-// are right-aligned, the last column is not padded.
-func writeTable(b *strings.Builder, rows [][]string, numeric int) {
-	widths := make([]int, len(rows[0]))
-	for _, r := range rows {
-		for i, c := range r {
-			widths[i] = max(widths[i], utf8.RuneCountInString(c))
-		}
-	}
-	for _, r := range rows {
-		for i, c := range r {
-			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c))
-			switch {
-			case i == len(r)-1:
-				b.WriteString(c)
-			case i < numeric:
-				b.WriteString(pad + c + "  ")
-			default:
-				b.WriteString(c + pad + "  ")
-			}
-		}
-		b.WriteString("\n")
-	}
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
+	return tb.Print(t.w, "")
 }
 
 func count(n int64) string { return strconv.FormatInt(n, 10) }
-
-func plural(n int64, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return count(n) + " " + what + "s"
-}
 
 func plural2(n int64, one, many string) string {
 	if n == 1 {
 		return "1 " + one
 	}
 	return count(n) + " " + many
-}
-
-// clean escapes control characters and invalid UTF-8, which a hostile dump can put
-// in a module name, so that they cannot drive the terminal.
-func clean(s string) string {
-	ok := true
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n <= 1 || r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 {
-			ok = false
-			break
-		}
-		i += n
-	}
-	if ok {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && n <= 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			b.WriteString(s[i : i+n])
-		}
-		i += n
-	}
-	return b.String()
 }

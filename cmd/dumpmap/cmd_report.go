@@ -19,39 +19,6 @@ func init() {
 		name:    "report",
 		summary: "write one report for a ticket: Markdown, a self-contained HTML page with pictures, or JSON",
 		args:    []string{"FILE"},
-		help: `
-Builds one document with everything the other commands find: the dump's identity
-(product module and version, OS, architecture, process, exception), the
-!address -summary tables, the fragmentation report, the heaps, and for each
-request size an explanation of whether the allocation would have succeeded.
-
-Formats (--format, or from the -o file's extension):
-  md    GitHub-flavoured Markdown: tables a ticket renders, readable as plain text,
-        with the address-space picture drawn in characters (the default)
-  html  one self-contained page (inline CSS and SVG, no external resources): the
-        address space as a VMMap-like picture, a bar of address space by usage, a
-        histogram of free runs by size, and sortable tables
-  json  the whole report as one object (docs/report.md, docs/report.schema.json)
-
-Request sizes: each --size is explained for each --via path (default virtualalloc
-and malloc, and heap too for STATUS_NO_MEMORY). Without --size the report explains
-the size an out-of-memory exception carries (STATUS_NO_MEMORY from HeapAlloc,
-Chromium's 0xe0000008), else 64K, 1M and 16M; it says which it chose and why.
-
---below ADDR analyses the process as if its address space ended at ADDR (a 64-bit
-process confined below 2 GB, like the seed scenario); --unavailable marks free
-ranges the process could not use. The C runtime's heap for malloc is found as
-dumpmap heaps finds it (--symbol-path and --image-path let it use PDBs and images).
-
--o OUT writes the report to OUT and nowhere else; an existing OUT is kept unless
---force is given. Without -o the report goes to stdout.
-
-Examples:
-  dumpmap report crash.dmp > crash.md
-  dumpmap report --format html -o crash.html crash.dmp
-  dumpmap report --size 50K --size 1M --via virtualalloc,malloc,heap crash.dmp
-  dumpmap report --below 2G -o seed.html seed.dmp
-  dumpmap report --format json crash.dmp | jq '.explanations[].verdict'`,
 		setup: func(fs *pflag.FlagSet) runFunc {
 			var o reportOpts
 			o.mf = addMapFlags(fs)
@@ -154,7 +121,7 @@ func runReport(e *env, args []string, o reportOpts) error {
 	for _, w := range r.Warnings {
 		d.warn(errors.New(w))
 	}
-	r.AddWarnings(d.warnings())
+	r.AddWarnings(d.warns.List())
 
 	var buf bytes.Buffer
 	switch format {
@@ -175,23 +142,11 @@ func runReport(e *env, args []string, o reportOpts) error {
 	return writeOutput(*o.out, buf.Bytes(), *o.force)
 }
 
-// writeOutput writes data to path and nowhere else: without force the file must not
-// exist (O_EXCL, so a file created in the meantime is not overwritten either); with
-// force an existing regular file is truncated. A directory is never replaced.
+// writeOutput writes data to path and nowhere else (createOutput).
 func writeOutput(path string, data []byte, force bool) error {
-	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
-	if force {
-		if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
-			return &fileError{file: path, err: errors.New("is not a regular file")}
-		}
-		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
-	}
-	f, err := os.OpenFile(path, flags, 0o644)
+	f, err := createOutput(path, force, "")
 	if err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return &fileError{file: path, err: errors.New("exists (use --force to overwrite it)")}
-		}
-		return &fileError{file: path, err: err}
+		return err
 	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
@@ -201,4 +156,26 @@ func writeOutput(path string, data []byte, force bool) error {
 		return &fileError{file: path, err: err}
 	}
 	return nil
+}
+
+// createOutput creates the file path for a command's output: without force the
+// file must not exist (O_EXCL, so a file created in the meantime is not
+// overwritten either; the error suggests --force, and also advice when given);
+// with force an existing regular file is truncated. A directory is never replaced.
+func createOutput(path string, force bool, advice string) (*os.File, error) {
+	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	if force {
+		if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+			return nil, &fileError{file: path, err: errors.New("is not a regular file")}
+		}
+		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	}
+	f, err := os.OpenFile(path, flags, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		return nil, &fileError{file: path, err: fmt.Errorf("exists (use --force to overwrite it%s)", advice)}
+	}
+	if err != nil {
+		return nil, &fileError{file: path, err: err}
+	}
+	return f, nil
 }

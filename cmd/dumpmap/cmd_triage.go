@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/signal"
 	"syscall"
@@ -21,41 +19,6 @@ func init() {
 		name:    "triage",
 		summary: "analyse folders of dumps in parallel: one record per dump, grouped by crash signature",
 		args:    []string{"PATH..."},
-		help: `
-Walks the folders and files given (folders recursively; links are followed but no
-folder is walked twice) and analyses every file on all cores. Dumps may come in
-.zip, .gz and .zst containers, recognised by their content, nested once (a .zip of
-.dmp.gz files). Every file gives a record: where it came from, its size and
-SHA-256, OS and architecture, the product module and version, the exception, the
-crash signature (exception + module+offset of the faulting address), whether it
-looks like an out-of-memory, the fragmentation verdict (largest usable free
-block, whether 64 KB and 1 MB reservations still fit) and what the capture lacks.
-A file that is not a dump, or cannot be read, gives a record with its error: the
-run never stops on a bad file.
-
-Formats (--format):
-  table    the groups, most frequent first, with counts, OOM counts, first and
-           last seen (dump time) and an example file (the default)
-  csv      one row per record, in walk order (the same on every run)
-  ndjson   one JSON object per line: the records as they complete
-           ("kind":"record"), then the groups ("kind":"group") and a summary
-           ("kind":"summary"). See docs/triage.md.
-  --json   one JSON object, as every dumpmap command prints: the summary and
-           the groups (no records).
-
-Big collections: -o OUT --format ndjson writes each record as it completes, so an
-interrupted run loses nothing; --resume OUT continues it (skipping what OUT holds,
-appending). --shard i/n triages one of n disjoint parts, to spread a collection
-over n machines (docs/triage.md).
-
-A progress line is shown on stderr when it is a terminal.
-
-Examples:
-  dumpmap triage ~/crashes
-  dumpmap triage --group-by version --format table incoming/ old.zip
-  dumpmap triage --format csv -o crashes.csv ~/crashes
-  dumpmap triage --resume crashes.ndjson /mnt/crashes
-  dumpmap triage --shard 3/16 -o part-3.ndjson --format ndjson /mnt/crashes`,
 		setup: func(fs *pflag.FlagSet) runFunc {
 			var o triageFlags
 			o.mf = addMapFlags(fs)
@@ -157,19 +120,9 @@ func runTriage(e *env, paths []string, f triageFlags) error {
 	} else if f.out != "" {
 		// Never overwrite what the user has: an existing OUT needs --force (or
 		// --resume, to continue it).
-		flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
-		if f.force {
-			if st, err := os.Stat(f.out); err == nil && !st.Mode().IsRegular() {
-				return &fileError{file: f.out, err: errors.New("is not a regular file")}
-			}
-			flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
-		}
-		file, err := os.OpenFile(f.out, flags, 0o644)
-		if errors.Is(err, fs.ErrExist) {
-			return &fileError{file: f.out, err: errors.New("exists (use --force to overwrite it, or --resume to continue it)")}
-		}
+		file, err := createOutput(f.out, f.force, ", or --resume to continue it")
 		if err != nil {
-			return &fileError{file: f.out, err: err}
+			return err
 		}
 		closeOut = file
 		opt.Exclude = []string{f.out} // when it lies in a folder being triaged

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"cmp"
+	"embed"
 	"errors"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
+	"github.com/dumpmap/dumpmap/analysis/render"
 	"github.com/spf13/pflag"
 )
 
@@ -18,7 +22,6 @@ import (
 //			name:    "threads",
 //			summary: "list the threads: id, TEB, stack, context, name",
 //			args:    []string{"FILE"},
-//			help:    `...`,
 //			setup: func(fs *pflag.FlagSet) runFunc {
 //				long := fs.BoolP("long", "l", false, "show every field")
 //				return func(e *env, args []string) error { ... }
@@ -28,7 +31,9 @@ import (
 //
 // The framework gives every command a FlagSet with --json and --help, checks the
 // number of positional arguments against args, turns errors into exit codes, and
-// prints help from name, summary, args, help and the flags' own usage strings.
+// prints help from name, summary, args, the command's help file and the flags' own
+// usage strings. The long help of command NAME is the file help/NAME.txt: prose
+// a writer edits as text, embedded in the binary.
 type command struct {
 	name    string
 	summary string // one line, lower case, no final period: shown by `dumpmap --help`
@@ -36,9 +41,6 @@ type command struct {
 	// the count: "FILE" is required, "[LEN]" optional, "PATH..." one or more and
 	// "[PATH...]" any number.
 	args []string
-	// help is the long description printed by `dumpmap help NAME`, after the usage
-	// line and before the flags. It should end with examples.
-	help string
 	// noJSON leaves out the common --json flag (for a command whose output is not
 	// data, such as one that writes files with its own --format).
 	noJSON bool
@@ -72,26 +74,15 @@ func register(c *command) {
 
 // sortedCommands returns the commands in the order `dumpmap --help` lists them.
 func sortedCommands() []*command {
-	order := map[string]int{}
-	for i, n := range commandOrder {
-		order[n] = i + 1
+	rank := func(c *command) int {
+		if i := slices.Index(commandOrder, c.name); i >= 0 {
+			return i
+		}
+		return len(commandOrder)
 	}
-	out := make([]*command, 0, len(commands))
-	for _, c := range commands {
-		out = append(out, c)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		oi, oj := order[out[i].name], order[out[j].name]
-		if oi == 0 {
-			oi = len(order) + 1
-		}
-		if oj == 0 {
-			oj = len(order) + 1
-		}
-		if oi != oj {
-			return oi < oj
-		}
-		return out[i].name < out[j].name
+	out := slices.Collect(maps.Values(commands))
+	slices.SortFunc(out, func(a, b *command) int {
+		return cmp.Or(cmp.Compare(rank(a), rank(b)), strings.Compare(a.name, b.name))
 	})
 	return out
 }
@@ -157,11 +148,24 @@ func (c *command) printHelp(w io.Writer) {
 	var e env
 	fs, _ := c.flagSet(&e)
 	fmt.Fprintf(w, "Usage: %s\n\n", c.usageLine())
-	fmt.Fprintf(w, "%s.\n", upperFirst(c.summary))
-	if h := strings.TrimSpace(c.help); h != "" {
+	fmt.Fprintf(w, "%s.\n", strings.ToUpper(c.summary[:1])+c.summary[1:])
+	if h := strings.TrimSpace(c.help()); h != "" {
 		fmt.Fprintf(w, "\n%s\n", h)
 	}
 	fmt.Fprintf(w, "\nFlags:\n%s", flagUsages(fs))
+}
+
+// helpFiles holds the commands' long help texts, help/NAME.txt: the description
+// printed by `dumpmap help NAME` after the usage line and before the flags, ending
+// with examples.
+//
+//go:embed help/*.txt
+var helpFiles embed.FS
+
+// help returns the command's long help text.
+func (c *command) help() string {
+	b, _ := helpFiles.ReadFile("help/" + c.name + ".txt")
+	return string(b)
 }
 
 // flagUsages lists the flags as "  -c, --cols int   bytes per line (default 16)".
@@ -200,13 +204,6 @@ func flagUsages(fs *pflag.FlagSet) string {
 	return b.String()
 }
 
-func upperFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
-}
-
 // A usageError is a mistake in the command line: exit code 2.
 type usageError struct{ msg string }
 
@@ -223,7 +220,7 @@ type fileError struct {
 	err  error
 }
 
-func (e *fileError) Error() string { return clean(e.file + ": " + describe(e.err)) }
+func (e *fileError) Error() string { return render.Clean(e.file + ": " + render.Describe(e.err)) }
 func (e *fileError) Unwrap() error { return e.err }
 
 // Exit codes.
@@ -249,4 +246,12 @@ func exitCode(stderr io.Writer, c *command, err error) int {
 	}
 	fmt.Fprintf(stderr, "dumpmap: %s\n", err.Error())
 	return exitFile
+}
+
+// write writes a command's output: its JSON object with --json, else its text.
+func (e *env) write(o render.Output) error {
+	if e.json {
+		return o.WriteJSON(e.stdout)
+	}
+	return o.WriteText(e.stdout)
 }

@@ -3,11 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io/fs"
-	"strings"
 
 	"github.com/dumpmap/dumpmap/analysis/input"
 	"github.com/dumpmap/dumpmap/analysis/process"
+	"github.com/dumpmap/dumpmap/analysis/render"
 	"github.com/dumpmap/dumpmap/minidump"
 )
 
@@ -20,8 +19,7 @@ type dumpFile struct {
 	// the archive and member ("crash.zip:dumps/app.dmp"), "<stdin>" for "-".
 	path  string
 	in    *input.Dump
-	warns []string
-	seen  map[string]bool
+	warns render.Warnings
 	p     *process.Process
 }
 
@@ -73,64 +71,12 @@ type inputError struct{ e *input.Error }
 func (e inputError) Error() string { return e.e.Message() }
 func (e inputError) Unwrap() error { return e.e }
 
-// warn records err as a warning, unless it only says a stream is absent (commands
-// say that in their own words where it matters) or was recorded before.
-func (d *dumpFile) warn(err error) {
-	for _, e := range process.Flatten(err) {
-		if errors.Is(e, minidump.ErrNoStream) {
-			continue
-		}
-		msg := describe(e)
-		if d.seen[msg] {
-			continue
-		}
-		if d.seen == nil {
-			d.seen = map[string]bool{}
-		}
-		d.seen[msg] = true
-		d.warns = append(d.warns, msg)
-	}
-}
-
-// note records a warning written by the command itself.
-func (d *dumpFile) note(format string, args ...any) {
-	d.warn(fmt.Errorf(format, args...))
-}
-
-// warnings returns the warnings recorded so far, never nil (JSON shows []).
-func (d *dumpFile) warnings() []string {
-	if d.warns == nil {
-		return []string{}
-	}
-	return d.warns
-}
+// warn records err as a warning (render.Warnings.Add).
+func (d *dumpFile) warn(err error) { d.warns.Add(err) }
 
 // flush prints the warnings to stderr as "dumpmap: FILE: warning: ...".
 func (d *dumpFile) flush(e *env) {
-	for _, w := range d.warns {
-		fmt.Fprintf(e.stderr, "dumpmap: %s: warning: %s\n", clean(d.path), clean(w))
+	for _, w := range d.warns.List() {
+		fmt.Fprintf(e.stderr, "dumpmap: %s: warning: %s\n", render.Clean(d.path), render.Clean(w))
 	}
-}
-
-// describe turns an error into the text after "dumpmap: FILE: ". A *fs.PathError
-// gives only its cause, so the path is not repeated; the minidump package's "minidump:"
-// prefix is dropped, since every message is about a minidump.
-func describe(err error) string {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
-	}
-	msg := err.Error()
-	for strings.HasPrefix(msg, "minidump: ") {
-		msg = strings.TrimPrefix(msg, "minidump: ")
-	}
-	return strings.ReplaceAll(msg, "\n", "; ")
-}
-
-// pointerBits returns 32 or 64, the width in which the dump's addresses are printed.
-func (d *dumpFile) pointerBits() int {
-	if si, err := d.SystemInfo(); err == nil && si.Arch.PointerSize() == 4 {
-		return 32
-	}
-	return 64
 }

@@ -151,31 +151,13 @@ func versionString() string {
 	return "(devel)"
 }
 
+// printMainHelp writes help/main.txt with the command list in place of its
+// COMMANDS line.
 func printMainHelp(w io.Writer) {
-	fmt.Fprint(w, `dumpmap reads Windows minidumps on Linux and macOS and explains the process's
-address space: why did a 50 KB allocation fail when 1 GB was free?
-
-Usage: dumpmap COMMAND [flags] FILE [ARGS...]
-
-Commands:
-`)
+	b, _ := helpFiles.ReadFile("help/main.txt")
+	var list strings.Builder
 	for _, c := range sortedCommands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(&list, "  %-9s %s\n", c.name, c.summary)
 	}
-	fmt.Fprint(w, `
-Every command takes --json (exactly one JSON object on stdout; docs/cli-json.md)
-and -h/--help. Addresses are written 0x7ffe0000 or 00000000`+"`"+`7ffe0000 (WinDbg),
-sizes 4096, 0x1000, 4K, 64KB or 1MiB.
-
-Exit status: 0 success, 1 the file could not be analysed, 2 usage error.
-Errors and warnings go to stderr as "dumpmap: FILE: ...".
-
-Examples:
-  dumpmap info crash.dmp
-  dumpmap modules --json crash.dmp | jq '.modules[].name'
-  dumpmap read crash.dmp ntdll.dll+0x1000 64
-
-Run 'dumpmap help COMMAND' for a command's flags and examples.
-Flags: --version prints the version.
-`)
+	fmt.Fprint(w, strings.Replace(string(b), "COMMANDS\n", list.String(), 1))
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dumpmap/dumpmap/analysis/render"
 	"github.com/dumpmap/dumpmap/minidump"
 	"github.com/dumpmap/dumpmap/minidump/minidumptest"
 )
@@ -285,7 +287,7 @@ func firstCaptured(t *testing.T, path string) string {
 	if len(m.Ranges()) == 0 {
 		t.Fatalf("%s has no memory", path)
 	}
-	return hexNum(m.Ranges()[0].Start).String()
+	return render.Hex(m.Ranges()[0].Start).String()
 }
 
 // Keys whose values are addresses (hex strings) and keys whose values are sizes or
@@ -386,25 +388,9 @@ func TestNoPanicOnCorpus(t *testing.T) {
 	}
 }
 
-func TestHexdump(t *testing.T) {
-	var b bytes.Buffer
-	buf := []byte("MZ\x90\x00ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-	hexdump(&b, 0x401000, buf, []minidump.AddrRange{{Start: 0x401004, End: 0x401006}}, 8, 16, 2)
-	want := "00401000: 4d5a 9000 ???? 4344 4546 4748 494a 4b4c  MZ..??CDEFGHIJKL\n" +
-		"00401010: 4d4e 4f50 5152 5354 5556 5758 595a       MNOPQRSTUVWXYZ\n"
-	if b.String() != want {
-		t.Errorf("hexdump:\n%s\nwant:\n%s", b.String(), want)
-	}
-	b.Reset()
-	hexdump(&b, 0x10, []byte{1, 2, 3, 4, 5}, nil, 16, 4, 4)
-	if want := "0000000000000010: 01020304  ....\n0000000000000014: 05        .\n"; b.String() != want {
-		t.Errorf("hexdump cols 4:\n%q\nwant\n%q", b.String(), want)
-	}
-}
-
 func TestEveryCommandHasHelp(t *testing.T) {
 	for _, c := range sortedCommands() {
-		if c.summary == "" || c.help == "" || !strings.Contains(c.help, "Examples:") {
+		if c.summary == "" || c.help() == "" || !strings.Contains(c.help(), "Examples:") {
 			t.Errorf("%s: summary and help with examples are required", c.name)
 		}
 		out, _, code := runCLI("help", c.name)
@@ -439,7 +425,7 @@ func TestHostileNamesAreEscaped(t *testing.T) {
 		t.Errorf("escaped name missing:\n%s", out)
 	}
 	var got struct {
-		Modules []moduleJSON `json:"modules"`
+		Modules []render.Module `json:"modules"`
 	}
 	runJSON(t, &got, "modules", "--json", p)
 	if len(got.Modules) != 1 || got.Modules[0].Name != name {
@@ -454,7 +440,7 @@ func TestSyntheticTruth(t *testing.T) {
 	p := writeDump(t, "synthetic.dmp", syntheticX64().Bytes())
 
 	var mods struct {
-		Modules []moduleJSON `json:"modules"`
+		Modules []render.Module `json:"modules"`
 	}
 	runJSON(t, &mods, "modules", "--json", p)
 	if len(mods.Modules) != 2 {
@@ -472,7 +458,7 @@ func TestSyntheticTruth(t *testing.T) {
 	}
 
 	var th struct {
-		Threads []threadJSON `json:"threads"`
+		Threads []render.Thread `json:"threads"`
 	}
 	runJSON(t, &th, "threads", "--json", p)
 	if len(th.Threads) != 2 || th.Threads[0].ID != 4242 || th.Threads[0].TEB != 0x3f6d5a3000 ||
@@ -481,7 +467,7 @@ func TestSyntheticTruth(t *testing.T) {
 		t.Errorf("threads = %+v", th.Threads)
 	}
 
-	var rd readJSON
+	var rd render.Read
 	runJSON(t, &rd, "read", "--json", p, "0x3f6d8ffc0", "13")
 	if rd.Data != enchexString("stack of 4242") || rd.Captured != 13 || rd.Missing != 0 {
 		t.Errorf("read stack = %+v", rd)
@@ -491,7 +477,7 @@ func TestSyntheticTruth(t *testing.T) {
 		t.Errorf("read seed = %+v", rd)
 	}
 
-	var info infoJSON
+	var info render.Info
 	runJSON(t, &info, "info", "--json", p)
 	x := info.Exception
 	if x == nil || x.ThreadID != 4242 || x.Code != 0xc0000005 || x.Where != "seed.exe+0x1234" || x.Access != "write" ||
@@ -503,7 +489,7 @@ func TestSyntheticTruth(t *testing.T) {
 		t.Errorf("info = %+v %+v %+v", info.Process, info.System, info.Counts)
 	}
 
-	var st streamsJSON
+	var st render.Streams
 	runJSON(t, &st, "streams", "--json", p)
 	var types []string
 	for _, s := range st.Streams {
@@ -514,4 +500,4 @@ func TestSyntheticTruth(t *testing.T) {
 	}
 }
 
-func enchexString(s string) string { return hexEncode([]byte(s)) }
+func enchexString(s string) string { return hex.EncodeToString([]byte(s)) }

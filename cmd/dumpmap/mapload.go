@@ -1,11 +1,8 @@
 package main
 
 import (
-	"fmt"
-	"strings"
-
 	"github.com/dumpmap/dumpmap/analysis"
-	"github.com/dumpmap/dumpmap/analysis/report"
+	"github.com/dumpmap/dumpmap/analysis/render"
 	"github.com/spf13/pflag"
 )
 
@@ -33,32 +30,25 @@ func addMapFlags(fs *pflag.FlagSet) mapFlags {
 	}
 }
 
-// parseRanges parses "0x7cff0000-0x7d010000,0x10000-0x20000".
-func parseRanges(s string) ([]analysis.AddrRange, error) {
-	var out []analysis.AddrRange
-	for _, p := range splitList(s) {
-		a, b, ok := strings.Cut(p, "-")
-		if !ok {
-			return nil, fmt.Errorf("%q is not START-END", p)
-		}
-		lo, err := analysis.ParseAddress(a)
-		if err != nil {
-			return nil, err
-		}
-		hi, err := analysis.ParseAddress(b)
-		if err != nil {
-			return nil, err
-		}
-		if hi <= lo {
-			return nil, fmt.Errorf("%q: END must be above START", p)
-		}
-		out = append(out, analysis.AddrRange{Start: lo, End: hi})
+// openMap opens the dump at path and builds its region map with the flags (the
+// process gets the symbol flags' options). A bad flag is a usage error (found
+// after the dump is opened, so a missing file is reported first); a dump that
+// gives no map is a file error. On success the caller closes d and flushes its
+// warnings.
+func openMap(e *env, path string, mf mapFlags) (*dumpFile, *analysis.Map, error) {
+	d, err := openDump(path)
+	if err != nil {
+		return nil, nil, err
 	}
-	return out, nil
+	m, err := loadMap(d, mf)
+	if err != nil {
+		d.flush(e)
+		d.Close()
+		return nil, nil, err
+	}
+	return d, m, nil
 }
 
-// loadMap builds the region map of d; its notes become warnings only when they say
-// something went wrong, and are otherwise returned for the command to print.
 func loadMap(d *dumpFile, mf mapFlags) (*analysis.Map, error) {
 	opt, err := mf.options()
 	if err != nil {
@@ -68,23 +58,16 @@ func loadMap(d *dumpFile, mf mapFlags) (*analysis.Map, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := d.process(popt)
-	m, err := analysis.NewMap(p, opt)
-	for _, e := range p.Damage() {
-		d.warn(e)
-	}
+	m, err := render.LoadMap(d.process(popt), opt, &d.warns)
 	if err != nil {
 		return nil, &fileError{file: d.path, err: err}
-	}
-	for _, e := range m.Damage {
-		d.warn(e)
 	}
 	return m, nil
 }
 
 // options turns the flags into map options; a bad range or address is a usage error.
 func (mf mapFlags) options() (analysis.Options, error) {
-	unavail, err := parseRanges(*mf.unavailable)
+	unavail, err := render.ParseRanges(*mf.unavailable)
 	if err != nil {
 		return analysis.Options{}, usageErrorf("--unavailable: %v", err)
 	}
@@ -96,11 +79,3 @@ func (mf mapFlags) options() (analysis.Options, error) {
 	}
 	return analysis.Options{Native: *mf.native, Unavailable: unavail, Below: below}, nil
 }
-
-// spaceJSON describes the address space in JSON output (shared with the report).
-type spaceJSON = report.Space
-
-func spaceOf(s analysis.AddressSpace) spaceJSON { return report.SpaceOf(s) }
-
-// blockJSON is a located block of address space.
-type blockJSON = report.Block

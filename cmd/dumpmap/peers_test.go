@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/dumpmap/dumpmap/analysis/render"
 	"github.com/dumpmap/dumpmap/minidump"
 )
 
@@ -180,7 +181,7 @@ func TestAgainstBreakpad(t *testing.T) {
 
 func compareModules(t *testing.T, path string, bp []bpBlock) {
 	var got struct {
-		Modules []moduleJSON `json:"modules"`
+		Modules []render.Module `json:"modules"`
 	}
 	runJSON(t, &got, "modules", "--json", path)
 	want := blocksOf(bp, "MDRawModule")
@@ -219,7 +220,7 @@ func compareModules(t *testing.T, path string, bp []bpBlock) {
 
 func compareThreads(t *testing.T, path string, bp []bpBlock) {
 	var got struct {
-		Threads []threadJSON `json:"threads"`
+		Threads []render.Thread `json:"threads"`
 	}
 	runJSON(t, &got, "threads", "--json", path)
 	want := blocksOf(bp, "MDRawThread")
@@ -230,7 +231,7 @@ func compareThreads(t *testing.T, path string, bp []bpBlock) {
 	for i, w := range want {
 		g := got.Threads[i]
 		if len(stacks) == len(want) && stacks[i].memory != "" && g.Stack.Size > 0 && g.Stack.Size <= 1<<20 {
-			var rd readJSON
+			var rd render.Read
 			runJSON(t, &rd, "read", "--json", path, g.Stack.Start.String(), strconv.FormatUint(g.Stack.Size, 10))
 			if rd.Missing == 0 && rd.Data != stacks[i].memory {
 				t.Errorf("thread %d: the stack bytes read differ from the bytes Breakpad prints", g.ID)
@@ -247,10 +248,10 @@ func compareThreads(t *testing.T, path string, bp []bpBlock) {
 
 func compareMemory(t *testing.T, path string, bp []bpBlock) {
 	var got struct {
-		Ranges []rangeJSON `json:"ranges"`
+		Ranges []render.Range `json:"ranges"`
 	}
 	runJSON(t, &got, "memory", "--json", path)
-	var ours []rangeJSON
+	var ours []render.Range
 	for _, r := range got.Ranges {
 		if r.Source == "MemoryList" {
 			ours = append(ours, r)
@@ -273,7 +274,7 @@ func compareMemory(t *testing.T, path string, bp []bpBlock) {
 		t.Fatalf("MemoryList ranges: %d, Breakpad %d", len(ours), len(want))
 	}
 	// Our list is sorted by address; Breakpad's is in file order.
-	byStart := map[uint64]rangeJSON{}
+	byStart := map[uint64]render.Range{}
 	for _, r := range ours {
 		byStart[uint64(r.Start)] = r
 	}
@@ -289,8 +290,8 @@ func compareMemory(t *testing.T, path string, bp []bpBlock) {
 		if i >= 64 || data[i] == "" || size == 0 || size > 1<<20 || r.Missing > 0 {
 			continue
 		}
-		var rd readJSON
-		runJSON(t, &rd, "read", "--json", path, hexNum(start).String(), strconv.FormatUint(size, 10))
+		var rd render.Read
+		runJSON(t, &rd, "read", "--json", path, render.Hex(start).String(), strconv.FormatUint(size, 10))
 		if rd.Data != data[i] {
 			t.Errorf("read %#x+%#x differs from the bytes Breakpad prints", start, size)
 		}
@@ -299,7 +300,7 @@ func compareMemory(t *testing.T, path string, bp []bpBlock) {
 
 func compareStreams(t *testing.T, path string, bp []bpBlock) {
 	var got struct {
-		Streams []streamJSON `json:"streams"`
+		Streams []render.Stream `json:"streams"`
 	}
 	runJSON(t, &got, "streams", "--json", path)
 	want := blocksOf(bp, "MDRawDirectory")
@@ -316,7 +317,7 @@ func compareStreams(t *testing.T, path string, bp []bpBlock) {
 
 func compareException(t *testing.T, path string, bp []bpBlock) {
 	want := blocksOf(bp, "MDException")
-	var got infoJSON
+	var got render.Info
 	runJSON(t, &got, "info", "--json", path)
 	if len(want) == 0 {
 		if got.Exception != nil {

@@ -165,6 +165,11 @@ func TestGoldenSymbolsHeaps(t *testing.T) {
 		{"notepad-larger-32bit.heaps", true, []string{"heaps", "$CORPUS/syzygy/notepad-larger-32bit.dmp"}},
 		{"stability-report.heaps", true, []string{"heaps", "$CORPUS/rust-minidump/stability-report.dmp"}},
 		{"null_read_av.heaps", true, []string{"heaps", "$CORPUS/breakpad/null_read_av.dmp"}},
+		// Windows 7 NT heaps (x64, in a WOW64 process) read and walked: the counts
+		// agree with the heaps' own counters (analysis/ntheap's real_test states them).
+		{"rizin-win7.heaps", true, []string{"heaps", "$CORPUS/rizin-testbins/crash-0a4b90615b8dd830e86ef1c4e5e80ea9"}},
+		{"rizin-win7.heaps_stat", true, []string{"heaps", "$CORPUS/rizin-testbins/crash-0a4b90615b8dd830e86ef1c4e5e80ea9", "--stat", "0x20000"}},
+		{"rizin-win7.heaps_walk", true, []string{"heaps", "$CORPUS/rizin-testbins/crash-0a4b90615b8dd830e86ef1c4e5e80ea9", "--walk", "0x10000"}},
 	}
 	for _, c := range cases {
 		t.Run(c.golden, func(t *testing.T) {

@@ -1,19 +1,17 @@
-package report
+package render
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/dumpmap/dumpmap/analysis"
-	"github.com/dumpmap/dumpmap/analysis/overview"
 )
 
-// The types in this file are the JSON shapes of the analyses, shared by the report
-// and by the `summary`, `frag` and `explain` commands' --json output, so a field
-// means the same everywhere. Addresses are Hex ("0x..." strings), sizes plain
-// integers of bytes.
-
-// Hex is an address in JSON: a lower-case "0x..." string.
-type Hex = overview.Hex
+// The types in this file are the JSON shapes of the analyses, shared by the
+// `summary`, `frag` and `explain` commands' JSON objects and by the report
+// (package report), so that a field means the same everywhere. Addresses are Hex
+// ("0x..." strings), sizes plain integers of bytes. Each XxxOf function shapes the
+// analysis value it is named after.
 
 // Space describes the user address space the map covers.
 type Space struct {
@@ -43,17 +41,17 @@ type SummaryRow struct {
 	PctTotal float64 `json:"pct_total"`
 }
 
-// Rows shapes summary rows, with percentages rounded to two decimals.
-func Rows(rows []analysis.SummaryRow) []SummaryRow {
+// SummaryRowsOf shapes summary rows, with percentages rounded to two decimals.
+func SummaryRowsOf(rows []analysis.SummaryRow) []SummaryRow {
 	out := make([]SummaryRow, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, SummaryRow{r.Name, r.Regions, r.Size, Round2(r.PctBusy), Round2(r.PctTotal)})
+		out = append(out, SummaryRow{r.Name, r.Regions, r.Size, round2(r.PctBusy), round2(r.PctTotal)})
 	}
 	return out
 }
 
-// Round2 rounds a percentage to two decimals.
-func Round2(f float64) float64 {
+// round2 rounds a percentage to two decimals.
+func round2(f float64) float64 {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return 0
 	}
@@ -86,8 +84,8 @@ type SizeClass struct {
 	Usable uint64 `json:"usable"`
 }
 
-// SizeClasses shapes the free-space histogram.
-func SizeClasses(cs []analysis.SizeClass) []SizeClass {
+// SizeClassesOf shapes the free-space histogram.
+func SizeClassesOf(cs []analysis.SizeClass) []SizeClass {
 	out := make([]SizeClass, 0, len(cs))
 	for _, c := range cs {
 		out = append(out, SizeClass{c.Label(), c.Min, c.Max, c.Runs, c.Bytes, c.Usable})
@@ -261,6 +259,14 @@ type HeapInfo struct {
 	Committed          uint64   `json:"committed"`
 	Uncommitted        uint64   `json:"uncommitted"`
 	LargestUncommitted uint64   `json:"largest_uncommitted"`
+	// Layout and the free space the heap's own books and its walk show when its
+	// memory is in the dump (null: unknown); see `dumpmap heaps --json`.
+	Layout                string   `json:"layout"`
+	FreeBytes             *uint64  `json:"free_bytes"`
+	FreeBlocks            *int     `json:"free_blocks"`
+	LargestFreeBlock      *uint64  `json:"largest_free_block"`
+	ExternalFragmentation *float64 `json:"external_fragmentation"`
+	WalkComplete          bool     `json:"walk_complete"`
 }
 
 // HeapsOf shapes the heaps of a heap set (never nil).
@@ -275,7 +281,20 @@ func HeapsOf(hs *analysis.HeapSet) []HeapInfo {
 		for _, s := range h.Segments {
 			largest = max(largest, s.LargestUncommitted)
 		}
-		out = append(out, HeapInfo{Hex(h.Handle), h.ProcessHeap, h.CRTHeap, nonNil(h.FoundBy), len(h.Segments), res, com, unc, largest})
+		hi := HeapInfo{Handle: Hex(h.Handle), ProcessHeap: h.ProcessHeap, CRTHeap: h.CRTHeap, FoundBy: nonNil(h.FoundBy), Segments: len(h.Segments),
+			Reserved: res, Committed: com, Uncommitted: unc, LargestUncommitted: largest, Layout: h.Layout.String()}
+		if h.Read != nil {
+			sum := h.Read.Summary()
+			hi.FreeBytes, hi.FreeBlocks, hi.LargestFreeBlock, hi.WalkComplete = sum.FreeBytes, sum.FreeBlocks, sum.LargestFreeBlock, sum.WalkComplete
+			if hi.FreeBytes == nil {
+				hi.FreeBytes = sum.WalkFreeBytes
+			}
+			if sum.WalkFreeBytes != nil && *sum.WalkFreeBytes > 0 && sum.LargestFreeBlock != nil {
+				f := 1 - float64(*sum.LargestFreeBlock)/float64(*sum.WalkFreeBytes)
+				hi.ExternalFragmentation = &f
+			}
+		}
+		out = append(out, hi)
 	}
 	return out
 }
@@ -306,9 +325,51 @@ type Max struct {
 	Possible bool   `json:"possible"`
 }
 
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
+// RequestText names a request in words: "malloc(50 KiB)",
+// "VirtualAlloc(MEM_RESERVE|MEM_COMMIT) of 64 KiB".
+func RequestText(r analysis.Request) string {
+	switch r.Via {
+	case analysis.ViaReserve:
+		return fmt.Sprintf("VirtualAlloc(MEM_RESERVE) of %s", Size(r.Size))
+	case analysis.ViaHeap:
+		if r.Heap != 0 {
+			return fmt.Sprintf("HeapAlloc(%#x, %s)", r.Heap, Size(r.Size))
+		}
+		return fmt.Sprintf("HeapAlloc(GetProcessHeap(), %s)", Size(r.Size))
+	case analysis.ViaMalloc:
+		return fmt.Sprintf("malloc(%s)", Size(r.Size))
+	case analysis.ViaVector:
+		return fmt.Sprintf("growth of a std::vector holding %s (%s)", Size(r.Size), r.Growth)
 	}
-	return s
+	return fmt.Sprintf("VirtualAlloc(MEM_RESERVE|MEM_COMMIT) of %s", Size(r.Size))
+}
+
+// RequestText names the explained request in words, with the address it had to
+// stay below: "malloc(50 KiB), below 0x80000000".
+func (x *Explanation) RequestText() string {
+	t := RequestText(analysis.Request{Size: x.Request.Size, Via: analysis.Via(x.Request.Via), Heap: uint64(x.Request.Heap),
+		Growth: x.Request.STL})
+	if x.Request.Below != 0 {
+		t += fmt.Sprintf(", below %#x", uint64(x.Request.Below))
+	}
+	return t
+}
+
+// HeapFreeText says a heap's free space in a table cell: "5.4 MiB in 1,412
+// blocks, largest 3.9 KiB", "-" when its memory is not in the dump.
+func HeapFreeText(h HeapInfo) string {
+	if h.FreeBlocks == nil {
+		if h.FreeBytes != nil {
+			return Size(*h.FreeBytes) + " (books)"
+		}
+		return "-"
+	}
+	t := fmt.Sprintf("%s in %s", Size(deref(h.FreeBytes)), Plural(*h.FreeBlocks, "block"))
+	if h.LargestFreeBlock != nil && *h.FreeBlocks > 0 {
+		t += ", largest " + Size(*h.LargestFreeBlock)
+	}
+	if !h.WalkComplete {
+		t += " (walk incomplete)"
+	}
+	return t
 }

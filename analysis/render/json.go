@@ -1,4 +1,4 @@
-package main
+package render
 
 import (
 	"bufio"
@@ -7,10 +7,26 @@ import (
 	"io"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/dumpmap/dumpmap/analysis/overview"
 )
 
+// Hex is an address or a code in JSON: a lower-case "0x..." string.
+type Hex = overview.Hex
+
+// WriteJSON writes v as every command's JSON object is written: indented by two
+// spaces, with <, > and & left as they are (a module "<Unloaded_x.dll>" stays
+// readable), and a final line feed. Strings are not passed through Clean: see
+// Clean for why JSON keeps the values as they are.
+func WriteJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
 // jsonObject writes one indented JSON object field by field, byte for byte as
-// writeJSON would, so that a command can stream a list of a million entries instead
+// WriteJSON would, so that a command can stream a list of a million entries instead
 // of building it in memory first.
 type jsonObject struct {
 	w     *bufio.Writer
