@@ -211,3 +211,28 @@ func ParseRequest(size, via, heap, elementSize, stl, below string) (analysis.Req
 	}
 	return req, nil
 }
+
+// ParseSizesVias parses the repeatable --size and --via values of `dumpmap
+// report`: sizes of at least one byte, and allocation path names.
+func ParseSizesVias(sizes, vias []string) ([]uint64, []analysis.Via, error) {
+	var ns []uint64
+	for _, s := range sizes {
+		n, err := analysis.ParseSize(s)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--size: %v", err)
+		}
+		if n == 0 {
+			return nil, nil, fmt.Errorf("--size: the size must be at least 1 byte")
+		}
+		ns = append(ns, n)
+	}
+	var vs []analysis.Via
+	for _, v := range vias {
+		via, ok := analysis.ParseVia(v)
+		if !ok {
+			return nil, nil, fmt.Errorf("--via: unknown path %q (virtualalloc, reserve, heap, malloc, vector)", v)
+		}
+		vs = append(vs, via)
+	}
+	return ns, vs, nil
+}

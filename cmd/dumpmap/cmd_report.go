@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/dumpmap/dumpmap/analysis"
+	"github.com/dumpmap/dumpmap/analysis/render"
 	"github.com/dumpmap/dumpmap/analysis/report"
 	"github.com/spf13/pflag"
 )
@@ -46,28 +46,15 @@ type reportOpts struct {
 }
 
 func runReport(e *env, args []string, o reportOpts) error {
-	format := strings.ToLower(*o.format)
 	if e.json {
-		if format != "" && format != "json" {
-			return usageErrorf("--json conflicts with --format %s", format)
+		if *o.format != "" && strings.ToLower(*o.format) != "json" {
+			return usageErrorf("--json conflicts with --format %s", strings.ToLower(*o.format))
 		}
-		format = "json"
+		*o.format = "json"
 	}
-	if format == "" {
-		switch strings.ToLower(filepath.Ext(*o.out)) {
-		case ".html", ".htm":
-			format = "html"
-		case ".json":
-			format = "json"
-		default:
-			format = "md"
-		}
-	}
-	if format == "markdown" {
-		format = "md"
-	}
-	if format != "md" && format != "html" && format != "json" {
-		return usageErrorf("--format: want md, html or json, not %q", *o.format)
+	format, err := report.FormatFor(*o.format, *o.out)
+	if err != nil {
+		return usageErrorf("--format: %v", err)
 	}
 	if *o.top < 1 {
 		return usageErrorf("--top must be at least 1")
@@ -83,23 +70,9 @@ func runReport(e *env, args []string, o reportOpts) error {
 	if err != nil {
 		return err
 	}
-	opt := report.Options{Name: filepath.Base(args[0]), Generator: "dumpmap " + versionString(), Map: mapOpt, Top: *o.top, NoMax: *o.noMax}
-	for _, s := range *o.sizes {
-		n, err := analysis.ParseSize(s)
-		if err != nil {
-			return usageErrorf("--size: %v", err)
-		}
-		if n == 0 {
-			return usageErrorf("--size: the size must be at least 1 byte")
-		}
-		opt.Sizes = append(opt.Sizes, n)
-	}
-	for _, v := range *o.vias {
-		via, ok := analysis.ParseVia(v)
-		if !ok {
-			return usageErrorf("--via: unknown path %q (virtualalloc, reserve, heap, malloc, vector)", v)
-		}
-		opt.Vias = append(opt.Vias, via)
+	opt := report.Options{Generator: "dumpmap " + versionString(), Map: mapOpt, Top: *o.top, NoMax: *o.noMax}
+	if opt.Sizes, opt.Vias, err = render.ParseSizesVias(*o.sizes, *o.vias); err != nil {
+		return usageErrorf("%v", err)
 	}
 	// Refuse early, before the work, when the output exists.
 	if *o.out != "" && !*o.force {
@@ -114,6 +87,7 @@ func runReport(e *env, args []string, o reportOpts) error {
 	}
 	defer d.Close()
 	defer d.flush(e)
+	opt.Name = filepath.Base(d.path) // the display name: an archive member's, "<stdin>"
 	r, err := report.Build(d.process(symOpt), opt)
 	if err != nil {
 		return &fileError{file: d.path, err: err}
@@ -124,15 +98,7 @@ func runReport(e *env, args []string, o reportOpts) error {
 	r.AddWarnings(d.warns.List())
 
 	var buf bytes.Buffer
-	switch format {
-	case "html":
-		err = r.WriteHTML(&buf)
-	case "json":
-		err = r.WriteJSON(&buf)
-	default:
-		err = r.WriteMarkdown(&buf)
-	}
-	if err != nil {
+	if err := r.Write(&buf, format); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	if *o.out == "" {

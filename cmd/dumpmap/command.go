@@ -90,7 +90,7 @@ func sortedCommands() []*command {
 // commandOrder is the order of the command list in `dumpmap --help`: from a first
 // look at a dump to the analyses. Commands not named here follow alphabetically.
 var commandOrder = []string{
-	"info", "streams", "modules", "threads", "memory", "read",
+	"info", "streams", "modules", "threads", "stack", "memory", "read",
 	"regions", "summary", "frag", "explain", "symbols", "heaps", "report", "triage",
 }
 

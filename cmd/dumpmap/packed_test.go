@@ -128,14 +128,13 @@ func TestEveryCommandOnPackedInputs(t *testing.T) {
 					out, errOut, code := runWithStdin(t, in, args(p)...)
 					got := func(s string) string {
 						// report titles itself with the base name of its argument.
+						if c.name == "report" {
+							// A report names the dump by the base of its display name
+							// ("app.dmp" of "crash.zip:dumps/app.dmp", "<stdin>").
+							s = replaceName(s, filepath.Base(names[form]), filepath.Base(plain))
+						}
 						s = replaceName(s, names[form], "$DUMP")
 						if p == "-" {
-							if c.name == "report" {
-								// report names itself after its argument, read before the
-								// dump is opened: "-" for standard input.
-								s = strings.Replace(s, "Dump `-`,", "Dump `"+filepath.Base(plain)+"`,", 1)
-								s = strings.Replace(s, `"file": "-",`, `"file": "`+filepath.Base(plain)+`",`, 1)
-							}
 							return s
 						}
 						return replaceName(s, filepath.Base(p), filepath.Base(plain))

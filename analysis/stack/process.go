@@ -1,0 +1,157 @@
+package stack
+
+import (
+	"context"
+	"sort"
+	"sync"
+
+	"github.com/dumpmap/dumpmap/analysis/breakpad"
+	"github.com/dumpmap/dumpmap/analysis/pdb"
+	"github.com/dumpmap/dumpmap/analysis/pe"
+	"github.com/dumpmap/dumpmap/analysis/process"
+)
+
+// ForProcess prepares to walk the threads of process p. The streams come from p,
+// which decodes each once; the modules' symbols and images come from the symbol
+// and image paths p was built with: PDBs (procedures, lines, FPO and FrameData),
+// Breakpad symbol files (functions, lines, STACK CFI and STACK WIN), the export
+// tables of the images, and image files for the unwind data and code the dump did
+// not capture. Hooks already set in opts are kept. ctx bounds the symbol lookups.
+func ForProcess(ctx context.Context, p *process.Process, opts Options) (*Dump, error) {
+	si, err := p.SystemInfo()
+	if si == nil {
+		return nil, err
+	}
+	threads, _ := p.Threads()
+	exc, _ := p.Exception()
+	ps := newProcessSymbols(ctx, p)
+	if opts.Symbolizer == nil {
+		opts.Symbolizer = ps
+	}
+	if opts.CFI == nil {
+		opts.CFI = &BreakpadSymbols{File: ps.breakpad}
+	}
+	if opts.FrameData == nil {
+		opts.FrameData = ps
+	}
+	if opts.Images == nil {
+		opts.Images = ps
+	}
+	return NewDumpFromParts(p.File(), DumpParts{SystemInfo: si, Modules: p.ModuleList(), Memory: p.Memory(), Threads: threads, Exception: exc}, opts)
+}
+
+// processSymbols serves the walker's hooks from a process's modules: each module's
+// PDB, then its Breakpad symbol file, then its exports name code; its PDB, then its
+// symbol file describe x86 frames; its image file (image path or symbol store)
+// gives what the dump lacks.
+type processSymbols struct {
+	ctx    context.Context
+	byBase map[uint64]*process.Module
+
+	mu      sync.Mutex
+	exports map[uint64][]export // module base -> exports sorted by RVA (nil: none)
+}
+
+type export struct {
+	rva  uint32
+	name string
+}
+
+func newProcessSymbols(ctx context.Context, p *process.Process) *processSymbols {
+	ps := &processSymbols{ctx: ctx, byBase: map[uint64]*process.Module{}, exports: map[uint64][]export{}}
+	for _, m := range p.Modules() {
+		if _, dup := ps.byBase[m.Base]; !dup {
+			ps.byBase[m.Base] = m
+		}
+	}
+	return ps
+}
+
+func (ps *processSymbols) module(m *Module) *process.Module { return ps.byBase[m.Base] }
+
+func (ps *processSymbols) pdb(m *Module) *pdb.File {
+	pm := ps.module(m)
+	if pm == nil {
+		return nil
+	}
+	f, _ := pm.PDB(ps.ctx)
+	return f
+}
+
+func (ps *processSymbols) breakpad(m *Module) *breakpad.File {
+	pm := ps.module(m)
+	if pm == nil {
+		return nil
+	}
+	f, _ := pm.Symbols(ps.ctx)
+	return f
+}
+
+// Symbolize implements Symbolizer: PDB, Breakpad symbols, exports.
+func (ps *processSymbols) Symbolize(m *Module, off uint64) (Symbol, bool) {
+	if s, ok := (&PDBSymbols{File: ps.pdb}).Symbolize(m, off); ok {
+		return s, true
+	}
+	if s, ok := (&BreakpadSymbols{File: ps.breakpad}).Symbolize(m, off); ok {
+		return s, true
+	}
+	return ps.exportAt(m, off)
+}
+
+// FrameInfo implements FrameDataSource: the PDB's FPO and FrameData, then the
+// symbol file's STACK WIN records.
+func (ps *processSymbols) FrameInfo(m *Module, off uint64) (*FrameInfo, bool) {
+	if fi, ok := (&PDBSymbols{File: ps.pdb}).FrameInfo(m, off); ok {
+		return fi, true
+	}
+	return (&BreakpadSymbols{File: ps.breakpad}).FrameInfo(m, off)
+}
+
+// Image implements ImageProvider with the module's image file.
+func (ps *processSymbols) Image(m *Module) (*pe.File, error) {
+	pm := ps.module(m)
+	if pm == nil {
+		return nil, process.ErrNoImagePath
+	}
+	return pm.DiskImage()
+}
+
+// maxExports bounds the exports kept per module (a real DLL has a few thousand).
+const maxExports = 1 << 16
+
+// exportAt names code by the closest export at or below it, as WinDbg does for
+// modules without symbols (module!Export+0x..). The exports come from the image
+// in dump memory or the image file; forwarders have no code and are skipped.
+func (ps *processSymbols) exportAt(m *Module, off uint64) (Symbol, bool) {
+	pm := ps.module(m)
+	if pm == nil || off > 0xffffffff {
+		return Symbol{}, false
+	}
+	ps.mu.Lock()
+	exps, done := ps.exports[m.Base]
+	ps.mu.Unlock()
+	if !done {
+		var d *pe.ExportDirectory
+		pm.Image(func(img *pe.File) error {
+			var err error
+			d, err = img.Exports()
+			return err
+		})
+		if d != nil {
+			for _, e := range d.Exports {
+				if e.Name != "" && e.Forwarder == "" && len(exps) < maxExports {
+					exps = append(exps, export{e.RVA, e.Name})
+				}
+			}
+			sort.Slice(exps, func(i, j int) bool { return exps[i].rva < exps[j].rva })
+		}
+		ps.mu.Lock()
+		ps.exports[m.Base] = exps
+		ps.mu.Unlock()
+	}
+	i := sort.Search(len(exps), func(i int) bool { return uint64(exps[i].rva) > off }) - 1
+	if i < 0 {
+		return Symbol{}, false
+	}
+	return Symbol{Function: exps[i].name, Start: uint64(exps[i].rva)}, true
+}
