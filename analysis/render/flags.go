@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/dumpmap/dumpmap/analysis"
+	"github.com/dumpmap/dumpmap/analysis/process"
 	"github.com/dumpmap/dumpmap/minidump"
 )
 
@@ -235,4 +236,30 @@ func ParseSizesVias(sizes, vias []string) ([]uint64, []analysis.Via, error) {
 		vs = append(vs, via)
 	}
 	return ns, vs, nil
+}
+
+// ParseAddressArg parses the ADDR of `dumpmap read`: a number (0x7ffe0000,
+// 140737488289792) or module+offset (ntdll.dll+0x1000, ntdll+0x1000), the
+// module found in p's module list. The errors say what is wrong without the
+// argument's name.
+func ParseAddressArg(p *process.Process, arg string) (uint64, error) {
+	addr, addrErr := analysis.ParseAddress(arg)
+	if addrErr == nil {
+		return addr, nil
+	}
+	name, off, isMod, err := ParseModuleAddress(arg)
+	if err != nil {
+		return 0, err
+	}
+	if !isMod {
+		return 0, addrErr
+	}
+	m := FindModule(p.ModuleList(), name)
+	if m == nil {
+		return 0, fmt.Errorf("the dump has no module named %q (see 'dumpmap modules')", name)
+	}
+	if m.Base+off < m.Base {
+		return 0, fmt.Errorf("%s wraps past the end of the address space", arg)
+	}
+	return m.Base + off, nil
 }

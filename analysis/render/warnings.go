@@ -17,7 +17,12 @@ import (
 type Warnings struct {
 	list []string
 	seen map[string]bool
+	from []*process.Process
 }
+
+// From makes List include the damage process p has met by then (p.Damage), so a
+// command need not pass on what the streams it read told the process.
+func (w *Warnings) From(p *process.Process) { w.from = append(w.from, p) }
 
 // Add records err as warnings, one for each error errors.Join joined in it, in
 // the words of Describe. An error that only says a stream is absent
@@ -46,6 +51,11 @@ func (w *Warnings) Addf(format string, args ...any) { w.Add(fmt.Errorf(format, a
 
 // List returns the warnings recorded so far, never nil (JSON shows []).
 func (w *Warnings) List() []string {
+	for _, p := range w.from {
+		for _, e := range p.Damage() {
+			w.Add(e)
+		}
+	}
 	if w.list == nil {
 		return []string{}
 	}

@@ -304,3 +304,19 @@ func plural2(n int64, one, many string) string {
 	}
 	return count(n) + " " + many
 }
+
+// NewWriter returns the writer of a format: "table", "csv", "ndjson" or "json"
+// (one object: the summary and the groups of the run over paths).
+func NewWriter(format string, w io.Writer, g *Grouper, paths []string) (Writer, error) {
+	switch format {
+	case "csv":
+		return NewCSVWriter(w)
+	case "ndjson":
+		return NewNDJSONWriter(w, g), nil
+	case "json":
+		return NewJSONWriter(w, g, paths), nil
+	case "table":
+		return NewTableWriter(w, g), nil
+	}
+	return nil, fmt.Errorf("bad --format %q: want table, csv or ndjson", format)
+}

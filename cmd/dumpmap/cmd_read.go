@@ -47,45 +47,23 @@ func runRead(e *env, args []string, o *readOpts) error {
 		}
 		length = n
 	}
-	addrArg := args[1]
-	addr, addrErr := analysis.ParseAddress(addrArg)
-	modName, modOff, isMod := "", uint64(0), false
-	if addrErr != nil {
-		var err error
-		modName, modOff, isMod, err = render.ParseModuleAddress(addrArg)
-		if err != nil {
-			return usageErrorf("bad ADDR: %v", err)
-		}
-		if !isMod {
-			return usageErrorf("bad ADDR: %v", addrErr)
-		}
-	}
-
 	d, err := openDump(args[0])
 	if err != nil {
 		return err
 	}
 	defer d.Close()
 	defer d.flush(e)
-	af := render.AddrFormatFor(8 * d.process(process.Options{}).DumpPointerSize())
-
-	if isMod {
-		mods, err := d.Modules()
-		d.warn(err)
-		m := render.FindModule(mods, modName)
-		if m == nil {
-			return usageErrorf("bad ADDR: the dump has no module named %q (see 'dumpmap modules')", modName)
-		}
-		addr = m.Base + modOff
-		if addr < m.Base {
-			return usageErrorf("bad ADDR: %s wraps past the end of the address space", addrArg)
-		}
+	p := d.process(process.Options{})
+	af := render.AddrFormatFor(8 * p.DumpPointerSize())
+	addr, err := render.ParseAddressArg(p, args[1])
+	if err != nil {
+		return usageErrorf("bad ADDR: %v", err)
 	}
 	if addr+length < addr {
 		return usageErrorf("bad ADDR/LEN: %s+%#x wraps past the end of the address space", af.Format(addr), length)
 	}
 
-	r, err := render.NewRead(d.path, d.process(process.Options{}), addr, length, o.cols, o.group, &d.warns)
+	r, err := render.NewRead(d.path, p, addr, length, o.cols, o.group, &d.warns)
 	if err != nil {
 		return &fileError{file: d.path, err: err}
 	}

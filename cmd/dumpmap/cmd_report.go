@@ -105,43 +105,14 @@ func runReport(e *env, args []string, o reportOpts) error {
 		_, err = e.stdout.Write(buf.Bytes())
 		return err
 	}
-	return writeOutput(*o.out, buf.Bytes(), *o.force)
+	return fileErr(render.WriteOutput(*o.out, buf.Bytes(), *o.force))
 }
 
-// writeOutput writes data to path and nowhere else (createOutput).
-func writeOutput(path string, data []byte, force bool) error {
-	f, err := createOutput(path, force, "")
-	if err != nil {
-		return err
+// fileErr turns an error about a file into the CLI's "dumpmap: FILE: ..." form.
+func fileErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return &fileError{file: pe.Path, err: pe.Err}
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return &fileError{file: path, err: err}
-	}
-	if err := f.Close(); err != nil {
-		return &fileError{file: path, err: err}
-	}
-	return nil
-}
-
-// createOutput creates the file path for a command's output: without force the
-// file must not exist (O_EXCL, so a file created in the meantime is not
-// overwritten either; the error suggests --force, and also advice when given);
-// with force an existing regular file is truncated. A directory is never replaced.
-func createOutput(path string, force bool, advice string) (*os.File, error) {
-	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
-	if force {
-		if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
-			return nil, &fileError{file: path, err: errors.New("is not a regular file")}
-		}
-		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
-	}
-	f, err := os.OpenFile(path, flags, 0o644)
-	if errors.Is(err, fs.ErrExist) {
-		return nil, &fileError{file: path, err: fmt.Errorf("exists (use --force to overwrite it%s)", advice)}
-	}
-	if err != nil {
-		return nil, &fileError{file: path, err: err}
-	}
-	return f, nil
+	return err
 }

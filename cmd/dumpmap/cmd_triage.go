@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
 	"github.com/dumpmap/dumpmap/analysis"
+	"github.com/dumpmap/dumpmap/analysis/render"
 	"github.com/dumpmap/dumpmap/analysis/triage"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
@@ -57,10 +59,8 @@ func runTriage(e *env, paths []string, f triageFlags) error {
 		}
 		f.format = "json"
 	}
-	switch f.format {
-	case "table", "csv", "ndjson", "json":
-	default:
-		return usageErrorf("bad --format %q: want table, csv or ndjson", f.format)
+	if _, err := triage.NewWriter(f.format, io.Discard, nil, nil); err != nil {
+		return usageErrorf("%v", err)
 	}
 	by, err := triage.ParseGroupBy(f.groupBy)
 	if err != nil {
@@ -120,27 +120,18 @@ func runTriage(e *env, paths []string, f triageFlags) error {
 	} else if f.out != "" {
 		// Never overwrite what the user has: an existing OUT needs --force (or
 		// --resume, to continue it).
-		file, err := createOutput(f.out, f.force, ", or --resume to continue it")
+		file, err := render.CreateOutput(f.out, f.force, ", or --resume to continue it")
 		if err != nil {
-			return err
+			return fileErr(err)
 		}
 		closeOut = file
 		opt.Exclude = []string{f.out} // when it lies in a folder being triaged
 		out = file
 	}
 
-	var w triage.Writer
-	switch f.format {
-	case "csv":
-		if w, err = triage.NewCSVWriter(out); err != nil {
-			return err
-		}
-	case "ndjson":
-		w = triage.NewNDJSONWriter(out, g)
-	case "json":
-		w = triage.NewJSONWriter(out, g, paths)
-	default:
-		w = triage.NewTableWriter(out, g)
+	w, err := triage.NewWriter(f.format, out, g, paths)
+	if err != nil {
+		return err
 	}
 
 	var bar *triage.Bar

@@ -36,6 +36,7 @@ func (d *dumpFile) Close() error {
 func (d *dumpFile) process(opts process.Options) *process.Process {
 	if d.p == nil {
 		d.p = process.New(d.File, opts)
+		d.warns.From(d.p)
 	}
 	return d.p
 }
