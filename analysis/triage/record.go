@@ -71,7 +71,7 @@ type Record struct {
 	// Error says why the file could not be analysed; ErrorKind classifies it (see the
 	// ErrorKind constants).
 	Error     string `json:"error,omitempty"`
-	ErrorKind Kind `json:"error_kind,omitempty"`
+	ErrorKind Kind   `json:"error_kind,omitempty"`
 }
 
 // Key returns the record's identity for --resume: its file and member.

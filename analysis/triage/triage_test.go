@@ -108,7 +108,7 @@ type want struct {
 	product   string // "name version"
 	container string
 	capture   string // one ID that must be in Capture
-	err       Kind // ErrorKind
+	err       Kind   // ErrorKind
 	errText   string // part of Error
 }
 
