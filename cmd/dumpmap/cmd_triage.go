@@ -11,6 +11,7 @@ import (
 
 	"github.com/dumpmap/dumpmap/analysis"
 	"github.com/dumpmap/dumpmap/analysis/render"
+	"github.com/dumpmap/dumpmap/analysis/stack"
 	"github.com/dumpmap/dumpmap/analysis/triage"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
@@ -29,7 +30,8 @@ func init() {
 			fs.StringVar(&o.format, "format", "table", "output format: table, csv or ndjson")
 			fs.StringVarP(&o.out, "output", "o", "", "write to this file instead of stdout (it must not exist)")
 			fs.BoolVar(&o.force, "force", false, "overwrite the -o file if it exists")
-			fs.StringVar(&o.groupBy, "group-by", "signature", "group by signature, module, verdict or version")
+			fs.StringVar(&o.groupBy, "group-by", "frames", "group by frames (the stack's crash signature), signature (module+offset), module, verdict or version")
+			fs.StringVar(&o.sigRules, "signature-rules", "", "extend the frames a crash signature skips with this `FILE` ([irrelevant] and [prefix] patterns, docs/triage.md)")
 			fs.StringVar(&o.resume, "resume", "", "continue the NDJSON output `OUT` of an interrupted run: skip what it holds, append")
 			fs.StringVar(&o.shard, "shard", "", "triage only part `i/n` of the files (0 <= i < n)")
 			fs.DurationVar(&o.timeout, "timeout", triage.DefaultTimeout, "time limit of one file or archive member")
@@ -47,6 +49,7 @@ type triageFlags struct {
 	force                               bool
 	jobs                                int
 	format, out, groupBy, resume, shard string
+	sigRules                            string
 	formatSet                           bool // --format was given
 	timeout                             time.Duration
 	maxUnpacked                         string
@@ -67,6 +70,9 @@ func runTriage(e *env, paths []string, f triageFlags) error {
 		return usageErrorf("%v", err)
 	}
 	opt := triage.Options{Jobs: f.jobs, Timeout: f.timeout, Ordered: f.format == "csv"}
+	if opt.Signature, err = stack.LoadSignatureRules(f.sigRules); err != nil {
+		return usageErrorf("--signature-rules: %v", err)
+	}
 	if opt.Map, err = f.mf.options(); err != nil {
 		return err
 	}
