@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/dumpmap/dumpmap/analysis/process"
+	"github.com/dumpmap/dumpmap/internal/keysort"
 	"github.com/dumpmap/dumpmap/minidump"
 	"github.com/dustin/go-humanize"
 )
@@ -202,7 +203,7 @@ func newLayout(m *Map, narrow bool, gran, minA uint64, f *minidump.File) *layout
 			}
 			list[i].BaseAddress, list[i].AllocationBase = l.fix(list[i].BaseAddress), l.fix(list[i].AllocationBase)
 		}
-		sort.SliceStable(list, func(i, j int) bool { return list[i].BaseAddress < list[j].BaseAddress })
+		keysort.Stable(list, func(e *minidump.MemoryInfo) uint64 { return e.BaseAddress })
 		notes := append(l.notes, Note{NoteUnsorted, "MemoryInfoList entries were not in address order"})
 		l = &layout{m: m, narrow: narrow, gran: gran, minA: minA, out: make([]Region, 0, len(list)+len(list)/2+8), sorting: true, signExtended: ext, notes: notes, damage: l.damage}
 		for i := range list {

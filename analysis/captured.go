@@ -1,12 +1,11 @@
 package analysis
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 
+	"github.com/dumpmap/dumpmap/internal/keysort"
 	"github.com/dumpmap/dumpmap/minidump"
 )
 
@@ -78,9 +77,9 @@ func layOut(spans []span, end uint64, gap func(lo, hi uint64) Region) []Region {
 	for _, s := range spans {
 		cuts = append(cuts, s.lo, s.hi)
 	}
-	sort.Slice(cuts, func(i, j int) bool { return cuts[i] < cuts[j] })
+	slices.Sort(cuts)
 	cuts = compactU64(cuts)
-	slices.SortStableFunc(spans, func(a, b span) int { return cmp.Compare(a.lo, b.lo) })
+	keysort.Stable(spans, func(s *span) uint64 { return s.lo })
 
 	var out []Region
 	active := []int{} // indices of spans covering the current piece

@@ -2,9 +2,9 @@ package analysis
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
+	"github.com/dumpmap/dumpmap/internal/keysort"
 	"github.com/dustin/go-humanize"
 )
 
@@ -291,7 +291,7 @@ func (m *Map) explainMisses(e *Explanation, runs []FreeRun, need, limit uint64) 
 			e.NearMisses = append(e.NearMisses, NearMiss{Run: f, Why: fmt.Sprintf("%s, but it starts %s past a %s boundary and ends before the next one", ib(f.Size), ib(f.Base%g), ib(g))})
 		}
 	}
-	sort.SliceStable(small, func(i, j int) bool { return small[i].UsableSize > small[j].UsableSize })
+	keysort.Stable(small, func(f *FreeRun) uint64 { return ^f.UsableSize }) // largest first
 	for i, f := range small {
 		if i == 3 {
 			break

@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/dumpmap/dumpmap/minidump"
@@ -114,11 +115,7 @@ func (m *Map) Fragmentation(vm *minidump.ProcessVMCounters, smi *minidump.System
 	}
 	allocs := m.Allocations()
 	r.Waste, r.WasteTotal = m.granularityWaste(allocs)
-	sort.SliceStable(allocs, func(i, j int) bool { return allocs[i].Size > allocs[j].Size })
-	if len(allocs) > 10 {
-		allocs = allocs[:10]
-	}
-	r.ByAllocation = allocs
+	r.ByAllocation = largestAllocations(allocs, 10)
 	if m.Space.PointerSize == 8 && sum.Free.UsableTotal >= plentifulFree {
 		r.Plentiful = true
 	}
@@ -197,4 +194,27 @@ func commitInfo(vm *minidump.ProcessVMCounters, smi *minidump.SystemMemoryInfo) 
 		c.Source += s
 	}
 	return c
+}
+
+// largestAllocations returns the n largest allocations, largest first, those of
+// equal size in address order: what sorting them all stably by size and keeping
+// the first n gives, in one pass instead of a sort of every allocation.
+func largestAllocations(allocs []Allocation, n int) []Allocation {
+	top := make([]Allocation, 0, n+1)
+	for i := range allocs {
+		a := &allocs[i]
+		if len(top) == n && a.Size <= top[n-1].Size {
+			continue
+		}
+		// After the last one at least as large: ties keep their order.
+		j := len(top)
+		for j > 0 && top[j-1].Size < a.Size {
+			j--
+		}
+		top = slices.Insert(top, j, *a)
+		if len(top) > n {
+			top = top[:n]
+		}
+	}
+	return top
 }

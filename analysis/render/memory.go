@@ -3,10 +3,10 @@ package render
 import (
 	"fmt"
 	"io"
-	"sort"
 	"strconv"
 
 	"github.com/dumpmap/dumpmap/analysis/process"
+	"github.com/dumpmap/dumpmap/internal/keysort"
 	"github.com/dumpmap/dumpmap/minidump"
 )
 
@@ -58,7 +58,7 @@ func NewMemory(file string, p *process.Process, warn *Warnings) *Memory {
 	if !f.HasStream(minidump.StreamMemoryList) && !f.HasStream(minidump.StreamMemory64List) {
 		warn.Addf("the dump has no MemoryList or Memory64List stream: no process memory was captured")
 	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].Start < all[j].Start })
+	keysort.Stable(all, func(r *minidump.MemoryRange) uint64 { return r.Start })
 
 	threads, err := f.Threads()
 	warn.Add(err)
