@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"unsafe"
@@ -480,8 +481,13 @@ func unknownRegion(from, to uint64, why string) Region {
 
 // splitFree splits the free regions of maps not built by fromMemoryInfo.
 func (m *Map) splitFree() {
-	out := make([]Region, 0, len(m.Regions)+8)
-	for _, r := range m.Regions {
+	first := slices.IndexFunc(m.Regions, func(r Region) bool { return r.State == minidump.MemFree && r.Usage == UsageFree })
+	if first < 0 {
+		return // a map built from captured memory has no free region: nothing to copy
+	}
+	out := make([]Region, first, len(m.Regions)+8)
+	copy(out, m.Regions[:first])
+	for _, r := range m.Regions[first:] {
 		if r.State == minidump.MemFree && r.Usage == UsageFree {
 			out = m.appendFree(out, r.Base, r.End())
 			continue

@@ -29,7 +29,12 @@ type span struct {
 // lies between is Unknown: the dump does not say whether it is free.
 func (m *Map) fromCaptured(mem *minidump.Memory, mods []minidump.Module, threads []minidump.Thread) error {
 	end := m.Space.End
-	var spans []span
+	var ranges []minidump.MemoryRange
+	if mem != nil {
+		ranges = mem.Ranges()
+	}
+	// Sized once: a MiniDumpNormal can hold 60,000 captured ranges.
+	spans := make([]span, 0, len(mods)+2*len(threads)+len(ranges))
 	add := func(s span) {
 		if s.hi > end {
 			s.hi = end
@@ -52,17 +57,27 @@ func (m *Map) fromCaptured(mem *minidump.Memory, mods []minidump.Module, threads
 				state: minidump.MemCommit, detail: fmt.Sprintf("TEB of thread %d (%#x)", t.ID, t.ID), thread: t.ID})
 		}
 	}
-	if mem != nil {
-		for _, r := range mem.Ranges() {
-			add(span{lo: r.Start, hi: r.End(), prio: 1, usage: UsageUnknown, state: minidump.MemCommit,
-				detail: "captured memory", captured: true})
+	// The ranges come sorted (Memory sorts them): merged with the few spans above,
+	// sorted first, the list reaches layOut in order, and layOut's sort only checks.
+	keysort.Stable(spans, func(s *span) uint64 { return s.lo })
+	few := slices.Clone(spans)
+	spans = spans[:0]
+	for _, r := range ranges {
+		for len(few) > 0 && few[0].lo <= r.Start {
+			spans = append(spans, few[0])
+			few = few[1:]
 		}
+		add(span{lo: r.Start, hi: r.End(), prio: 1, usage: UsageUnknown, state: minidump.MemCommit,
+			detail: "captured memory", captured: true})
 	}
+	spans = append(spans, few...)
 	if len(spans) == 0 {
 		return errors.New("the dump has no MemoryInfoList, memory, modules or thread stacks to build a map from")
 	}
+	// Every gap shares one RegionInfo (setDetail copies before it writes).
+	gapInfo := &RegionInfo{Detail: "not described by the dump"}
 	m.Regions = layOut(spans, end, func(lo, hi uint64) Region {
-		return unknownRegion(lo, hi, "not described by the dump")
+		return Region{Base: lo, Size: hi - lo, Usage: UsageUnknown, Info: gapInfo}
 	})
 	m.note(NotePartial, "no MemoryInfoList: the map shows only modules, thread stacks and captured memory; everything else is Unknown, not Free")
 	return nil
@@ -70,52 +85,66 @@ func (m *Map) fromCaptured(mem *minidump.Memory, mods []minidump.Module, threads
 
 // layOut resolves overlapping spans by priority into disjoint regions over [0, end),
 // filling the gaps with gap(lo, hi).
+//
+// Each elementary piece of the line (between two consecutive span boundaries) takes
+// the highest-priority span covering it, the first of them in address order on a
+// tie; neighbouring pieces that describe the same thing are merged. The line is swept
+// once in the order of the spans' starts, keeping the spans that cover the current
+// point: a dump's spans are mostly disjoint captured ranges, so that set stays tiny
+// and the sweep is linear after the sort.
 func layOut(spans []span, end uint64, gap func(lo, hi uint64) Region) []Region {
-	// Cut the line at every span boundary; each elementary piece takes the
-	// highest-priority span covering it.
-	cuts := []uint64{0, end}
-	for _, s := range spans {
-		cuts = append(cuts, s.lo, s.hi)
-	}
-	slices.Sort(cuts)
-	cuts = compactU64(cuts)
-	keysort.Stable(spans, func(s *span) uint64 { return s.lo })
-
-	var out []Region
-	active := []int{} // indices of spans covering the current piece
-	next := 0
-	for ci := 0; ci+1 < len(cuts); ci++ {
-		lo, hi := cuts[ci], cuts[ci+1]
-		if lo >= end {
-			break
+	ord := make([]int32, 0, len(spans))
+	for i := range spans {
+		if s := &spans[i]; s.lo < s.hi && s.lo < end {
+			ord = append(ord, int32(i))
 		}
-		for next < len(spans) && spans[next].lo <= lo {
-			active = append(active, next)
+	}
+	keysort.Stable(ord, func(i *int32) uint64 { return spans[*i].lo })
+
+	out := make([]Region, 0, 2*len(ord)+1)
+	var active []int32 // spans covering pos, in the order of ord
+	var info *RegionInfo
+	next := 0
+	for pos := uint64(0); pos < end; {
+		for next < len(ord) && spans[ord[next]].lo <= pos {
+			active = append(active, ord[next])
 			next++
+		}
+		stop := end
+		if next < len(ord) {
+			stop = min(stop, spans[ord[next]].lo)
 		}
 		best := -1
 		kept := active[:0]
 		for _, k := range active {
-			if spans[k].hi <= lo {
+			s := &spans[k]
+			if s.hi <= pos {
 				continue
 			}
 			kept = append(kept, k)
-			if best < 0 || spans[k].prio > spans[best].prio {
-				best = k
+			stop = min(stop, s.hi)
+			if best < 0 || s.prio > spans[best].prio {
+				best = int(k)
 			}
 		}
 		active = kept
 		var r Region
 		if best < 0 {
-			r = gap(lo, hi)
+			r = gap(pos, stop)
 		} else {
-			s := spans[best]
-			r = Region{Base: lo, Size: hi - lo, State: s.state, Type: s.typ, Protect: s.protect, Usage: s.usage,
+			s := &spans[best]
+			r = Region{Base: pos, Size: stop - pos, State: s.state, Type: s.typ, Protect: s.protect, Usage: s.usage,
 				ThreadID: s.thread, Captured: s.captured}
 			if s.detail != "" || s.module != "" {
-				r.Info = &RegionInfo{Detail: s.detail, Module: s.module}
+				// Regions that say the same share a RegionInfo: 60,000 captured
+				// ranges need one, not 60,000.
+				if info == nil || info.Detail != s.detail || info.Module != s.module {
+					info = &RegionInfo{Detail: s.detail, Module: s.module}
+				}
+				r.Info = info
 			}
 		}
+		pos = stop
 		// Merge with the previous piece when it describes the same thing.
 		if n := len(out); n > 0 && out[n-1].End() == r.Base && sameKind(&out[n-1], &r) {
 			out[n-1].Size += r.Size
@@ -129,14 +158,4 @@ func layOut(spans []span, end uint64, gap func(lo, hi uint64) Region) []Region {
 func sameKind(a, b *Region) bool {
 	return a.Usage == b.Usage && a.State == b.State && a.Type == b.Type && a.Detail() == b.Detail() &&
 		a.Module() == b.Module() && a.ThreadID == b.ThreadID && a.Captured == b.Captured && a.Protect == b.Protect
-}
-
-func compactU64(s []uint64) []uint64 {
-	out := s[:0]
-	for i, v := range s {
-		if i == 0 || v != s[i-1] {
-			out = append(out, v)
-		}
-	}
-	return out
 }

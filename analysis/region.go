@@ -68,14 +68,16 @@ func (r *Region) Heap() uint64 {
 	return r.Info.Heap
 }
 
-func (r *Region) info() *RegionInfo {
-	if r.Info == nil {
-		r.Info = &RegionInfo{}
+// setDetail sets the region's detail. It writes a new RegionInfo: regions that
+// say the same thing may share one (all the captured ranges of a partial map do).
+func (r *Region) setDetail(d string) {
+	in := RegionInfo{Detail: d}
+	if r.Info != nil {
+		in = *r.Info
+		in.Detail = d
 	}
-	return r.Info
+	r.Info = &in
 }
-
-func (r *Region) setDetail(d string) { r.info().Detail = d }
 
 // End returns the first address past the region.
 func (r *Region) End() uint64 { return r.Base + r.Size }
