@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"unsafe"
 
 	"github.com/dumpmap/dumpmap/analysis/process"
@@ -47,7 +48,7 @@ type AddrRange struct{ Start, End uint64 }
 // same Heap usage. Damage in the streams it reads is recorded in Damage (and p's);
 // NewMap fails only when the dump holds nothing to build a map from.
 func NewMap(p *process.Process, opt Options) (*Map, error) {
-	m := &Map{}
+	m := &Map{whys: &whyCache{m: map[uint64]string{}}}
 	f := p.File()
 	si, _ := p.SystemInfo()
 	smi, _ := p.SystemMemoryInfo()
@@ -497,19 +498,76 @@ func (m *Map) splitFree() {
 	m.Regions = out
 }
 
+// The keys of unusableWhy's sentences that do not depend on the region.
+const (
+	whyLow = 1<<63 + iota
+	whyHigh
+	whyTop
+	whyBlock
+)
+
 func (m *Map) unusableWhy(from, to uint64) string {
 	s := &m.Space
+	// Which sentence applies, and for the tails below a boundary, the tail's size:
+	// a map of 200,000 regions has tens of thousands of Unusable tails but a few
+	// hundred distinct sentences, which the map remembers (m.whys).
+	var key uint64
 	switch {
 	case to <= s.MinAddress:
-		return fmt.Sprintf("below the lowest allocatable address %#x", s.MinAddress)
+		key = whyLow
 	case from > s.MaxAddress:
-		return fmt.Sprintf("above the highest allocatable address %#x", s.MaxAddress)
+		key = whyHigh
 	case from%s.Granularity != 0:
-		return fmt.Sprintf("%s below the next %s boundary", humanize.IBytes(to-from), humanize.IBytes(s.Granularity))
+		key = to - from // less than the granularity: below the other keys
 	case to > s.MaxAddress:
-		return fmt.Sprintf("at the top of the address space, above %#x", alignDown(s.MaxAddress+1, s.Granularity))
+		key = whyTop
+	default:
+		key = whyBlock
 	}
-	return fmt.Sprintf("less than one %s block", humanize.IBytes(s.Granularity))
+	if m.whys != nil {
+		if w, ok := m.whys.get(key); ok {
+			return w
+		}
+	}
+	var w string
+	switch key {
+	case whyLow:
+		w = fmt.Sprintf("below the lowest allocatable address %#x", s.MinAddress)
+	case whyHigh:
+		w = fmt.Sprintf("above the highest allocatable address %#x", s.MaxAddress)
+	case whyTop:
+		w = fmt.Sprintf("at the top of the address space, above %#x", alignDown(s.MaxAddress+1, s.Granularity))
+	case whyBlock:
+		w = fmt.Sprintf("less than one %s block", humanize.IBytes(s.Granularity))
+	default:
+		w = fmt.Sprintf("%s below the next %s boundary", humanize.IBytes(to-from), humanize.IBytes(s.Granularity))
+	}
+	if m.whys != nil {
+		m.whys.put(key, w)
+	}
+	return w
+}
+
+// whyCache remembers the sentences unusableWhy wrote, for readers of the map that
+// describe every region (the listings); it is safe for concurrent readers.
+type whyCache struct {
+	mu sync.Mutex
+	m  map[uint64]string
+}
+
+func (c *whyCache) get(k uint64) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w, ok := c.m[k]
+	return w, ok
+}
+
+func (c *whyCache) put(k uint64, w string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) < 4096 { // bounded: one per distinct tail size below 64 KB
+		c.m[k] = w
+	}
 }
 
 // markUnavailable turns the free space inside the given ranges Unusable and re-splits

@@ -136,7 +136,8 @@ type Map struct {
 	// over Regions (their reservations are Heap). Never nil.
 	Heaps *HeapSet
 
-	mem *minidump.Memory // the process's captured memory, for CheckHeap
+	mem  *minidump.Memory // the process's captured memory, for CheckHeap
+	whys *whyCache        // Describe's sentences for Unusable regions; nil in sub-maps
 }
 
 // A Note is one thing the map assumed or corrected. ID is stable, for programs;

@@ -1,7 +1,6 @@
 package render
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -24,11 +23,22 @@ func AddrFormatFor(bits int) AddrFormat {
 
 // Format formats v: "0x0012f31c", "0x00007ffe0000f000". A value wider than the
 // format is printed in full.
-func (a AddrFormat) Format(v uint64) string { return fmt.Sprintf("0x%0*x", int(a), v) }
+func (a AddrFormat) Format(v uint64) string { return string(a.append(nil, v)) }
+
+// append appends Format(v) to b.
+func (a AddrFormat) append(b []byte, v uint64) []byte {
+	var tmp [16]byte
+	h := strconv.AppendUint(tmp[:0], v, 16)
+	b = append(b, '0', 'x')
+	for i := len(h); i < int(a); i++ {
+		b = append(b, '0')
+	}
+	return append(b, h...)
+}
 
 // Size formats a byte count for people, in powers of 1024: "12 B", "180 KiB",
 // "4.0 GiB".
-func Size(n uint64) string { return humanize.IBytes(n) }
+func Size(n uint64) string { return string(appendSize(nil, n)) }
 
 // Comma formats n with thousands separators: "49,875".
 func Comma(n int64) string { return humanize.Comma(n) }
