@@ -1,6 +1,7 @@
 package render
 
 import (
+	"math/bits"
 	"strconv"
 	"strings"
 
@@ -27,14 +28,20 @@ func (a AddrFormat) Format(v uint64) string { return string(a.append(nil, v)) }
 
 // append appends Format(v) to b.
 func (a AddrFormat) append(b []byte, v uint64) []byte {
-	var tmp [16]byte
-	h := strconv.AppendUint(tmp[:0], v, 16)
-	b = append(b, '0', 'x')
-	for i := len(h); i < int(a); i++ {
-		b = append(b, '0')
+	n := a.width(v)
+	var tmp [18]byte
+	tmp[0], tmp[1] = '0', 'x'
+	for i := n - 1; i >= 2; i-- {
+		tmp[i] = hexDigits[v&0xf]
+		v >>= 4
 	}
-	return append(b, h...)
+	return append(b, tmp[:n]...)
 }
+
+// width returns len(a.Format(v)).
+func (a AddrFormat) width(v uint64) int { return 2 + max((bits.Len64(v)+3)/4, int(a), 1) }
+
+const hexDigits = "0123456789abcdef"
 
 // Size formats a byte count for people, in powers of 1024: "12 B", "180 KiB",
 // "4.0 GiB".

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/dumpmap/dumpmap/analysis"
 	"github.com/dumpmap/dumpmap/minidump"
@@ -186,66 +185,69 @@ type regionTable struct {
 	af    AddrFormat
 	width [len(regionHead)]int
 	names regionNames
-	cells [len(regionHead)][]byte
-	buf   []byte
+	sizes sizeMemo
+	tmp   []byte
 }
 
-// fill formats the cells of r's row into t.cells (backed by t.buf).
-func (t *regionTable) fill(r *analysis.Region) {
-	b := t.buf[:0]
-	var at [len(regionHead) + 1]int
-	k := 0
-	mark := func() { k++; at[k] = len(b) }
-	if !r.IsFree() && r.State != 0 && r.Base == r.AllocationBase {
-		b = append(b, '+')
-	}
-	mark()
-	b = t.af.append(b, r.Base)
-	mark()
-	b = t.af.append(b, r.End())
-	mark()
-	b = appendSize(b, r.Size)
-	mark()
-	b = append(b, t.names.typ(r.Type)...)
-	mark()
-	b = append(b, stateName(r.State)...)
-	mark()
-	b = append(b, t.names.protect(r.Protect)...)
-	mark()
-	b = append(b, r.Usage.String()...)
-	mark()
-	b = append(b, Clean(t.m.Describe(r))...)
-	mark()
-	for c := range t.cells {
-		t.cells[c] = b[at[c]:at[c+1]]
-	}
-	t.buf = b
-}
-
-// measure widens the columns to fit r's row. Only the last column (DETAILS, never
-// padded) can hold text from the dump; the others are ASCII, one byte a column.
+// measure widens the columns to fit r's row. The last column (DETAILS) is never
+// padded, so it is not measured; only it can hold text from the dump, the others
+// are ASCII: one byte a column.
 func (t *regionTable) measure(r *analysis.Region) {
-	t.fill(r)
-	for c := range len(t.cells) - 1 {
-		t.width[c] = max(t.width[c], len(t.cells[c]))
+	w := &t.width
+	if t.allocStart(r) {
+		w[0] = max(w[0], 1)
 	}
+	w[1] = max(w[1], t.af.width(r.Base))
+	w[2] = max(w[2], t.af.width(r.End()))
+	t.tmp = t.sizes.append(t.tmp[:0], r.Size)
+	w[3] = max(w[3], len(t.tmp))
+	w[4] = max(w[4], len(t.names.typ(r.Type)))
+	w[5] = max(w[5], len(stateName(r.State)))
+	w[6] = max(w[6], len(t.names.protect(r.Protect)))
+	w[7] = max(w[7], len(r.Usage.String()))
 }
 
-// row appends r's row to line.
+// allocStart reports whether r starts an allocation (the "+" of the first column).
+func (t *regionTable) allocStart(r *analysis.Region) bool {
+	return !r.IsFree() && r.State != 0 && r.Base == r.AllocationBase
+}
+
+// row appends r's row to line, laid out as layout lays out cells.
 func (t *regionTable) row(line []byte, r *analysis.Region) []byte {
-	t.fill(r)
-	return t.layout(line, &t.cells)
+	w := &t.width
+	cell := func(line []byte, v string, c int) []byte {
+		line = append(line, v...)
+		return append(appendSpaces(line, w[c]-len(v)), "  "...)
+	}
+	mark := ""
+	if t.allocStart(r) {
+		mark = "+"
+	}
+	line = cell(line, mark, 0)
+	n := len(line)
+	line = t.af.append(line, r.Base)
+	line = append(appendSpaces(line, w[1]-(len(line)-n)), "  "...)
+	n = len(line)
+	line = t.af.append(line, r.End())
+	line = append(appendSpaces(line, w[2]-(len(line)-n)), "  "...)
+	t.tmp = t.sizes.append(t.tmp[:0], r.Size)
+	line = append(appendSpaces(line, w[3]-len(t.tmp)), t.tmp...)
+	line = append(line, "  "...)
+	line = cell(line, t.names.typ(r.Type), 4)
+	line = cell(line, stateName(r.State), 5)
+	line = cell(line, t.names.protect(r.Protect), 6)
+	line = cell(line, r.Usage.String(), 7)
+	line = append(line, Clean(t.m.Describe(r))...)
+	return append(bytes.TrimRight(line, " "), '\n')
 }
 
 // layout appends one line of cells as StreamTable.print lays it out: columns two
 // spaces apart, SIZE right-aligned, the last column unpadded, no trailing spaces.
+// Every cell but the last is ASCII.
 func (t *regionTable) layout(line []byte, cells *[len(regionHead)][]byte) []byte {
 	last := len(cells) - 1
-	for c, v := range cells {
-		pad := 0
-		if c < last {
-			pad = max(t.width[c]-utf8.RuneCount(v), 0)
-		}
+	for c, v := range cells[:last] {
+		pad := t.width[c] - len(v)
 		if c == regionSizeCol {
 			line = appendSpaces(line, pad)
 			line = append(line, v...)
@@ -253,16 +255,41 @@ func (t *regionTable) layout(line []byte, cells *[len(regionHead)][]byte) []byte
 			line = append(line, v...)
 			line = appendSpaces(line, pad)
 		}
-		if c < last {
-			line = append(line, "  "...)
-		}
+		line = append(line, "  "...)
 	}
+	line = append(line, cells[last]...)
 	return append(bytes.TrimRight(line, " "), '\n')
 }
 
+// appendSpaces appends n spaces (none for n <= 0).
 func appendSpaces(b []byte, n int) []byte {
-	for range n {
-		b = append(b, ' ')
+	const spaces = "                                "
+	n = max(n, 0)
+	for n > len(spaces) {
+		b = append(b, spaces...)
+		n -= len(spaces)
+	}
+	return append(b, spaces[:n]...)
+}
+
+// sizeMemo remembers the sizes formatted last, in a direct-mapped table: a map of
+// 200,000 regions has about a thousand distinct sizes, mostly page multiples.
+type sizeMemo struct {
+	key [1 << 12]uint64
+	n   [1 << 12]uint8
+	s   [1 << 12][8]byte // Size never needs more than 8 bytes ("1023 KiB")
+}
+
+func (c *sizeMemo) append(b []byte, v uint64) []byte {
+	h := (v >> 12 * 0x9e3779b97f4a7c15) >> 52
+	if c.n[h] != 0 && c.key[h] == v {
+		return append(b, c.s[h][:c.n[h]]...)
+	}
+	start := len(b)
+	b = appendSize(b, v)
+	if n := len(b) - start; n <= len(c.s[h]) {
+		c.key[h], c.n[h] = v, uint8(n)
+		copy(c.s[h][:], b[start:])
 	}
 	return b
 }
@@ -271,11 +298,26 @@ func appendSpaces(b []byte, n int) []byte {
 // names the same handful of values for every region, and Protect.String builds
 // its name anew each time.
 type regionNames struct {
+	small    *[0x800]string // names of the protections below 0x800 ("" not yet named)
 	protects map[minidump.Protect]string
 	types    map[minidump.MemType]string
 }
 
 func (n *regionNames) protect(p minidump.Protect) string {
+	if p == 0 {
+		return ""
+	}
+	if p < 0x800 {
+		if n.small == nil {
+			n.small = new([0x800]string)
+		}
+		if s := n.small[p]; s != "" {
+			return s
+		}
+		s := p.String()
+		n.small[p] = s
+		return s
+	}
 	if s, ok := n.protects[p]; ok {
 		return s
 	}
@@ -330,10 +372,10 @@ func RegionOf(m *analysis.Map, r *analysis.Region) Region {
 // protections and types come from n.
 func (n *regionNames) appendJSON(buf []byte, m *analysis.Map, r *analysis.Region) []byte {
 	const k = "\n      "
-	buf = append(buf, k+`"base": "0x`...)
-	buf = strconv.AppendUint(buf, r.Base, 16)
-	buf = append(buf, `",`+k+`"end": "0x`...)
-	buf = strconv.AppendUint(buf, r.End(), 16)
+	buf = append(buf, k+`"base": "`...)
+	buf = AddrFormat(0).append(buf, r.Base)
+	buf = append(buf, `",`+k+`"end": "`...)
+	buf = AddrFormat(0).append(buf, r.End())
 	buf = append(buf, `",`+k+`"size": `...)
 	buf = strconv.AppendUint(buf, r.Size, 10)
 	buf = append(buf, ","+k+`"state": `...)
@@ -342,8 +384,8 @@ func (n *regionNames) appendJSON(buf []byte, m *analysis.Map, r *analysis.Region
 	buf = appendJSONString(buf, n.typ(r.Type))
 	buf = append(buf, ","+k+`"protect": `...)
 	buf = appendJSONString(buf, n.protect(r.Protect))
-	buf = append(buf, ","+k+`"allocation_base": "0x`...)
-	buf = strconv.AppendUint(buf, r.AllocationBase, 16)
+	buf = append(buf, ","+k+`"allocation_base": "`...)
+	buf = AddrFormat(0).append(buf, r.AllocationBase)
 	buf = append(buf, `",`+k+`"allocation_protect": `...)
 	buf = appendJSONString(buf, n.protect(r.AllocationProtect))
 	buf = append(buf, ","+k+`"usage": `...)
