@@ -1,6 +1,10 @@
 package analysis
 
-import "github.com/dumpmap/dumpmap/minidump"
+import (
+	"slices"
+
+	"github.com/dumpmap/dumpmap/minidump"
+)
 
 // An Allocation is one reservation: the regions that share an allocation base, as
 // VMMap's tree shows them.
@@ -23,6 +27,10 @@ func (a *Allocation) End() uint64 { return a.Base + a.Size }
 // Allocations groups the busy regions of a complete map into reservations. Partial
 // maps have no allocation bases; each known region is then its own allocation.
 func (m *Map) Allocations() []Allocation {
+	return slices.Clone(m.allocations())
+}
+
+func (m *Map) groupAllocations() []Allocation {
 	var out []Allocation
 	for i := 0; i < len(m.Regions); i++ {
 		r := &m.Regions[i]
@@ -97,7 +105,7 @@ func (m *Map) AllocationAt(a uint64) *Allocation {
 		j++
 	}
 	sub := Map{Regions: m.Regions[i:j], Space: m.Space, Source: m.Source}
-	al := sub.Allocations()
+	al := sub.groupAllocations()
 	if len(al) == 0 {
 		return nil
 	}

@@ -48,7 +48,7 @@ type AddrRange struct{ Start, End uint64 }
 // same Heap usage. Damage in the streams it reads is recorded in Damage (and p's);
 // NewMap fails only when the dump holds nothing to build a map from.
 func NewMap(p *process.Process, opt Options) (*Map, error) {
-	m := &Map{whys: &whyCache{m: map[uint64]string{}}}
+	m := &Map{whys: &whyCache{m: map[uint64]string{}}, derived: &derived{}}
 	f := p.File()
 	si, _ := p.SystemInfo()
 	smi, _ := p.SystemMemoryInfo()

@@ -179,21 +179,15 @@ func (m *Map) findRoom(e *Explanation, need uint64, subject string) {
 	s := &m.Space
 	e.Reservation = need
 	limit := m.limit(e.Request.Below)
-	runs := m.FreeRuns()
-	var total, usableTotal uint64
-	nRuns := 0
-	for _, f := range runs {
-		if f.Base >= limit {
-			continue
-		}
-		nRuns++
-		total += min(f.End(), limit) - f.Base
-		b, u := m.usable(f, limit)
-		usableTotal += u
-		if u >= need {
-			e.CandidateCount++
-			if len(e.Candidates) < 5 {
-				e.Candidates = append(e.Candidates, FreeRun{Base: f.Base, Size: f.Size, UsableBase: b, UsableSize: u})
+	rm := m.room(limit)
+	if need <= rm.maxUsable {
+		for i, u := range rm.usable {
+			if u >= need {
+				e.CandidateCount++
+				if len(e.Candidates) < 5 {
+					f := rm.runs[i]
+					e.Candidates = append(e.Candidates, FreeRun{Base: f.Base, Size: f.Size, UsableBase: rm.usableBase[i], UsableSize: u})
+				}
 			}
 		}
 	}
@@ -207,22 +201,64 @@ func (m *Map) findRoom(e *Explanation, need uint64, subject string) {
 		return
 	}
 	e.Verdict = Fail
-	var largest FreeRun
-	for _, f := range runs {
-		if f.Base >= limit {
-			continue
-		}
-		if _, u := m.usable(f, limit); u > largest.UsableSize || largest.Size == 0 {
-			b, _ := m.usable(f, limit)
-			largest = FreeRun{Base: f.Base, Size: f.Size, UsableBase: b, UsableSize: u}
-		}
-	}
-	e.step(NoFitStep{Subject: subject, Below: below, Free: total, Runs: nRuns, Granularity: s.Granularity, Need: need, Largest: largest})
+	e.step(NoFitStep{Subject: subject, Below: below, Free: rm.total, Runs: len(rm.runs), Granularity: s.Granularity, Need: need, Largest: rm.largest})
 	if e.quick {
 		return
 	}
-	m.explainMisses(e, runs, need, limit)
-	m.remedies(e, need, usableTotal, largest)
+	m.explainMisses(e, rm.runs, need, limit)
+	m.remedies(e, need, rm.usableTotal, rm.largest)
+}
+
+// A room is the free space below a limit as findRoom weighs it: the free runs that
+// start below the limit, the usable part of each, and their sums. MaxRequest's
+// bisection asks dozens of times for the same limit; the map keeps one room per
+// limit (derived.rooms).
+type room struct {
+	runs               []FreeRun // the runs starting below the limit (shared: read only)
+	usableBase, usable []uint64  // each run's usable part below the limit
+	maxUsable          uint64
+	total, usableTotal uint64
+	largest            FreeRun // the first run with the largest usable part
+}
+
+func (m *Map) room(limit uint64) *room {
+	if d := m.derived; d != nil {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if rm := d.rooms[limit]; rm != nil {
+			return rm
+		}
+		rm := m.newRoom(limit)
+		if d.rooms == nil {
+			d.rooms = map[uint64]*room{}
+		}
+		if len(d.rooms) < 64 {
+			d.rooms[limit] = rm
+		}
+		return rm
+	}
+	return m.newRoom(limit)
+}
+
+func (m *Map) newRoom(limit uint64) *room {
+	all := m.freeRuns()
+	// Runs are in address order: those at or above the limit are a suffix.
+	n := 0
+	for n < len(all) && all[n].Base < limit {
+		n++
+	}
+	rm := &room{runs: all[:n:n], usableBase: make([]uint64, n), usable: make([]uint64, n)}
+	for i, f := range rm.runs {
+		rm.total += min(f.End(), limit) - f.Base
+		b, u := m.usable(f, limit)
+		rm.usableBase[i], rm.usable[i] = b, u
+		rm.usableTotal += u
+		if u > rm.largest.UsableSize || rm.largest.Size == 0 {
+			rm.largest = FreeRun{Base: f.Base, Size: f.Size, UsableBase: b, UsableSize: u}
+		}
+		rm.maxUsable = max(rm.maxUsable, u)
+	}
+	return rm
 }
 
 func sizeOrNone(n, at uint64) string {
@@ -320,7 +356,7 @@ func (m *Map) remedies(e *Explanation, need, usableTotal uint64, largest FreeRun
 	default:
 		e.Remedies = append(e.Remedies, fmt.Sprintf("at least %s more of contiguous, %s-aligned address space must be released", ib(need-largest.UsableSize), ib(g)))
 	}
-	waste, total := m.granularityWaste(m.Allocations())
+	waste, total := m.wastePatterns()
 	if len(waste) > 0 && total > 0 {
 		w := waste[0]
 		e.Remedies = append(e.Remedies, fmt.Sprintf("%s; sub-allocating them from larger reservations (or a heap) instead of separate VirtualAlloc calls would give that space back", w.Describe()))
@@ -385,18 +421,18 @@ func (m *Map) MaxRequest(req Request) (uint64, bool) {
 // them into a usable block of need bytes below limit, and returns the first and the
 // smallest of them.
 func (m *Map) releasable(need, limit uint64) (n int, first, smallest Allocation) {
-	for _, a := range m.Allocations() {
+	for _, a := range m.allocations() {
 		if a.End() > limit || a.Usage == UsageImage || a.Usage == UsageStack || a.Usage == UsageTEB || a.Usage == UsagePEB {
 			continue
 		}
 		lo, hi := a.Base, a.End()
-		if i := m.Find(lo - 1); lo > 0 && i >= 0 && m.Regions[i].IsFree() && !m.Regions[i].Blocked {
+		if i := m.findNear(a.First-1, lo-1); lo > 0 && i >= 0 && m.Regions[i].IsFree() && !m.Regions[i].Blocked {
 			for i >= 0 && m.Regions[i].IsFree() && !m.Regions[i].Blocked {
 				lo = m.Regions[i].Base
 				i--
 			}
 		}
-		if i := m.Find(hi); i >= 0 && m.Regions[i].IsFree() && !m.Regions[i].Blocked {
+		if i := m.findNear(a.First+a.Count, hi); i >= 0 && m.Regions[i].IsFree() && !m.Regions[i].Blocked {
 			for i < len(m.Regions) && m.Regions[i].IsFree() && !m.Regions[i].Blocked {
 				hi = m.Regions[i].End()
 				i++

@@ -98,9 +98,9 @@ const plentifulFree = 1 << 40
 // Fragmentation computes the fragmentation report. vm and smi are optional (nil when
 // the dump lacks the streams).
 func (m *Map) Fragmentation(vm *minidump.ProcessVMCounters, smi *minidump.SystemMemoryInfo) *FragReport {
-	sum := m.Summary()
-	r := &FragReport{Space: m.Space, Partial: m.Partial, Free: sum.Free, SizeClasses: sum.SizeClasses}
-	runs := m.FreeRuns()
+	sum := m.summary()
+	r := &FragReport{Space: m.Space, Partial: m.Partial, Free: sum.Free, SizeClasses: slices.Clone(sum.SizeClasses)}
+	runs := m.freeRuns()
 	for _, size := range []uint64{64 << 10, 1 << 20, 16 << 20} {
 		var n uint64
 		for _, f := range runs {
@@ -113,8 +113,9 @@ func (m *Map) Fragmentation(vm *minidump.ProcessVMCounters, smi *minidump.System
 			r.ByUsage = append(r.ByUsage, row)
 		}
 	}
-	allocs := m.Allocations()
-	r.Waste, r.WasteTotal = m.granularityWaste(allocs)
+	allocs := m.allocations()
+	waste, total := m.wastePatterns()
+	r.Waste, r.WasteTotal = slices.Clone(waste), total
 	r.ByAllocation = largestAllocations(allocs, 10)
 	if m.Space.PointerSize == 8 && sum.Free.UsableTotal >= plentifulFree {
 		r.Plentiful = true
@@ -140,7 +141,7 @@ func (m *Map) granularityWaste(allocs []Allocation) ([]WastePattern, uint64) {
 		}
 		end := a.End()
 		// The tail is lost only where it is free; the next region tells.
-		i := m.Find(end)
+		i := m.findNear(a.First+a.Count, end)
 		if i < 0 || m.Regions[i].Usage != UsageUnusable {
 			continue
 		}

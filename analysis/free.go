@@ -1,6 +1,10 @@
 package analysis
 
-import "github.com/dumpmap/dumpmap/minidump"
+import (
+	"slices"
+
+	"github.com/dumpmap/dumpmap/minidump"
+)
 
 // A FreeRun is a maximal stretch of free address space, with the part of it a new
 // reservation could use: the largest granularity-aligned block inside the allocatable
@@ -26,6 +30,10 @@ func (f FreeRun) Fits(size uint64) bool { return size > 0 && f.UsableSize >= siz
 // Unusable regions form one run. Unknown regions are not free: a partial map has no
 // free runs but those the dump proves.
 func (m *Map) FreeRuns() []FreeRun {
+	return slices.Clone(m.freeRuns())
+}
+
+func (m *Map) gatherFreeRuns() []FreeRun {
 	var out []FreeRun
 	m.eachFreeRun(func(f FreeRun) { out = append(out, f) })
 	return out

@@ -138,6 +138,9 @@ type Map struct {
 
 	mem  *minidump.Memory // the process's captured memory, for CheckHeap
 	whys *whyCache        // Describe's sentences for Unusable regions; nil in sub-maps
+	// derived caches what readers compute from the regions; nil in maps not made
+	// by NewMap.
+	derived *derived
 }
 
 // A Note is one thing the map assumed or corrected. ID is stable, for programs;
@@ -200,6 +203,16 @@ func (m *Map) Describe(r *Region) string {
 		return m.unusableWhy(r.Base, r.End())
 	}
 	return ""
+}
+
+// findNear is Find for an address expected in region i (the region before or
+// after an allocation, whose regions the allocation locates): the regions cover
+// the space without gaps, so it is usually there, and no search is needed.
+func (m *Map) findNear(i int, a uint64) int {
+	if i >= 0 && i < len(m.Regions) && m.Regions[i].Contains(a) {
+		return i
+	}
+	return m.Find(a)
 }
 
 // Region returns the region that contains a, or nil.

@@ -73,7 +73,9 @@ func FreeSizeClasses() []SizeClass {
 }
 
 // Summary computes the summary tables.
-func (m *Map) Summary() *Summary {
+func (m *Map) Summary() *Summary { return m.summary().clone() }
+
+func (m *Map) computeSummary() *Summary {
 	s := &Summary{SizeClasses: FreeSizeClasses()}
 	addRun := func(f FreeRun) {
 		s.Free.add(f)
