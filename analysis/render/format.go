@@ -24,7 +24,10 @@ func AddrFormatFor(bits int) AddrFormat {
 
 // Format formats v: "0x0012f31c", "0x00007ffe0000f000". A value wider than the
 // format is printed in full.
-func (a AddrFormat) Format(v uint64) string { return string(a.append(nil, v)) }
+func (a AddrFormat) Format(v uint64) string {
+	var tmp [18]byte
+	return string(a.append(tmp[:0], v))
+}
 
 // append appends Format(v) to b.
 func (a AddrFormat) append(b []byte, v uint64) []byte {

@@ -2,6 +2,7 @@ package render
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"strings"
 	"unicode/utf8"
@@ -49,6 +50,7 @@ type StreamTable struct {
 	width  []int
 	indent string
 	begun  bool
+	line   []byte // the line being laid out, reused
 }
 
 // NewStreamTable returns a streaming table with the given column headers that
@@ -87,8 +89,7 @@ func (t *StreamTable) Row(cells ...string) {
 }
 
 func (t *StreamTable) print(r []string) {
-	var b strings.Builder
-	b.WriteString(t.indent)
+	b := append(t.line[:0], t.indent...)
 	for i, c := range r {
 		c = Clean(c)
 		last := i == len(r)-1
@@ -98,20 +99,21 @@ func (t *StreamTable) print(r []string) {
 		}
 		switch {
 		case i < len(t.right) && t.right[i]:
-			b.WriteString(strings.Repeat(" ", pad))
-			b.WriteString(c)
+			b = appendSpaces(b, pad)
+			b = append(b, c...)
 		case last:
-			b.WriteString(c)
+			b = append(b, c...)
 		default:
-			b.WriteString(c)
-			b.WriteString(strings.Repeat(" ", pad))
+			b = append(b, c...)
+			b = appendSpaces(b, pad)
 		}
 		if !last {
-			b.WriteString("  ")
+			b = append(b, "  "...)
 		}
 	}
-	t.w.WriteString(strings.TrimRight(b.String(), " "))
-	t.w.WriteByte('\n')
+	b = append(bytes.TrimRight(b, " "), '\n')
+	t.w.Write(b)
+	t.line = b
 }
 
 // Flush prints the header if no row was printed, and flushes the buffer.

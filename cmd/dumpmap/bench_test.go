@@ -95,3 +95,10 @@ func BenchmarkCommandsManyRanges(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMemoryManyRanges lists the 62,148 captured ranges, as text and JSON.
+func BenchmarkMemoryManyRanges(b *testing.B) {
+	p := manyRangesFile(b, false)
+	b.Run("text", func(b *testing.B) { benchCLI(b, 0, "memory", p) })
+	b.Run("json", func(b *testing.B) { benchCLI(b, 0, "memory", "--json", p) })
+}
