@@ -177,3 +177,62 @@ func dumpRegions(rs []Region) string {
 	}
 	return sb.String()
 }
+
+// TestSplitLayoutMatchesOnePass lays random walks out in two halves (splitMin
+// lowered) and in one pass, and wants the same map: regions, notes, limits. The
+// one-pass layout is itself checked against the reference by
+// TestLayoutMatchesReference.
+func TestSplitLayoutMatchesOnePass(t *testing.T) {
+	defer func(v int) { splitMin = v }(splitMin)
+	build := func(data []byte, min int) (*Map, error) {
+		splitMin = min
+		f, err := minidump.New(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return NewMap(process.New(f, process.Options{}), Options{})
+	}
+	split := 0
+	for seed := range uint64(3000) {
+		r := rand.New(rand.NewPCG(seed, 8))
+		x86 := r.IntN(2) == 0
+		si := minidumptest.Windows10x64()
+		if x86 {
+			si = minidumptest.Windows7x86()
+		}
+		var walk []minidump.MemoryInfo
+		for range 1 + r.IntN(4) { // longer walks: several split points to choose from
+			walk = append(walk, randomWalk(r, x86)...)
+		}
+		data := minidumptest.New().SystemInfo(si).Region(walk...).Bytes()
+		one, err1 := build(data, 1<<30)
+		two, err2 := build(data, 4)
+		if (err1 == nil) != (err2 == nil) {
+			t.Fatalf("seed %d: errors %v and %v", seed, err1, err2)
+		}
+		if err1 != nil {
+			continue
+		}
+		if !slices.EqualFunc(one.Regions, two.Regions, sameRegion) {
+			t.Fatalf("seed %d: regions differ\n one pass %s\n    split %s", seed, dumpRegions(one.Regions), dumpRegions(two.Regions))
+		}
+		if a, b := strings.Join(one.NoteTexts(), "\n"), strings.Join(two.NoteTexts(), "\n"); a != b {
+			t.Fatalf("seed %d: notes differ\n one pass %s\n    split %s", seed, a, b)
+		}
+		if one.Space != two.Space {
+			t.Fatalf("seed %d: space %+v, split %+v", seed, one.Space, two.Space)
+		}
+		// Count the walks whose halves joined (rather than falling back to one pass).
+		f, _ := minidump.New(bytes.NewReader(data), int64(len(data)))
+		if n, err := f.MemoryInfoCount(); err == nil && n >= 4 {
+			l := &layout{m: &Map{}, narrow: x86, gran: 0x10000, minA: 0x10000}
+			if l.addSplit(f, n) {
+				split++
+			}
+		}
+	}
+	if split < 200 { // most concatenated walks are out of order: one pass
+		t.Fatalf("only %d of 3000 walks were laid out in two halves", split)
+	}
+	t.Logf("%d of 3000 walks laid out in two halves", split)
+}

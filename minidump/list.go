@@ -112,13 +112,16 @@ const scanChunk = 4096
 // scanList walks the entries of a headed list in chunks of up to scanChunk entries,
 // so that a caller consuming them holds neither the raw stream nor a decoded copy of
 // it. fn gets each chunk's bytes, the entry size (at least minEntry) and the number
-// of entries in it.
-func (f *File) scanList(t StreamType, minHeader, minEntry int, count64 bool, fn func(chunk []byte, es, n int) bool) (int, error) {
+// of entries in it. A scan that starts past entry 0 (first) does not count as a
+// decode of the stream: it is the second half of a scan split between goroutines.
+func (f *File) scanList(t StreamType, first, minHeader, minEntry int, count64 bool, fn func(chunk []byte, es, n int) bool) (int, error) {
 	s := f.Stream(t)
 	if s == nil {
 		return 0, noStream(t)
 	}
-	f.decoding(s)
+	if first == 0 {
+		f.decoding(s)
+	}
 	hdr := make([]byte, min(int64(minHeader), s.Available))
 	if err := f.readAt(hdr, s.Offset, t.String()); err != nil {
 		return 0, err
@@ -134,7 +137,7 @@ func (f *File) scanList(t StreamType, minHeader, minEntry int, count64 bool, fn 
 		count.err = s.Damage
 	}
 	buf := make([]byte, min(count.n, scanChunk)*es)
-	done := 0
+	done := min(max(first, 0), count.n)
 	for done < count.n {
 		k := min(count.n-done, scanChunk)
 		chunk := buf[:k*es]

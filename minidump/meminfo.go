@@ -161,7 +161,7 @@ func (f *File) MemoryInfo() ([]MemoryInfo, error) {
 			}
 		}
 	}
-	_, err := f.scanList(StreamMemoryInfoList, 16, memoryInfoSize, true, func(chunk []byte, es, n int) bool {
+	_, err := f.scanList(StreamMemoryInfoList, 0, 16, memoryInfoSize, true, func(chunk []byte, es, n int) bool {
 		k := len(out)
 		out = slices.Grow(out, n)[:k+n]
 		decodeMemoryInfo(out[k:], chunk, es)
@@ -176,8 +176,16 @@ func (f *File) MemoryInfo() ([]MemoryInfo, error) {
 // reused between calls. It returns how many entries it passed to fn and, as
 // MemoryInfo does, the damage found.
 func (f *File) ScanMemoryInfo(fn func(batch []MemoryInfo) bool) (int, error) {
+	return f.ScanMemoryInfoFrom(0, fn)
+}
+
+// ScanMemoryInfoFrom is ScanMemoryInfo from entry first on, so that two goroutines
+// can share a long list: one scans from 0 and stops where the other starts. It
+// returns the index past the last entry passed to fn. A scan from past entry 0
+// does not count as a decode of the stream (Decodes).
+func (f *File) ScanMemoryInfoFrom(first int, fn func(batch []MemoryInfo) bool) (int, error) {
 	var batch []MemoryInfo
-	return f.scanList(StreamMemoryInfoList, 16, memoryInfoSize, true, func(chunk []byte, es, n int) bool {
+	return f.scanList(StreamMemoryInfoList, first, 16, memoryInfoSize, true, func(chunk []byte, es, n int) bool {
 		if cap(batch) < n {
 			batch = make([]MemoryInfo, n)
 		}
