@@ -30,38 +30,55 @@ func (m *Map) Allocations() []Allocation {
 	return slices.Clone(m.allocations())
 }
 
+// NumAllocations returns len(m.Allocations()) without copying them.
+func (m *Map) NumAllocations() int { return len(m.allocations()) }
+
 func (m *Map) groupAllocations() []Allocation {
-	var out []Allocation
-	for i := 0; i < len(m.Regions); i++ {
+	// Counted first, so the list is allocated once: a partial map of a
+	// MiniDumpNormal has an allocation per captured range.
+	n := 0
+	m.eachAllocation(func(i, j int) { n++ })
+	out := make([]Allocation, 0, n)
+	m.eachAllocation(func(i, j int) {
 		r := &m.Regions[i]
-		if r.IsFree() || r.Usage == UsageUnknown && r.State == 0 {
-			continue
-		}
-		a := Allocation{Base: r.AllocationBase, Type: r.Type, Protect: r.AllocationProtect, First: i}
+		a := Allocation{Base: r.AllocationBase, Type: r.Type, Protect: r.AllocationProtect, First: i, Count: j - i}
 		if r.State == 0 {
 			a.Base = r.Base
 		}
-		j := i
-		for ; j < len(m.Regions); j++ {
-			s := &m.Regions[j]
-			if s.IsFree() || j > i && (r.State == 0 || s.State == 0 || s.AllocationBase != r.AllocationBase) {
-				break
-			}
-			a.Count++
-			switch s.State {
+		for k := i; k < j; k++ {
+			switch s := &m.Regions[k]; s.State {
 			case minidump.MemCommit:
 				a.Committed += s.Size
 			case minidump.MemReserve:
 				a.Reserved += s.Size
 			}
 		}
-		last := &m.Regions[j-1]
-		a.Size = last.End() - a.Base
+		a.Size = m.Regions[j-1].End() - a.Base
 		a.Usage, a.Detail = dominantUsage(m.Regions[i:j])
 		out = append(out, a)
+	})
+	return out
+}
+
+// eachAllocation calls fn with the regions [i, j) of each allocation, in address
+// order: the busy regions that share an allocation base (in a partial map, each
+// known region alone).
+func (m *Map) eachAllocation(fn func(i, j int)) {
+	for i := 0; i < len(m.Regions); i++ {
+		r := &m.Regions[i]
+		if r.IsFree() || r.Usage == UsageUnknown && r.State == 0 {
+			continue
+		}
+		j := i + 1
+		for ; j < len(m.Regions); j++ {
+			s := &m.Regions[j]
+			if s.IsFree() || r.State == 0 || s.State == 0 || s.AllocationBase != r.AllocationBase {
+				break
+			}
+		}
+		fn(i, j)
 		i = j - 1
 	}
-	return out
 }
 
 // dominantUsage picks the usage that describes an allocation: a special usage (image,

@@ -1,10 +1,15 @@
 package analysis
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"slices"
 	"sort"
 	"testing"
+
+	"github.com/dumpmap/dumpmap/analysis/process"
+	"github.com/dumpmap/dumpmap/minidump"
+	"github.com/dumpmap/dumpmap/minidump/minidumptest"
 )
 
 // TestLargestAllocations checks the one-pass selection against what it replaces:
@@ -113,6 +118,73 @@ func TestLayOutMatchesReference(t *testing.T) {
 			if g.Base != w.Base || g.Size != w.Size || !sameKind(&g, &w) {
 				t.Fatalf("iteration %d: region %d = %+v (%q), want %+v (%q)", iter, i, g, g.Detail(), w, w.Detail())
 			}
+		}
+	}
+}
+
+// referenceAllocations is the grouping groupAllocations does in two passes, as it
+// was written before: one pass, the list grown as it goes.
+func referenceAllocations(m *Map) []Allocation {
+	var out []Allocation
+	for i := 0; i < len(m.Regions); i++ {
+		r := &m.Regions[i]
+		if r.IsFree() || r.Usage == UsageUnknown && r.State == 0 {
+			continue
+		}
+		a := Allocation{Base: r.AllocationBase, Type: r.Type, Protect: r.AllocationProtect, First: i}
+		if r.State == 0 {
+			a.Base = r.Base
+		}
+		j := i
+		for ; j < len(m.Regions); j++ {
+			s := &m.Regions[j]
+			if s.IsFree() || j > i && (r.State == 0 || s.State == 0 || s.AllocationBase != r.AllocationBase) {
+				break
+			}
+			a.Count++
+			switch s.State {
+			case minidump.MemCommit:
+				a.Committed += s.Size
+			case minidump.MemReserve:
+				a.Reserved += s.Size
+			}
+		}
+		last := &m.Regions[j-1]
+		a.Size = last.End() - a.Base
+		a.Usage, a.Detail = dominantUsage(m.Regions[i:j])
+		out = append(out, a)
+		i = j - 1
+	}
+	return out
+}
+
+// TestAllocationsMatchReference compares groupAllocations with the one-pass
+// grouping on the maps of random walks (complete) and of the many-range dump
+// (partial).
+func TestAllocationsMatchReference(t *testing.T) {
+	var maps []*Map
+	for seed := range uint64(100) {
+		r := rand.New(rand.NewPCG(seed, 9))
+		data := minidumptest.New().SystemInfo(minidumptest.Windows10x64()).Region(randomWalk(r, false)...).Bytes()
+		f, _ := minidump.New(bytes.NewReader(data), int64(len(data)))
+		if m, err := NewMap(process.New(f, process.Options{}), Options{}); err == nil {
+			maps = append(maps, m)
+		}
+	}
+	data := minidumptest.ManyRanges(minidumptest.ManyRangesSpec{Ranges: 2000}).Bytes()
+	f, _ := minidump.New(bytes.NewReader(data), int64(len(data)))
+	m, err := NewMap(process.New(f, process.Options{}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	maps = append(maps, m)
+	for k, m := range maps {
+		got, want := m.groupAllocations(), referenceAllocations(m)
+		if !slices.Equal(got, want) {
+			t.Fatalf("map %d: %d allocations, want %d (or they differ)", k, len(got), len(want))
+		}
+		if m.NumAllocations() != len(want) {
+			t.Fatalf("map %d: NumAllocations %d, want %d", k, m.NumAllocations(), len(want))
 		}
 	}
 }

@@ -98,6 +98,7 @@ func NewRegions(file string, m *analysis.Map, filter RegionFilter, addr *uint64,
 			}
 		}
 	} else {
+		sel = make([]int, 0, len(m.Regions))
 		for i := range m.Regions {
 			if filter.Match(&m.Regions[i]) {
 				sel = append(sel, i)

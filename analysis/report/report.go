@@ -215,7 +215,7 @@ func Build(p *process.Process, opt Options) (*Report, error) {
 		LargestFree:       render.Block{Base: render.Hex(fr.Free.Largest.Base), Size: fr.Free.Largest.Size},
 		LargestUsableFree: render.UsableOf(fr.Free.LargestUsable), UnusableTotal: fr.Free.Unusable,
 		SizeClasses: render.SizeClassesOf(fr.SizeClasses), Fits: render.FitsOf(fr.Fits), Waste: []render.Waste{}, WastePatterns: len(fr.Waste), WasteTotal: fr.WasteTotal,
-		ByUsage: render.SummaryRowsOf(fr.ByUsage), ByAllocation: []render.Allocation{}, Allocations: len(m.Allocations()),
+		ByUsage: render.SummaryRowsOf(fr.ByUsage), ByAllocation: []render.Allocation{}, Allocations: m.NumAllocations(),
 		Plentiful: fr.Plentiful, Commit: render.CommitOf(fr.Commit),
 	}
 	for i, w := range fr.Waste {
