@@ -7,6 +7,7 @@ import (
 	"github.com/dumpmap/dumpmap/analysis/input"
 	"github.com/dumpmap/dumpmap/analysis/process"
 	"github.com/dumpmap/dumpmap/analysis/render"
+	"github.com/dumpmap/dumpmap/internal/gctune"
 	"github.com/dumpmap/dumpmap/minidump"
 )
 
@@ -59,6 +60,7 @@ func openDump(path string) (*dumpFile, error) {
 		}
 		return nil, &fileError{file: ie.Name, err: cause}
 	}
+	gctune.ForDump(in.File)
 	d := &dumpFile{File: in.File, path: in.Name, in: in}
 	for _, w := range in.File.Warnings {
 		d.warn(w)

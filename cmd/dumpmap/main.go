@@ -19,6 +19,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/dumpmap/dumpmap/internal/gctune"
 	"github.com/spf13/pflag"
 )
 
@@ -27,22 +28,8 @@ import (
 var version = ""
 
 func main() {
-	tuneGC()
+	gctune.Start() // collect only at a memory limit (internal/gctune)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
-}
-
-// tuneGC lets the heap grow further between collections than Go's default unless
-// the user set GOGC or GOMEMLIMIT: a dumpmap run is short and its live data is the
-// map it builds, so the default spends up to 40% of a summary's CPU time collecting
-// garbage that is about to be freed by exit anyway. The memory limit keeps huge maps
-// bounded.
-func tuneGC() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(800)
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(256 << 20)
-	}
 }
 
 // run runs dumpmap with the given arguments (without the program name) and returns
