@@ -119,11 +119,11 @@ type Memory struct {
 // still readable. Where ranges overlap (a thread's stack captured twice, say) the
 // first range wins.
 func (f *File) Memory() (*Memory, error) {
-	var all []MemoryRange
+	var all []MemoryRange // the lists just decoded: newMemory may filter them in place
 	errs := newErrList(nil)
 	if f.HasStream(StreamMemoryList) {
 		r, err := f.MemoryList()
-		all = append(all, r...)
+		all = r
 		errs.add(err)
 	}
 	if f.HasStream(StreamMemory64List) {
@@ -145,8 +145,9 @@ func (f *File) NewMemory(lists ...[]MemoryRange) *Memory {
 	return newMemory(f.r, all)
 }
 
+// newMemory takes all, a slice its callers made for it: it is filtered in place.
 func newMemory(r io.ReaderAt, all []MemoryRange) *Memory {
-	rs := make([]MemoryRange, 0, len(all))
+	rs := all[:0]
 	for _, x := range all {
 		if x.Size > 0 && x.End() > x.Start {
 			rs = append(rs, x)
@@ -154,7 +155,7 @@ func newMemory(r io.ReaderAt, all []MemoryRange) *Memory {
 	}
 	// The ranges of a MiniDumpNormal are in the order the writer found them; a
 	// radix sort keeps 60,000 of them from costing more than the rest of the dump.
-	keysort.Stable(rs, func(r *MemoryRange) uint64 { return r.Start })
+	rs = keysort.Sorted(rs, func(r *MemoryRange) uint64 { return r.Start })
 	// Trim overlaps so lookups can binary-search disjoint ranges.
 	out := rs[:0]
 	for _, x := range rs {

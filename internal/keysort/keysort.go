@@ -20,9 +20,18 @@ type pair struct {
 // their original order. A slice that is already in order is only scanned. For a
 // descending order, return ^v.
 func Stable[T any](s []T, key func(*T) uint64) {
+	if t := Sorted(s, key); len(t) > 0 && &t[0] != &s[0] {
+		copy(s, t)
+	}
+}
+
+// Sorted is Stable without the final copy: it returns s itself when s is already
+// in order, or sorted in place when it is short; else a new slice holding s's
+// elements in order, s left as it was.
+func Sorted[T any](s []T, key func(*T) uint64) []T {
 	n := len(s)
 	if n < 2 {
-		return
+		return s
 	}
 	prev, sorted := key(&s[0]), true
 	for i := 1; i < n; i++ {
@@ -34,7 +43,7 @@ func Stable[T any](s []T, key func(*T) uint64) {
 		prev = k
 	}
 	if sorted {
-		return
+		return s
 	}
 	if n <= 32 {
 		slices.SortStableFunc(s, func(a, b T) int {
@@ -47,7 +56,7 @@ func Stable[T any](s []T, key func(*T) uint64) {
 			}
 			return 0
 		})
-		return
+		return s
 	}
 	a, b := make([]pair, n), make([]pair, n)
 	var counts [8][256]int
@@ -79,5 +88,5 @@ func Stable[T any](s []T, key func(*T) uint64) {
 	for j, p := range a {
 		tmp[j] = s[p.i]
 	}
-	copy(s, tmp)
+	return tmp
 }
