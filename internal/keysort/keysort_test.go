@@ -58,3 +58,26 @@ func BenchmarkStable(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(src)), "ns/element")
 }
+
+// TestSorted: Sorted returns s itself when it is in order, else a sorted copy
+// that leaves s as it was.
+func TestSorted(t *testing.T) {
+	in := make([]item, 100)
+	for i := range in {
+		in[i] = item{uint64(i), i}
+	}
+	if got := Sorted(in, func(x *item) uint64 { return x.k }); &got[0] != &in[0] {
+		t.Error("an ordered slice was copied")
+	}
+	slices.Reverse(in)
+	orig := slices.Clone(in)
+	got := Sorted(in, func(x *item) uint64 { return x.k })
+	if !slices.Equal(in, orig) {
+		t.Error("the input was modified")
+	}
+	for i := range got {
+		if got[i].k != uint64(i) {
+			t.Fatalf("got[%d] = %d", i, got[i].k)
+		}
+	}
+}
