@@ -3,6 +3,7 @@ package analysis
 import (
 	"bytes"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"sort"
 	"testing"
@@ -185,6 +186,40 @@ func TestAllocationsMatchReference(t *testing.T) {
 		}
 		if m.NumAllocations() != len(want) {
 			t.Fatalf("map %d: NumAllocations %d, want %d", k, m.NumAllocations(), len(want))
+		}
+	}
+}
+
+// TestSummaryHalvesMatchOnePass counts the summary of random maps in two halves
+// and in one pass and wants the same tables.
+func TestSummaryHalvesMatchOnePass(t *testing.T) {
+	defer func(v int) { summaryHalfMin = v }(summaryHalfMin)
+	for seed := range uint64(300) {
+		r := rand.New(rand.NewPCG(seed, 10))
+		var walk []minidump.MemoryInfo
+		a := uint64(0)
+		for range 4 {
+			w := randomWalk(r, false)
+			for i := range w { // keep the walks in order, one after the other
+				w[i].BaseAddress += a
+			}
+			walk = append(walk, w...)
+			if n := len(walk); n > 0 {
+				a = walk[n-1].BaseAddress + walk[n-1].RegionSize
+			}
+		}
+		data := minidumptest.New().SystemInfo(minidumptest.Windows10x64()).Region(walk...).Bytes()
+		f, _ := minidump.New(bytes.NewReader(data), int64(len(data)))
+		m, err := NewMap(process.New(f, process.Options{}), Options{})
+		if err != nil {
+			continue
+		}
+		summaryHalfMin = 1 << 30
+		one := m.computeSummary()
+		summaryHalfMin = 2
+		two := m.computeSummary()
+		if !reflect.DeepEqual(one, two) {
+			t.Fatalf("seed %d: one pass\n%+v\ntwo halves\n%+v", seed, one, two)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"fmt"
+	"runtime"
 	"sort"
 
 	"github.com/dumpmap/dumpmap/minidump"
@@ -75,90 +76,181 @@ func FreeSizeClasses() []SizeClass {
 // Summary computes the summary tables.
 func (m *Map) Summary() *Summary { return m.summary().clone() }
 
-func (m *Map) computeSummary() *Summary {
-	s := &Summary{SizeClasses: FreeSizeClasses()}
-	addRun := func(f FreeRun) {
-		s.Free.add(f)
-		for i := range s.SizeClasses {
-			c := &s.SizeClasses[i]
-			if f.Size >= c.Min && (c.Max == 0 || f.Size < c.Max) {
-				c.Runs++
-				c.Bytes += f.Size
-				c.Usable += f.UsableSize
-				break
-			}
+// summaryAcc accumulates the summary over a stretch of regions.
+type summaryAcc struct {
+	free                 FreeStats
+	classes              []SizeClass
+	total, busy, unknown uint64
+	usage                [numUsages]acc
+	largest              [numUsages]LargestRow
+	types                accList[minidump.MemType]
+	states               accList[minidump.MemState]
+	protects             accList[minidump.Protect]
+	commit, reserve      acc
+	byType               [3]acc
+	byProtect            [0x800]acc // every PAGE_* combination but PAGE_TARGETS_INVALID
+}
+
+func (a *summaryAcc) addRun(f FreeRun) {
+	a.free.add(f)
+	for i := range a.classes {
+		c := &a.classes[i]
+		if f.Size >= c.Min && (c.Max == 0 || f.Size < c.Max) {
+			c.Runs++
+			c.Bytes += f.Size
+			c.Usable += f.UsableSize
+			break
 		}
 	}
-	// The free runs are gathered in the same pass as the tables: on maps of millions
-	// of regions every pass over them counts.
+}
+
+// add accumulates the regions rs. The free runs are gathered in the same pass as
+// the tables: on maps of millions of regions every pass over them counts. A run
+// open at the end of rs is closed there: callers cut the regions where a run
+// cannot continue.
+func (a *summaryAcc) add(rs []Region) {
+	a.classes = FreeSizeClasses()
 	var runs runGatherer
-	usage := make([]acc, numUsages)
-	var types accList[minidump.MemType]
-	var states accList[minidump.MemState]
-	var protects accList[minidump.Protect]
-	var commit, reserve acc
-	var byType [3]acc
-	var byProtect [0x800]acc // every PAGE_* combination but PAGE_TARGETS_INVALID
-	largest := make([]LargestRow, numUsages)
-	for i := range m.Regions {
-		r := &m.Regions[i]
-		runs.add(r, addRun)
-		s.Total += r.Size
-		usage[r.Usage].n++
-		usage[r.Usage].size += r.Size
-		if r.Size > largest[r.Usage].Size {
-			largest[r.Usage] = LargestRow{Usage: r.Usage, Base: r.Base, Size: r.Size}
+	for i := range rs {
+		r := &rs[i]
+		runs.add(r, a.addRun)
+		a.total += r.Size
+		a.usage[r.Usage].n++
+		a.usage[r.Usage].size += r.Size
+		if r.Size > a.largest[r.Usage].Size {
+			a.largest[r.Usage] = LargestRow{Usage: r.Usage, Base: r.Base, Size: r.Size}
 		}
 		if r.Usage == UsageUnknown {
-			s.Unknown += r.Size
+			a.unknown += r.Size
 		}
 		if r.IsFree() {
 			continue
 		}
-		s.Busy += r.Size
+		a.busy += r.Size
 		// Direct-indexed counters for the common values keep this loop cheap on maps
 		// of millions of regions; anything else goes to the lists.
 		switch r.State {
 		case 0:
 		case minidump.MemCommit:
-			commit.n++
-			commit.size += r.Size
+			a.commit.n++
+			a.commit.size += r.Size
 		case minidump.MemReserve:
-			reserve.n++
-			reserve.size += r.Size
+			a.reserve.n++
+			a.reserve.size += r.Size
 		default:
-			a := states.get(r.State)
-			a.n++
-			a.size += r.Size
+			x := a.states.get(r.State)
+			x.n++
+			x.size += r.Size
 		}
 		switch r.Type {
 		case 0:
 		case minidump.MemPrivate:
-			byType[0].n++
-			byType[0].size += r.Size
+			a.byType[0].n++
+			a.byType[0].size += r.Size
 		case minidump.MemMapped:
-			byType[1].n++
-			byType[1].size += r.Size
+			a.byType[1].n++
+			a.byType[1].size += r.Size
 		case minidump.MemImage:
-			byType[2].n++
-			byType[2].size += r.Size
+			a.byType[2].n++
+			a.byType[2].size += r.Size
 		default:
-			a := types.get(r.Type)
-			a.n++
-			a.size += r.Size
+			x := a.types.get(r.Type)
+			x.n++
+			x.size += r.Size
 		}
 		if r.State == minidump.MemCommit {
-			var a *acc
-			if r.Protect < minidump.Protect(len(byProtect)) {
-				a = &byProtect[r.Protect]
+			var x *acc
+			if r.Protect < minidump.Protect(len(a.byProtect)) {
+				x = &a.byProtect[r.Protect]
 			} else {
-				a = protects.get(r.Protect)
+				x = a.protects.get(r.Protect)
 			}
-			a.n++
-			a.size += r.Size
+			x.n++
+			x.size += r.Size
 		}
 	}
-	runs.close(addRun)
+	runs.close(a.addRun)
+}
+
+// merge adds b, the accumulation of the regions after a's, as if one pass had
+// gone on: sums add up, and of equal maxima the first (a's) is kept.
+func (a *summaryAcc) merge(b *summaryAcc) {
+	f, g := &a.free, &b.free
+	f.Total += g.Total
+	f.Runs += g.Runs
+	f.UsableTotal += g.UsableTotal
+	f.Unusable += g.Unusable
+	f.UnusableRuns += g.UnusableRuns
+	if g.Largest.Size > f.Largest.Size {
+		f.Largest = g.Largest
+	}
+	if g.LargestUsable.UsableSize > f.LargestUsable.UsableSize {
+		f.LargestUsable = g.LargestUsable
+	}
+	for i := range a.classes {
+		a.classes[i].Runs += b.classes[i].Runs
+		a.classes[i].Bytes += b.classes[i].Bytes
+		a.classes[i].Usable += b.classes[i].Usable
+	}
+	a.total += b.total
+	a.busy += b.busy
+	a.unknown += b.unknown
+	for u := range a.usage {
+		a.usage[u].n += b.usage[u].n
+		a.usage[u].size += b.usage[u].size
+		if b.largest[u].Size > a.largest[u].Size {
+			a.largest[u] = b.largest[u]
+		}
+	}
+	addAcc := func(x *acc, y acc) { x.n += y.n; x.size += y.size }
+	for i, k := range b.types.keys {
+		addAcc(a.types.get(k), b.types.vals[i])
+	}
+	for i, k := range b.states.keys {
+		addAcc(a.states.get(k), b.states.vals[i])
+	}
+	for i, k := range b.protects.keys {
+		addAcc(a.protects.get(k), b.protects.vals[i])
+	}
+	addAcc(&a.commit, b.commit)
+	addAcc(&a.reserve, b.reserve)
+	for i := range a.byType {
+		addAcc(&a.byType[i], b.byType[i])
+	}
+	for i := range a.byProtect {
+		addAcc(&a.byProtect[i], b.byProtect[i])
+	}
+}
+
+// summaryHalfMin is the map size from which the summary is counted in two halves
+// at once (a variable for the tests).
+var summaryHalfMin = 1 << 16
+
+func (m *Map) computeSummary() *Summary {
+	var a summaryAcc
+	rs := m.Regions
+	// Cut at a region that is not free space, where no free run continues.
+	k := len(rs) / 2
+	for k < len(rs) && rs[k].IsFree() && rs[k].State == minidump.MemFree && !rs[k].Blocked {
+		k++
+	}
+	if len(rs) >= summaryHalfMin && k < len(rs) && runtime.GOMAXPROCS(0) > 1 {
+		var b summaryAcc
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			b.add(rs[k:])
+		}()
+		a.add(rs[:k])
+		<-done
+		a.merge(&b)
+	} else {
+		a.add(rs)
+	}
+	s := &Summary{SizeClasses: a.classes, Total: a.total, Busy: a.busy, Unknown: a.unknown, Free: a.free}
+	usage, largest := a.usage[:], a.largest[:]
+	types, states, protects := &a.types, &a.states, &a.protects
+	commit, reserve, byType, byProtect := a.commit, a.reserve, a.byType, &a.byProtect
 	addAcc := func(a *acc, b acc) { a.n += b.n; a.size += b.size }
 	if commit.n > 0 {
 		addAcc(states.get(minidump.MemCommit), commit)
