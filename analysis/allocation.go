@@ -34,11 +34,10 @@ func (m *Map) Allocations() []Allocation {
 func (m *Map) NumAllocations() int { return len(m.allocations()) }
 
 func (m *Map) groupAllocations() []Allocation {
-	// Counted first, so the list is allocated once: a partial map of a
-	// MiniDumpNormal has an allocation per captured range.
-	n := 0
-	m.eachAllocation(func(i, j int) { n++ })
-	out := make([]Allocation, 0, n)
+	// Sized once for the maps measured: large-200k.dmp has an allocation per four
+	// regions, the partial map of a MiniDumpNormal one per captured range, half
+	// its regions (the gaps are the other half). A map with more grows the slice.
+	out := make([]Allocation, 0, len(m.Regions)/2+16)
 	m.eachAllocation(func(i, j int) {
 		r := &m.Regions[i]
 		a := Allocation{Base: r.AllocationBase, Type: r.Type, Protect: r.AllocationProtect, First: i, Count: j - i}
