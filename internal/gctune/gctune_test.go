@@ -28,8 +28,8 @@ func TestForDump(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		name        string
-		auto        bool
+		name         string
+		auto         bool
 		before, want int64
 	}{
 		{"raised", true, Base, Base + 1000*perRegionEntry + 50*perRange},
