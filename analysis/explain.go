@@ -2,9 +2,10 @@ package analysis
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 
-	"github.com/dumpmap/dumpmap/internal/keysort"
 	"github.com/dustin/go-humanize"
 )
 
@@ -205,7 +206,7 @@ func (m *Map) findRoom(e *Explanation, need uint64, subject string) {
 	if e.quick {
 		return
 	}
-	m.explainMisses(e, rm.runs, need, limit)
+	m.explainMisses(e, rm, need, limit)
 	m.remedies(e, need, rm.usableTotal, rm.largest)
 }
 
@@ -219,6 +220,9 @@ type room struct {
 	maxUsable          uint64
 	total, usableTotal uint64
 	largest            FreeRun // the first run with the largest usable part
+
+	missOnce sync.Once
+	miss     *missGroups
 }
 
 func (m *Map) room(limit uint64) *room {
@@ -270,77 +274,97 @@ func sizeOrNone(n, at uint64) string {
 
 // explainMisses names the free runs that came closest, and the patterns that made
 // most free space unusable.
-func (m *Map) explainMisses(e *Explanation, runs []FreeRun, need, limit uint64) {
+func (m *Map) explainMisses(e *Explanation, rm *room, need, limit uint64) {
 	s := &m.Space
 	g := s.Granularity
-	// Group the runs by why they fail.
-	var atZero, tails []FreeRun
-	var tailBytes uint64
-	var small []FreeRun
-	for _, f := range runs {
-		if f.Base >= limit {
-			continue
-		}
-		_, u := m.usable(f, limit)
-		switch {
-		case f.End() <= alignUp(s.MinAddress, g):
-			atZero = append(atZero, f)
-		case u == 0:
-			f.Size = min(f.End(), limit) - f.Base // only the part the request may use
-			tails = append(tails, f)
-			tailBytes += f.Size
-		default:
-			small = append(small, f)
-		}
-	}
-	for _, f := range atZero {
+	gr := rm.groups(m, limit)
+	for _, f := range gr.atZero {
 		at := fmt.Sprintf("%#x", f.Base)
 		if f.Base == 0 {
 			at = "0"
 		}
 		e.NearMisses = append(e.NearMisses, NearMiss{Run: f, Why: fmt.Sprintf("the %s at address %s is below the lowest allocatable address %#x: never allocatable", ib(f.Size), at, s.MinAddress)})
 	}
-	if len(tails) > 0 {
-		// The typical tail: the most common size.
-		counts := map[uint64]int{}
-		for _, f := range tails {
-			counts[f.Size]++
-		}
-		common, n := uint64(0), 0
-		for sz, c := range counts {
-			if c > n || c == n && sz > common {
-				common, n = sz, c
-			}
-		}
-		ex := tails[0]
-		for _, f := range tails {
-			if f.Size == common {
-				ex = f
-				break
-			}
-		}
-		e.step(TailsStep{Count: len(tails), Bytes: tailBytes, Granularity: g, Common: common, CommonCount: n, Example: ex})
-		for i, f := range tails {
+	if len(gr.tails) > 0 {
+		e.step(TailsStep{Count: len(gr.tails), Bytes: gr.tailBytes, Granularity: g, Common: gr.common, CommonCount: gr.commonCount, Example: gr.example})
+		for i, f := range gr.tails {
 			if i == 3 {
 				break
 			}
 			e.NearMisses = append(e.NearMisses, NearMiss{Run: f, Why: fmt.Sprintf("%s, but it starts %s past a %s boundary and ends before the next one", ib(f.Size), ib(f.Base%g), ib(g))})
 		}
 	}
-	keysort.Stable(small, func(f *FreeRun) uint64 { return ^f.UsableSize }) // largest first
-	for i, f := range small {
-		if i == 3 {
-			break
-		}
+	for _, f := range gr.closest {
 		b, u := m.usable(f, limit)
 		e.NearMisses = append(e.NearMisses, NearMiss{Run: FreeRun{Base: f.Base, Size: f.Size, UsableBase: b, UsableSize: u},
 			Why: fmt.Sprintf("%s usable from %#x, %s short of the %s needed", ib(u), b, ib(need-u), ib(need))})
 	}
-	if len(small) > 0 {
-		f := small[0]
+	if len(gr.closest) > 0 {
+		f := gr.closest[0]
 		b, u := m.usable(f, limit)
 		e.step(ClosestMissStep{Run: FreeRun{Base: f.Base, Size: f.Size, UsableBase: b, UsableSize: u}, Need: need})
 	}
+}
+
+// missGroups sorts the free runs below a limit by why a request that none of them
+// can hold fails there: below the lowest allocatable address, a tail too short to
+// hold one aligned block, or usable but too small (the closest of them: the three
+// whose runs hold the most usable space, the first on a tie). None of it depends
+// on the request's size, so a room keeps it for every request that fails.
+type missGroups struct {
+	atZero, tails []FreeRun
+	tailBytes     uint64
+	common        uint64 // the most common tail size (the largest on a tie)
+	commonCount   int
+	example       FreeRun // the first tail of the common size
+	closest       []FreeRun
+}
+
+func (rm *room) groups(m *Map, limit uint64) *missGroups {
+	rm.missOnce.Do(func() {
+		s := &m.Space
+		g := s.Granularity
+		gr := &missGroups{}
+		counts := map[uint64]int{}
+		for i, f := range rm.runs {
+			u := rm.usable[i]
+			switch {
+			case f.End() <= alignUp(s.MinAddress, g):
+				gr.atZero = append(gr.atZero, f)
+			case u == 0:
+				f.Size = min(f.End(), limit) - f.Base // only the part the request may use
+				gr.tails = append(gr.tails, f)
+				gr.tailBytes += f.Size
+				counts[f.Size]++
+			default:
+				// The three largest by the run's usable size, earlier first on a tie.
+				k := len(gr.closest)
+				for k > 0 && gr.closest[k-1].UsableSize < f.UsableSize {
+					k--
+				}
+				if k < 3 {
+					gr.closest = slices.Insert(gr.closest, k, f)
+					gr.closest = gr.closest[:min(len(gr.closest), 3)]
+				}
+			}
+		}
+		for sz, c := range counts {
+			if c > gr.commonCount || c == gr.commonCount && sz > gr.common {
+				gr.common, gr.commonCount = sz, c
+			}
+		}
+		if len(gr.tails) > 0 {
+			gr.example = gr.tails[0]
+			for _, f := range gr.tails {
+				if f.Size == gr.common {
+					gr.example = f
+					break
+				}
+			}
+		}
+		rm.miss = gr
+	})
+	return rm.miss
 }
 
 // remedies says what would have made a reservation of need bytes fit.
