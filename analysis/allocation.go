@@ -37,7 +37,7 @@ func (m *Map) groupAllocations() []Allocation {
 	// Sized once for the maps measured: large-200k.dmp has an allocation per four
 	// regions, the partial map of a MiniDumpNormal one per captured range, half
 	// its regions (the gaps are the other half). A map with more grows the slice.
-	out := make([]Allocation, 0, len(m.Regions)/2+16)
+	out := makeLarge[Allocation](len(m.Regions)/2 + 16)
 	m.eachAllocation(func(i, j int) {
 		r := &m.Regions[i]
 		a := Allocation{Base: r.AllocationBase, Type: r.Type, Protect: r.AllocationProtect, First: i, Count: j - i}

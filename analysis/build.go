@@ -230,9 +230,15 @@ func newLayout(m *Map, narrow bool, gran, minA uint64, f *minidump.File) *layout
 
 // makeRegions returns an empty region slice with room for n regions, backed by
 // huge pages where the system allows (adviseHuge).
-func makeRegions(n int) []Region {
-	out := make([]Region, 0, n)
-	adviseHuge(unsafe.Pointer(unsafe.SliceData(out)), uintptr(cap(out))*unsafe.Sizeof(Region{}))
+func makeRegions(n int) []Region { return makeLarge[Region](n) }
+
+// makeLarge returns an empty slice with room for n elements, backed by huge pages
+// where the system allows when it is large (adviseHuge): the lists a map derives
+// from its regions are megabytes written once, in pages the process never had.
+func makeLarge[T any](n int) []T {
+	out := make([]T, 0, n)
+	var zero T
+	adviseHuge(unsafe.Pointer(unsafe.SliceData(out)), uintptr(cap(out))*unsafe.Sizeof(zero))
 	return out
 }
 

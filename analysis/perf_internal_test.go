@@ -223,3 +223,25 @@ func TestSummaryHalvesMatchOnePass(t *testing.T) {
 		}
 	}
 }
+
+// TestFreeRunsCounted: the count gatherFreeRuns sizes its list with is the number
+// of runs it gathers (else the list grows, or keeps unused room).
+func TestFreeRunsCounted(t *testing.T) {
+	for seed := range uint64(200) {
+		r := rand.New(rand.NewPCG(seed, 11))
+		data := minidumptest.New().SystemInfo(minidumptest.Windows10x64()).Region(randomWalk(r, false)...).Bytes()
+		f, _ := minidump.New(bytes.NewReader(data), int64(len(data)))
+		opt := Options{}
+		if seed%3 == 0 {
+			opt.Unavailable = []AddrRange{{0x20000, 0x40000}} // Blocked runs
+		}
+		m, err := NewMap(process.New(f, process.Options{}), opt)
+		if err != nil {
+			continue
+		}
+		runs := m.gatherFreeRuns()
+		if len(runs) != cap(runs) {
+			t.Fatalf("seed %d: %d runs in a list sized for %d", seed, len(runs), cap(runs))
+		}
+	}
+}
