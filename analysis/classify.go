@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/dumpmap/dumpmap/minidump"
@@ -21,7 +20,7 @@ func (m *Map) classify(mods []minidump.Module, unloaded []minidump.UnloadedModul
 		sorted[i] = &mods[i]
 	}
 	// Where a damaged list repeats a base, the named entry sorts last, which is the
-	// one findModule returns.
+	// one the sweep below picks.
 	slices.SortStableFunc(sorted, func(a, b *minidump.Module) int {
 		if c := cmp.Compare(a.Base, b.Base); c != 0 {
 			return c
@@ -37,18 +36,28 @@ func (m *Map) classify(mods []minidump.Module, unloaded []minidump.UnloadedModul
 	// Images: name them by the module (or unloaded module) that covers them. Regions
 	// of one module share one RegionInfo.
 	infos := map[uint64]*RegionInfo{}
+	var last *minidump.Module
+	var lastInfo *RegionInfo
+	next := 0 // the regions are in address order: the modules are swept, not searched
 	for i := range m.Regions {
 		r := &m.Regions[i]
 		if r.Usage != UsageImage {
 			continue
 		}
-		if mod := findModule(sorted, r.Base); mod != nil {
-			in := infos[mod.Base]
-			if in == nil {
-				in = &RegionInfo{Detail: mod.Name, Module: mod.BaseName()}
-				infos[mod.Base] = in
+		// The last module starting at or below the region.
+		for next < len(sorted) && sorted[next].Base <= r.Base {
+			next++
+		}
+		if next > 0 && r.Base < sorted[next-1].End() {
+			mod := sorted[next-1]
+			if mod != last {
+				last, lastInfo = mod, infos[mod.Base]
+				if lastInfo == nil {
+					lastInfo = &RegionInfo{Detail: mod.Name, Module: mod.BaseName()}
+					infos[mod.Base] = lastInfo
+				}
 			}
-			r.Info = in
+			r.Info = lastInfo
 			continue
 		}
 		for _, u := range unloaded {
@@ -214,15 +223,3 @@ func joinDetail(a, b string) string {
 	return a + "; " + b
 }
 
-// findModule returns the module whose image contains a (mods sorted by base).
-func findModule(mods []*minidump.Module, a uint64) *minidump.Module {
-	i := sort.Search(len(mods), func(i int) bool { return mods[i].Base > a })
-	if i == 0 {
-		return nil
-	}
-	mod := mods[i-1]
-	if a < mod.End() {
-		return mod
-	}
-	return nil
-}
