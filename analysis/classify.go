@@ -222,4 +222,3 @@ func joinDetail(a, b string) string {
 	}
 	return a + "; " + b
 }
-

@@ -245,3 +245,20 @@ func TestFreeRunsCounted(t *testing.T) {
 		}
 	}
 }
+
+// TestSizeClassIndex: the index addRun computes for a run is the class of
+// FreeSizeClasses whose bounds hold it.
+func TestSizeClassIndex(t *testing.T) {
+	cs := FreeSizeClasses()
+	for _, size := range []uint64{1, 4096, 64<<10 - 1, 64 << 10, 64<<10 + 1, 128<<10 - 1, 128 << 10, 1<<29 - 1, 1 << 29, 1<<30 - 1, 1 << 30, 1 << 40, ^uint64(0)} {
+		var a summaryAcc
+		a.classes = FreeSizeClasses()
+		a.addRun(FreeRun{Size: size})
+		for i, c := range a.classes {
+			in := size >= cs[i].Min && (cs[i].Max == 0 || size < cs[i].Max)
+			if (c.Runs == 1) != in {
+				t.Errorf("size %#x counted in class %d (%d-%d): %v", size, i, cs[i].Min, cs[i].Max, c.Runs == 1)
+			}
+		}
+	}
+}

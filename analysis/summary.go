@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"fmt"
+	"math/bits"
 	"runtime"
 	"sort"
 
@@ -93,15 +94,15 @@ type summaryAcc struct {
 
 func (a *summaryAcc) addRun(f FreeRun) {
 	a.free.add(f)
-	for i := range a.classes {
-		c := &a.classes[i]
-		if f.Size >= c.Min && (c.Max == 0 || f.Size < c.Max) {
-			c.Runs++
-			c.Bytes += f.Size
-			c.Usable += f.UsableSize
-			break
-		}
+	// FreeSizeClasses: < 64 KiB, then one per power of two up to >= 1 GiB.
+	i := 0
+	if f.Size >= 64<<10 {
+		i = min(bits.Len64(f.Size)-16, len(a.classes)-1)
 	}
+	c := &a.classes[i]
+	c.Runs++
+	c.Bytes += f.Size
+	c.Usable += f.UsableSize
 }
 
 // add accumulates the regions rs. The free runs are gathered in the same pass as
@@ -110,10 +111,31 @@ func (a *summaryAcc) addRun(f FreeRun) {
 // cannot continue.
 func (a *summaryAcc) add(rs []Region) {
 	a.classes = FreeSizeClasses()
-	var runs runGatherer
+	// The free runs, gathered as runGatherer gathers them, inline: this loop
+	// visits every region of maps of millions.
+	var run FreeRun
+	open := false
 	for i := range rs {
 		r := &rs[i]
-		runs.add(r, a.addRun)
+		if inRun(r) {
+			if open && run.End() != r.Base {
+				a.addRun(run)
+				open = false
+			}
+			if !open {
+				run, open = FreeRun{Base: r.Base}, true
+			}
+			run.Size += r.Size
+			if r.Usage == UsageFree {
+				if run.UsableSize == 0 {
+					run.UsableBase = r.Base
+				}
+				run.UsableSize += r.Size
+			}
+		} else if open {
+			a.addRun(run)
+			open = false
+		}
 		a.total += r.Size
 		a.usage[r.Usage].n++
 		a.usage[r.Usage].size += r.Size
@@ -169,7 +191,9 @@ func (a *summaryAcc) add(rs []Region) {
 			x.size += r.Size
 		}
 	}
-	runs.close(a.addRun)
+	if open {
+		a.addRun(run)
+	}
 }
 
 // merge adds b, the accumulation of the regions after a's, as if one pass had
