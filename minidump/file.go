@@ -92,6 +92,19 @@ func Open(name string) (*File, error) {
 		fh.Close()
 		return nil, &NotMinidumpError{LooksLike: "a directory"}
 	}
+	// A large file is mapped (mappedFile): reading it is then a copy from the page
+	// cache, and the long lists are decoded in place. The mapping holds the file:
+	// the descriptor is closed at once.
+	if mf := mapFile(fh, st.Size()); mf != nil {
+		fh.Close()
+		f, err := New(mf, st.Size())
+		if err != nil {
+			mf.Close()
+			return nil, err
+		}
+		f.closer = mf
+		return f, nil
+	}
 	// A file is read through a small block cache: the accessors make many small
 	// reads (names, records, pointers) that would otherwise each be a system call.
 	f, err := New(newReadCache(fh, st.Size()), st.Size())

@@ -1,6 +1,9 @@
 package minidump
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"runtime/debug"
+)
 
 // countedList reads a stream that is a u32 count followed by fixed-size entries
 // (ThreadList, ModuleList, MemoryList, ThreadExList) with one ReadAt, and returns the
@@ -114,7 +117,7 @@ const scanChunk = 4096
 // it. fn gets each chunk's bytes, the entry size (at least minEntry) and the number
 // of entries in it. A scan that starts past entry 0 (first) does not count as a
 // decode of the stream: it is the second half of a scan split between goroutines.
-func (f *File) scanList(t StreamType, first, minHeader, minEntry int, count64 bool, fn func(chunk []byte, es, n int) bool) (int, error) {
+func (f *File) scanList(t StreamType, first, minHeader, minEntry int, count64 bool, fn func(chunk []byte, es, n int) bool) (done int, err error) {
 	s := f.Stream(t)
 	if s == nil {
 		return 0, noStream(t)
@@ -136,13 +139,30 @@ func (f *File) scanList(t StreamType, first, minHeader, minEntry int, count64 bo
 	if count.err == nil {
 		count.err = s.Damage
 	}
-	buf := make([]byte, min(count.n, scanChunk)*es)
-	done := min(max(first, 0), count.n)
+	// A mapped file's chunks are decoded where they lie, with faults (the file
+	// truncated meanwhile) turned into an error.
+	mf, _ := f.r.(*mappedFile)
+	if mf != nil {
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+		defer guardFault(&err)
+	}
+	var buf []byte
+	done = min(max(first, 0), count.n)
 	for done < count.n {
 		k := min(count.n-done, scanChunk)
-		chunk := buf[:k*es]
-		if err := f.readAt(chunk, s.Offset+int64(hs)+int64(done)*int64(es), t.String()); err != nil {
-			return done, err
+		off := s.Offset + int64(hs) + int64(done)*int64(es)
+		var chunk []byte
+		if mf != nil {
+			chunk, _ = mf.bytes(off, k*es)
+		}
+		if chunk == nil {
+			if buf == nil {
+				buf = make([]byte, min(count.n, scanChunk)*es)
+			}
+			chunk = buf[:k*es]
+			if err := f.readAt(chunk, off, t.String()); err != nil {
+				return done, err
+			}
 		}
 		done += k
 		if !fn(chunk, es, k) {
