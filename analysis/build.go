@@ -271,7 +271,13 @@ func splitAfter(e *minidump.MemoryInfo) bool {
 // size that starts the first garbage collection, which a run of dumpmap on a dump
 // of this size otherwise never needs (and a collection has to scan every region).
 func (l *layout) addSplit(f *minidump.File, n int) bool {
+	// The second half shares its core with NewMap's other reads, the module list
+	// above all (about 25 entries' worth of work a module): the first half takes
+	// the larger share, so that both end together.
 	mid := n / 2
+	if ms := f.Stream(minidump.StreamModuleList); ms != nil {
+		mid = min((n+int(min(ms.Size/108, 1<<20))*25)/2, n*3/4)
+	}
 	full := l.out[:0]
 	top := max(cap(full)-((n-mid)+(n-mid)/4+8), cap(full)/2)
 	l.out = full[:0:top]
