@@ -2,6 +2,7 @@ package minidump
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -64,6 +65,7 @@ type File struct {
 	r      io.ReaderAt
 	size   int64
 	closer io.Closer
+	mapped *mappedFile // the file mapped for the long lists (scanList), or nil
 
 	droppedWarnings int // warnings past maxWarnings, counted only
 
@@ -92,19 +94,6 @@ func Open(name string) (*File, error) {
 		fh.Close()
 		return nil, &NotMinidumpError{LooksLike: "a directory"}
 	}
-	// A large file is mapped (mappedFile): reading it is then a copy from the page
-	// cache, and the long lists are decoded in place. The mapping holds the file:
-	// the descriptor is closed at once.
-	if mf := mapFile(fh, st.Size()); mf != nil {
-		fh.Close()
-		f, err := New(mf, st.Size())
-		if err != nil {
-			mf.Close()
-			return nil, err
-		}
-		f.closer = mf
-		return f, nil
-	}
 	// A file is read through a small block cache: the accessors make many small
 	// reads (names, records, pointers) that would otherwise each be a system call.
 	f, err := New(newReadCache(fh, st.Size()), st.Size())
@@ -113,8 +102,17 @@ func Open(name string) (*File, error) {
 		return nil, err
 	}
 	f.closer = fh
+	// A large file is also mapped, for its long lists (mappedFile).
+	if mf := mapFile(fh, st.Size()); mf != nil {
+		f.mapped = mf
+		f.closer = closeBoth{mf, fh}
+	}
 	return f, nil
 }
+
+type closeBoth [2]io.Closer
+
+func (c closeBoth) Close() error { return errors.Join(c[0].Close(), c[1].Close()) }
 
 // Close closes the File if it was opened by Open; otherwise it does nothing.
 func (f *File) Close() error {

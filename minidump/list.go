@@ -141,7 +141,7 @@ func (f *File) scanList(t StreamType, first, minHeader, minEntry int, count64 bo
 	}
 	// A mapped file's chunks are decoded where they lie, with faults (the file
 	// truncated meanwhile) turned into an error.
-	mf, _ := f.r.(*mappedFile)
+	mf := f.mapped
 	if mf != nil {
 		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 		defer guardFault(&err)
@@ -165,7 +165,11 @@ func (f *File) scanList(t StreamType, first, minHeader, minEntry int, count64 bo
 			}
 		}
 		done += k
-		if !fn(chunk, es, k) {
+		more := fn(chunk, es, k)
+		if mf != nil {
+			mf.done(off, k*es)
+		}
+		if !more {
 			return done, count.err
 		}
 	}

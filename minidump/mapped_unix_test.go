@@ -13,9 +13,9 @@ import (
 )
 
 // TestMappedFileTruncated: a dump large enough to be mapped that is truncated
-// while it is open gives errors (ErrFileChanged), never a crash, both for a read
-// and for a list decoded in place; before the truncation it reads as the bytes in
-// memory do.
+// while it is open gives errors, never a crash: ErrFileChanged for a list decoded
+// in place, the short read's for a read; before the truncation it reads as the
+// bytes in memory do.
 func TestMappedFileTruncated(t *testing.T) {
 	regions := make([]minidump.MemoryInfo, 40000) // 1.9 MB: mapped
 	for i := range regions {
@@ -42,8 +42,8 @@ func TestMappedFileTruncated(t *testing.T) {
 	if err := os.Truncate(p, 4096); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.ReaderAt().ReadAt(buf, int64(len(data))-64); !errors.Is(err, minidump.ErrFileChanged) {
-		t.Errorf("ReadAt after the truncation: %v, want ErrFileChanged", err)
+	if _, err := f.ReaderAt().ReadAt(buf, 1<<20); err == nil { // a block not cached before
+		t.Errorf("ReadAt after the truncation: no error")
 	}
 	if _, err := f.MemoryInfo(); !errors.Is(err, minidump.ErrFileChanged) {
 		t.Errorf("MemoryInfo after the truncation: %v, want ErrFileChanged", err)

@@ -7,9 +7,9 @@ import (
 	"syscall"
 )
 
-// mapFile maps the dump file into memory, read only, where the system allows, so
-// that reading it copies nothing (see mappedFile). It returns nil when the file is
-// small or cannot be mapped; the caller then reads it with pread.
+// mapFile maps the dump file into memory, read only, where the system allows
+// (see mappedFile). It returns nil when the file is small or cannot be mapped;
+// the lists are then read with ReadAt.
 func mapFile(fh *os.File, size int64) *mappedFile {
 	if size < mapMin || size != int64(int(size)) {
 		return nil
@@ -18,5 +18,18 @@ func mapFile(fh *os.File, size int64) *mappedFile {
 	if err != nil {
 		return nil
 	}
-	return &mappedFile{data: data, unmap: func() error { return syscall.Munmap(data) }}
+	page := os.Getpagesize()
+	return &mappedFile{
+		data:  data,
+		unmap: func() error { return syscall.Munmap(data) },
+		release: func(lo, hi int) {
+			// The whole pages inside [lo, hi); the file's pages stay in the page
+			// cache, only this process's mapping of them goes.
+			lo = (lo + page - 1) &^ (page - 1)
+			hi &^= page - 1
+			if lo < hi {
+				syscall.Madvise(data[lo:hi], syscall.MADV_DONTNEED)
+			}
+		},
+	}
 }
