@@ -15,7 +15,9 @@ type Analysis struct {
 	Crash *Crash
 	Err   error
 	// Thread is the crashing thread's stack, walked from the exception's
-	// context; nil when it could not be walked (StackErr says why).
+	// context; nil when it could not be walked (StackErr says why) or did not
+	// need to be: the exception is neither an allocation failure nor a C++
+	// exception of unknown type.
 	Thread   *stack.Thread
 	StackErr error
 	// Request is the failed allocation; nil when the crash shows none, and
@@ -44,6 +46,13 @@ func analyze(ctx context.Context, p *process.Process) *Analysis {
 	a.Crash, a.Err = Of(p)
 	if a.Crash == nil {
 		a.Looked = []string{"an exception record (the dump has none)"}
+		return a
+	}
+	if c := a.Crash; !c.OOM && (c.CPP == nil || c.CPP.ThrownType != nil) {
+		// Only an allocation failure, or a C++ exception of unknown type (which
+		// the stack may show thrown by operator new), needs the stack: the
+		// walk is left to those who want it.
+		a.Request, a.Looked = FindRequest(RequestInput{Crash: c})
 		return a
 	}
 	d, err := stack.ForProcess(ctx, p, stack.Options{MaxFrames: maxAnalysisFrames})

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dumpmap/dumpmap/analysis"
+
 	"github.com/dumpmap/dumpmap/analysis/overview"
 	"github.com/dumpmap/dumpmap/analysis/process"
 )
@@ -15,17 +17,39 @@ import (
 type Info struct {
 	File string `json:"file"`
 	*overview.Overview
-	Warnings []string `json:"warnings"`
+	// RequestVerdict is explain's verdict on the failed request (the
+	// exception's failed_request), when the crash shows one with its size.
+	RequestVerdict *RequestVerdict `json:"failed_request_verdict,omitempty"`
+	Warnings       []string        `json:"warnings"`
+}
+
+// RequestVerdict is the verdict on a request, without the steps (`dumpmap
+// explain` gives those).
+type RequestVerdict struct {
+	Request   Request `json:"request"`
+	Verdict   string  `json:"verdict"`
+	Condition string  `json:"condition,omitempty"`
 }
 
 // NewInfo describes the dump of p, shown as file. The overview's warnings are
-// added to warn.
+// added to warn. When the crash shows a failed allocation of known size, the
+// region map is built to give explain's verdict on it.
 func NewInfo(file string, p *process.Process, warn *Warnings) *Info {
 	o := overview.Of(p)
 	for _, w := range o.Warnings {
 		warn.Add(w)
 	}
-	return &Info{File: file, Overview: o, Warnings: warn.List()}
+	in := &Info{File: file, Overview: o}
+	if x := o.Exception; x != nil {
+		if req, ok := analysis.RequestFor(x.FailedRequest); ok {
+			if m, err := LoadMap(p, analysis.Options{}, warn); err == nil {
+				e := ExplanationOf(m.Explain(req))
+				in.RequestVerdict = &RequestVerdict{Request: e.Request, Verdict: e.Verdict, Condition: e.Condition}
+			}
+		}
+	}
+	in.Warnings = warn.List()
+	return in
 }
 
 // WriteJSON writes the JSON object.
@@ -121,6 +145,16 @@ func (in *Info) WriteText(w io.Writer) error {
 			more("%s of %s at %s", x.Access, af.Format(uint64(*x.AccessAddress)), at)
 		} else {
 			more("at %s", at)
+		}
+		if fr := x.FailedRequest; fr != nil {
+			line("Failed:", "%s", FailedHeadline(fr))
+			if v := in.RequestVerdict; v != nil {
+				verdict := strings.ToUpper(v.Verdict)
+				if v.Condition != "" {
+					verdict += ": " + v.Condition
+				}
+				more("verdict %s (dumpmap explain says why)", verdict)
+			}
 		}
 	} else {
 		line("Exception:", "none (no Exception stream)")

@@ -106,7 +106,11 @@ type legendItem struct {
 }
 
 type htmlExplain struct {
-	ID         string
+	// Evidence and NotRecovered are set for the failed allocation: how the dump
+	// shows it, and what it does not.
+	Evidence     []string
+	NotRecovered []string
+	ID           string
 	Title      string
 	Word       string // SUCCEED, FAIL, DEPENDS
 	Condition  string
@@ -310,10 +314,24 @@ func (r *Report) htmlData() *htmlData {
 		d.Requests += ", below " + shortAddr(uint64(q.Below))
 	}
 	d.Requests += ". Why these: " + q.Why
-	for i := range r.Explanations {
-		x := &r.Explanations[i]
+	xs := r.Explanations
+	if r.FailedExplanation != nil {
+		xs = append([]render.Explanation{*r.FailedExplanation}, xs...)
+	}
+	for i := range xs {
+		x := &xs[i]
 		he := htmlExplain{ID: fmt.Sprintf("explain-%d", i+1), Title: x.RequestText(), Word: strings.ToUpper(x.Verdict), Condition: x.Condition, Class: "v-" + x.Verdict,
 			Reasons: x.Reasons, Unknown: x.Unknown, Remedies: x.Remedies}
+		if i == 0 && r.FailedExplanation != nil {
+			fr := r.Dump.Exception.FailedRequest
+			he.ID, he.Title = "explain-failed", "The failed allocation: "+render.FailedHeadline(fr)
+			for _, e := range fr.Evidence {
+				he.Evidence = append(he.Evidence, strings.Join(e.Text, "; "))
+			}
+			for _, u := range fr.Unknown {
+				he.NotRecovered = append(he.NotRecovered, u.What+": "+u.Why)
+			}
+		}
 		if len(x.Candidates) > 0 {
 			he.Candidates = &htable{Caption: fmt.Sprintf("Free runs that can take it (%s in all)", comma(x.CandidateCount)), Head: cols("Run", "End", ">Size", "Usable from", ">Usable")}
 			for _, c := range x.Candidates {

@@ -83,6 +83,9 @@ type Report struct {
 	Heaps         HeapsInfo `json:"heaps"`
 	// Requests says which requests are explained and why those.
 	Requests RequestsInfo `json:"requests"`
+	// FailedExplanation explains the allocation the crash shows failing (the
+	// overview's exception.failed_request), when its size is known.
+	FailedExplanation *render.Explanation `json:"failed_explanation,omitempty"`
 	// Explanations holds one explanation per request size and path, in the order
 	// of Requests.Sizes, then Requests.Vias.
 	Explanations []render.Explanation `json:"explanations"`
@@ -234,6 +237,12 @@ func Build(p *process.Process, opt Options) (*Report, error) {
 
 	r.Heaps = HeapsInfo{Process: render.Hex(heaps.Process), CRT: render.Hex(heaps.CRT), CRTHow: heaps.CRTHow, Tried: heaps.Tried(), Heaps: render.HeapsOf(heaps)}
 
+	if x := r.Dump.Exception; x != nil {
+		if req, ok := analysis.RequestFor(x.FailedRequest); ok {
+			e := render.ExplanationOf(m.Explain(req))
+			r.FailedExplanation = &e
+		}
+	}
 	r.Requests = chooseRequests(r.Dump, m, opt)
 	r.Explanations = []render.Explanation{}
 	for _, size := range r.Requests.Sizes {
