@@ -111,15 +111,15 @@ type htmlExplain struct {
 	Evidence     []string
 	NotRecovered []string
 	ID           string
-	Title      string
-	Word       string // SUCCEED, FAIL, DEPENDS
-	Condition  string
-	Class      string
-	Reasons    []string
-	Candidates *htable
-	NearMisses *htable
-	Unknown    []string
-	Remedies   []string
+	Title        string
+	Word         string // SUCCEED, FAIL, DEPENDS
+	Condition    string
+	Class        string
+	Reasons      []string
+	Candidates   *htable
+	NearMisses   *htable
+	Unknown      []string
+	Remedies     []string
 }
 
 type htmlData struct {
