@@ -494,9 +494,14 @@ func (b *swBuilder) threads(threads []minidump.Thread) {
 		if !skipped && hasCrash && th.ID == crashTID {
 			b.requesting = i
 		}
-		var name any
-		if n, ok := names[th.ID]; ok {
+		// rust-minidump gives the thread that wrote the dump neither frames nor
+		// name nor last error (CallStack::with_info).
+		var name, lastErr any
+		if n, ok := names[th.ID]; ok && !skipped {
 			name = n
+		}
+		if !skipped {
+			lastErr = b.lastError(th)
 		}
 		fs := make([]any, 0, len(frames))
 		for j := range frames {
@@ -505,7 +510,7 @@ func (b *swBuilder) threads(threads []minidump.Thread) {
 		t := swObject{
 			"thread_id":        th.ID,
 			"thread_name":      name,
-			"last_error_value": b.lastError(th),
+			"last_error_value": lastErr,
 			"frame_count":      len(fs),
 			"frames":           fs,
 		}

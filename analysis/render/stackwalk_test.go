@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/dumpmap/dumpmap/analysis/process"
@@ -173,7 +175,7 @@ type allowed struct{ pattern, contains, why string }
 func checkDiffs(t *testing.T, diffs []string, allow []allowed) {
 	t.Helper()
 	expected := 0
-	defer func() { t.Logf("%d differences, all expected", expected) }()
+	defer func() { t.Logf("%d of %d differences expected", expected, len(diffs)) }()
 	for _, d := range diffs {
 		p, _, _ := strings.Cut(d, ":")
 		why := ""
@@ -374,4 +376,137 @@ func TestStackwalkUnloaded(t *testing.T) {
 	if got, want := strings.TrimSuffix(string(pretty), "\n"), strings.TrimRight(snap, "\n"); got != want {
 		t.Errorf("bytes differ from the snapshot:\n%s", got)
 	}
+}
+
+// TestStackwalkBreakpadCrash compares crash_info and process_uptime with Breakpad's
+// minidump_stackwalk (the program rust-minidump's was ported from) on every corpus
+// dump both read: the crash address and uptime must be the same; the crash reason
+// the same up to the ways the two name things differently, each listed here.
+func TestStackwalkBreakpadCrash(t *testing.T) {
+	corpus := filepath.Dir(rustMinidumpDir(t))
+	home := os.Getenv("PEERS_HOME")
+	if home == "" {
+		h, _ := os.UserHomeDir()
+		home = filepath.Join(h, ".cache", "minidump-peers")
+	}
+	if _, err := os.Stat(filepath.Join(home, "node", "node_modules", "minidump", "bin", "linux-x64", "minidump_stackwalk")); err != nil {
+		t.Skipf("Breakpad's minidump_stackwalk is not installed (%v)", err)
+	}
+	script := filepath.Join(filepath.Dir(corpus), "peers", "run-peer.sh")
+	var dumps []string
+	filepath.WalkDir(corpus, func(p string, de os.DirEntry, err error) error {
+		if err == nil && !de.IsDir() && (strings.HasSuffix(p, ".dmp") || strings.HasSuffix(p, ".mdmp")) {
+			dumps = append(dumps, p)
+		}
+		return nil
+	})
+	var mu sync.Mutex
+	compared := 0
+	t.Run("dumps", func(t *testing.T) {
+		for _, p := range dumps {
+			rel, _ := filepath.Rel(corpus, p)
+			t.Run(rel, func(t *testing.T) {
+				t.Parallel()
+				compareBreakpadCrash(t, script, p, rel, func() { mu.Lock(); compared++; mu.Unlock() })
+			})
+		}
+	})
+	t.Logf("%d crash reasons compared with Breakpad's", compared)
+	if compared < 40 {
+		t.Errorf("only %d dumps compared", compared)
+	}
+}
+
+// compareBreakpadCrash compares one dump's crash_info and uptime with Breakpad's.
+func compareBreakpadCrash(t *testing.T, script, p, rel string, count func()) {
+	out, err := exec.Command(script, "breakpad-stackwalk", p).Output()
+	if err != nil && len(out) == 0 {
+		return
+	}
+	bp := map[string]string{}
+	for _, line := range strings.Split(string(out), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && (k == "Crash reason" || k == "Crash address" || k == "Process uptime") {
+			bp[k] = strings.TrimSpace(v)
+		}
+	}
+	f, err := minidump.Open(p)
+	if err != nil {
+		return
+	}
+	ours, err := stackwalkDoc(f)
+	f.Close()
+	if err != nil {
+		return
+	}
+	ci := ours["crash_info"].(map[string]any)
+	if r, ok := bp["Crash reason"]; ok {
+		count()
+		if why := sameReason(r, fmt.Sprint(ci["type"])); why == "" {
+			t.Errorf("%s: crash reason %q, Breakpad %q", rel, ci["type"], r)
+		} else if why != "same" {
+			t.Logf("%s: %q for Breakpad's %q: %s", rel, ci["type"], r, why)
+		}
+		var a, b uint64
+		fmt.Sscanf(bp["Crash address"], "0x%x", &b)
+		fmt.Sscanf(fmt.Sprint(ci["address"]), "0x%x", &a)
+		if a != b {
+			t.Errorf("%s: crash address %v, Breakpad %s", rel, ci["address"], bp["Crash address"])
+		}
+	}
+	if u, ok := bp["Process uptime"]; ok {
+		want := "<nil>"
+		if s, ok := strings.CutSuffix(u, " seconds"); ok {
+			want = s
+		}
+		if got := fmt.Sprint(ours["process_uptime"]); got != want {
+			t.Errorf("%s: process_uptime %s, Breakpad %q", rel, got, u)
+		}
+	}
+}
+
+// stackwalkDoc is our document for f, decoded.
+func stackwalkDoc(f *minidump.File) (map[string]any, error) {
+	p := process.New(f, process.Options{})
+	defer p.Close()
+	d, err := stack.ForProcess(context.Background(), p, stack.Options{})
+	if err != nil {
+		return nil, err
+	}
+	sw, err := NewStackwalk(context.Background(), p, d)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	sw.WriteJSON(&b)
+	var v map[string]any
+	dec := json.NewDecoder(&b)
+	dec.UseNumber()
+	return v, dec.Decode(&v)
+}
+
+// sameReason says why our crash reason stands for Breakpad's ("same" when
+// equal), or "" when it does not.
+func sameReason(bp, ours string) string {
+	switch {
+	case bp == ours:
+		return "same"
+	case strings.Contains(bp, " /") && !strings.Contains(bp, " / ") && strings.Replace(bp, " /", " / ", 1) == ours:
+		return "Breakpad writes no space after the slash"
+	case strings.HasPrefix(bp, "SIG") && strings.HasSuffix(bp, "0x00000000") && ours == strings.TrimSpace(bp[:strings.Index(bp, "/")]):
+		return "rust-minidump leaves out si_code 0 (SI_USER)"
+	}
+	if strings.HasPrefix(bp, "0x") && ours == "unknown "+bp {
+		return "rust-minidump prefixes an unknown code with \"unknown\""
+	}
+	if strings.HasSuffix(ours, " / "+bp) {
+		return "rust-minidump names the exception before the detail Breakpad gives alone"
+	}
+	var code, flags uint32
+	if n, _ := fmt.Sscanf(bp, "0x%x / 0x%x", &code, &flags); n == 2 && ours == swNTStatusName(code) {
+		return "Breakpad does not name this NTSTATUS; ntstatus.h does"
+	}
+	if bp == "Uncaught NSException" && ours == "unknown 0x43506e78 / 0x00000000" {
+		return "Breakpad names Crashpad's 'CPnx' code (an uncaught NSException); rust-minidump's Mac table lacks it"
+	}
+	return ""
 }
