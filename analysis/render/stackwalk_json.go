@@ -159,12 +159,14 @@ func swString(b *bytes.Buffer, s string) {
 }
 
 // swNumber writes a number read from a JSON document as serde_json would after
-// parsing it into a serde_json::Value: integers that fit an i64 or u64 as they
-// are, everything else as an f64.
+// parsing it into a serde_json::Value: integers that fit a u64, or an i64 below
+// zero, as they are; everything else as an f64.
 func swNumber(b *bytes.Buffer, n json.Number) {
 	s := string(n)
 	if !strings.ContainsAny(s, ".eE") {
-		if v, err := strconv.ParseInt(s, 10, 64); err == nil {
+		// serde_json makes "-0" a float (-0.0): a negative literal must come out
+		// below zero to stay an integer (de.rs, parse_integer).
+		if v, err := strconv.ParseInt(s, 10, 64); err == nil && (v != 0 || s[0] != '-') {
 			b.WriteString(strconv.FormatInt(v, 10))
 			return
 		}

@@ -16,7 +16,7 @@ func init() {
 			sym := addSymbolFlags(fs)
 			tid := fs.Uint32("thread", 0, "the thread with this `TID` (default: the crashing thread)")
 			all := fs.Bool("all", false, "every thread")
-			format := fs.String("format", "text", "text, json (as --json) or stackwalk-json (rust-minidump's minidump-stackwalk --json document: every thread)")
+			format := fs.String("format", "text", "output `FORMAT`: text, json (as --json) or stackwalk-json (minidump-stackwalk --json, every thread)")
 			return func(e *env, args []string) error { return runStack(e, args[0], sym, *tid, *all, *format) }
 		},
 	})
