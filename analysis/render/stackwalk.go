@@ -28,7 +28,18 @@ import (
 // formats and nulls are rust-minidump's; see docs/stacks.md for what is derived
 // differently and which fields are always null here.
 type Stackwalk struct {
-	doc swObject
+	doc      swObject
+	warnings []error
+}
+
+// Warnings says where the document is incomplete (frames left out past the
+// bound on their number); nil for a nil Stackwalk, so a caller that built none
+// can ask too.
+func (x *Stackwalk) Warnings() []error {
+	if x == nil {
+		return nil
+	}
+	return x.warnings
 }
 
 // WriteJSON writes the document compact, as `minidump-stackwalk --json` does,
@@ -67,6 +78,10 @@ const (
 	swMaxTextStream = 16 << 20
 	// swMaxString bounds the MINIDUMP_STRING of the macOS boot arguments.
 	swMaxString = 1 << 20
+	// swMaxFrames bounds the frames the document lists, all threads together (a
+	// large real process has some 20,000; each frame is a JSON object of a dozen
+	// fields). Past it, threads list the frames they have room for.
+	swMaxFrames = 1 << 20
 )
 
 // NewStackwalk builds minidump-stackwalk's JSON for process p, whose threads d
@@ -127,7 +142,7 @@ func NewStackwalk(ctx context.Context, p *process.Process, d *stack.Dump) (*Stac
 	b.threads(threads)
 	b.doc["crash_info"] = b.crashInfo()
 	b.doc["modules"] = b.modules() // after the threads: which modules frames hit
-	return &Stackwalk{doc: b.doc}, nil
+	return &Stackwalk{doc: b.doc, warnings: b.warnings}, nil
 }
 
 // swBuilder holds what the parts of the document share.
@@ -150,6 +165,9 @@ type swBuilder struct {
 	// hits are the bases of the modules some frame lies in: rust-minidump has
 	// symbol statistics only for those.
 	hits map[uint64]bool
+	// frames counts the frames listed, against swMaxFrames.
+	frames   int
+	warnings []error
 }
 
 // hex is rust-minidump's Address formatting: 8 hex digits for 32-bit CPUs, 16
@@ -503,6 +521,11 @@ func (b *swBuilder) threads(threads []minidump.Thread) {
 		if !skipped {
 			lastErr = b.lastError(th)
 		}
+		if room := swMaxFrames - b.frames; len(frames) > room {
+			b.warnings = append(b.warnings, fmt.Errorf("stackwalk: thread %d: %d of its %d frames left out: the document lists at most %d frames", th.ID, len(frames)-room, len(frames), swMaxFrames))
+			frames = frames[:room]
+		}
+		b.frames += len(frames)
 		fs := make([]any, 0, len(frames))
 		for j := range frames {
 			fs = append(fs, b.frame(&frames[j], j))

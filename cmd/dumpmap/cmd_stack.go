@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"slices"
 
 	"github.com/dumpmap/dumpmap/analysis/render"
 	"github.com/dumpmap/dumpmap/analysis/stack"
@@ -58,7 +59,7 @@ func runStack(e *env, path string, sym *symOpts, tid uint32, all bool, format st
 	if err != nil {
 		return &fileError{file: d.path, err: err}
 	}
-	for _, w := range append(sd.Warnings, p.Damage()...) {
+	for _, w := range slices.Concat(sd.Warnings, p.Damage(), sw.Warnings()) {
 		d.warn(w)
 	}
 	if sw != nil {
