@@ -100,7 +100,7 @@ func TestCorpus(t *testing.T) {
 		}
 	}
 	// The fixture lab's dumps (a dumper process wrote them, so most have no
-	// exception) must not be OOM either unless their truth says so.
+	// exception) are not OOM, but for the crash fixtures that died of one.
 	fixtures, _ := filepath.Glob("../../testdata/fixtures/dumps/*.dmp")
 	for _, p := range fixtures {
 		f, err := minidump.Open(p)
@@ -110,8 +110,14 @@ func TestCorpus(t *testing.T) {
 		}
 		if c, _ := Of(process.New(f, process.Options{})); c != nil {
 			decoded++
-			if c.OOM || c.Refused {
-				t.Errorf("%s: %s", p, c.Summary())
+			// The crash fixtures named oom-* died of an allocation failure; in the
+			// small dumps of the C++ ones the thrown type cannot be read (Wine's
+			// msvcr120 fills its throw tables at load time: see TestWineCrashFixtures),
+			// so there the verdict is open, never a false alarm.
+			wantOOM := strings.HasPrefix(filepath.Base(p), "oom-")
+			open := c.CPP != nil && c.CPP.ThrownType == nil
+			if (c.OOM != wantOOM && !(wantOOM && open)) || c.Refused {
+				t.Errorf("%s: OOM %v, want %v: %s", p, c.OOM, wantOOM, c.Summary())
 			}
 		}
 		f.Close()

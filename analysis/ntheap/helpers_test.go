@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -16,7 +14,7 @@ import (
 
 	"github.com/dumpmap/dumpmap/analysis/internal/sharedtest"
 	"github.com/dumpmap/dumpmap/minidump"
-	"github.com/ulikunitz/xz"
+	"github.com/dumpmap/dumpmap/minidump/minidumptest"
 )
 
 // corpusFile returns the path of a file of ../shared/corpus, or skips.
@@ -209,11 +207,6 @@ func fullFixtures(t testing.TB) []fixture {
 	t.Helper()
 	dir := fixtureDir(t)
 	fixturesOnce.Do(func() {
-		tmp, err := os.MkdirTemp("", "ntheap-fixtures-")
-		if err != nil {
-			fixturesErr = err
-			return
-		}
 		names, _ := filepath.Glob(filepath.Join(dir, "*-full.dmp.xz"))
 		sort.Strings(names)
 		for _, n := range names {
@@ -229,12 +222,7 @@ func fullFixtures(t testing.TB) []fixture {
 				fixturesErr = fmt.Errorf("%s: %v", name, err)
 				return
 			}
-			out := filepath.Join(tmp, name+"-full.dmp")
-			if err := unxz(n, out); err != nil {
-				fixturesErr = err
-				return
-			}
-			fixturesList = append(fixturesList, fixture{name, out, truth})
+			fixturesList = append(fixturesList, fixture{name, minidumptest.UnpackXZ(t, n), truth})
 		}
 	})
 	if fixturesErr != nil {
@@ -244,46 +232,4 @@ func fullFixtures(t testing.TB) []fixture {
 		t.Skip("no full-memory fixture dumps")
 	}
 	return fixturesList
-}
-
-// unxz decompresses with the xz command when there is one (ten times faster on
-// these 30-50 MB dumps), else with github.com/ulikunitz/xz.
-func unxz(in, out string) error {
-	w, err := os.Create(out)
-	if err != nil {
-		return err
-	}
-	defer w.Close()
-	if path, err := exec.LookPath("xz"); err == nil {
-		cmd := exec.Command(path, "-dc", in)
-		cmd.Stdout = w
-		if cmd.Run() == nil {
-			return nil
-		}
-		if _, err := w.Seek(0, 0); err != nil {
-			return err
-		}
-		if err := w.Truncate(0); err != nil {
-			return err
-		}
-	}
-	f, err := os.Open(in)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	r, err := xz.NewReader(f)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(w, r)
-	return err
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if len(fixturesList) > 0 {
-		os.RemoveAll(filepath.Dir(fixturesList[0].path))
-	}
-	os.Exit(code)
 }

@@ -1,11 +1,9 @@
 package stack
 
 import (
-	"bytes"
+	"context"
 	"encoding/json"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -13,47 +11,26 @@ import (
 	"testing"
 
 	"github.com/dumpmap/dumpmap/analysis/pe"
+	"github.com/dumpmap/dumpmap/analysis/process"
 	"github.com/dumpmap/dumpmap/minidump"
-	"github.com/ulikunitz/xz"
+	"github.com/dumpmap/dumpmap/minidump/minidumptest"
 )
 
 const fixtureDir = "../../testdata/fixtures/dumps"
 
-// openFixture opens a fixture dump, unpacking an .xz one in memory.
+// openFixture opens a fixture dump, unpacking an .xz one (minidumptest.UnpackXZ).
 func openFixture(t testing.TB, name string) *minidump.File {
 	t.Helper()
 	path := filepath.Join(fixtureDir, name)
-	raw, err := os.ReadFile(path)
+	if strings.HasSuffix(name, ".xz") {
+		path = minidumptest.UnpackXZ(t, path)
+	}
+	f, err := minidump.Open(path)
 	if err != nil {
 		t.Skip(err)
 	}
-	if strings.HasSuffix(name, ".xz") {
-		raw = unxz(t, path, raw)
-	}
-	f, err := minidump.New(bytes.NewReader(raw), int64(len(raw)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() { f.Close() })
 	return f
-}
-
-// unxz decompresses an .xz file: with the xz command when there is one (ten times
-// faster than the pure-Go decoder on these dumps), else with github.com/ulikunitz/xz.
-func unxz(t testing.TB, path string, raw []byte) []byte {
-	if xzc, err := exec.LookPath("xz"); err == nil {
-		if out, err := exec.Command(xzc, "-dc", path).Output(); err == nil {
-			return out
-		}
-	}
-	r, err := xz.NewReader(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := io.ReadAll(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // exportSymbolizer names code by the nearest export at or below it, reading each
@@ -212,10 +189,12 @@ func TestFixtureExceptionWalks(t *testing.T) {
 			t.Fatal(err)
 		}
 		var truth struct {
-			Dump          string       `json:"dump"`
-			ExceptionWalk []truthFrame `json:"exception_walk"`
+			Dump  string `json:"dump"`
+			Crash struct {
+				ExceptionWalk []truthFrame `json:"exception_walk"`
+			} `json:"crash"`
 		}
-		if json.Unmarshal(raw, &truth) != nil || len(truth.ExceptionWalk) == 0 || truth.Dump == "" {
+		if json.Unmarshal(raw, &truth) != nil || len(truth.Crash.ExceptionWalk) == 0 || truth.Dump == "" {
 			continue
 		}
 		n++
@@ -225,7 +204,16 @@ func TestFixtureExceptionWalks(t *testing.T) {
 		}
 		t.Run(dumpName, func(t *testing.T) {
 			f := openFixture(t, dumpName)
-			d, err := NewDump(f, Options{Images: &fileProvider{dir: fixtureDir, asked: map[string]int{}}})
+			// The images of the modules on the stacks, in symbol-store layout, for
+			// the small dumps (which do not capture code); the full-memory dumps
+			// are walked from what they hold.
+			var opts process.Options
+			if !strings.HasSuffix(dumpName, ".xz") {
+				opts.ImagePath = []string{"../../testdata/fixtures/images"}
+			}
+			p := process.New(f, opts)
+			defer p.Close()
+			d, err := ForProcess(context.Background(), p, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -235,9 +223,9 @@ func TestFixtureExceptionWalks(t *testing.T) {
 			}
 			var b strings.Builder
 			WriteText(&b, &th, 8)
-			for i, tf := range truth.ExceptionWalk {
+			for i, tf := range truth.Crash.ExceptionWalk {
 				if i >= len(th.Frames) {
-					t.Fatalf("%d frames, the process recorded %d:\n%s", len(th.Frames), len(truth.ExceptionWalk), b.String())
+					t.Fatalf("%d frames, the process recorded %d:\n%s", len(th.Frames), len(truth.Crash.ExceptionWalk), b.String())
 				}
 				fr := th.Frames[i]
 				ip, _ := strconv.ParseUint(tf.IP, 0, 64)

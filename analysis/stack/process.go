@@ -41,7 +41,8 @@ func ForProcess(ctx context.Context, p *process.Process, opts Options) (*Dump, e
 }
 
 // processSymbols serves the walker's hooks from a process's modules: each module's
-// PDB, then its Breakpad symbol file, then its exports name code; its PDB, then its
+// PDB, then its Breakpad symbol file, then the COFF symbol table of its image file
+// (MinGW and Wine builtin images), then its exports name code; its PDB, then its
 // symbol file describe x86 frames; its image file (image path or symbol store)
 // gives what the dump lacks.
 type processSymbols struct {
@@ -50,6 +51,7 @@ type processSymbols struct {
 
 	mu      sync.Mutex
 	exports map[uint64][]export // module base -> exports sorted by RVA (nil: none)
+	coff    map[uint64][]pe.COFFFunction
 }
 
 type export struct {
@@ -58,7 +60,7 @@ type export struct {
 }
 
 func newProcessSymbols(ctx context.Context, p *process.Process) *processSymbols {
-	ps := &processSymbols{ctx: ctx, byBase: map[uint64]*process.Module{}, exports: map[uint64][]export{}}
+	ps := &processSymbols{ctx: ctx, byBase: map[uint64]*process.Module{}, exports: map[uint64][]export{}, coff: map[uint64][]pe.COFFFunction{}}
 	for _, m := range p.Modules() {
 		if _, dup := ps.byBase[m.Base]; !dup {
 			ps.byBase[m.Base] = m
@@ -87,7 +89,7 @@ func (ps *processSymbols) breakpad(m *Module) *breakpad.File {
 	return f
 }
 
-// Symbolize implements Symbolizer: PDB, Breakpad symbols, exports.
+// Symbolize implements Symbolizer: PDB, Breakpad symbols, COFF symbols, exports.
 func (ps *processSymbols) Symbolize(m *Module, off uint64) (Symbol, bool) {
 	if s, ok := (&PDBSymbols{File: ps.pdb}).Symbolize(m, off); ok {
 		return s, true
@@ -95,7 +97,44 @@ func (ps *processSymbols) Symbolize(m *Module, off uint64) (Symbol, bool) {
 	if s, ok := (&BreakpadSymbols{File: ps.breakpad}).Symbolize(m, off); ok {
 		return s, true
 	}
+	if s, ok := ps.coffAt(m, off); ok {
+		return s, true
+	}
 	return ps.exportAt(m, off)
+}
+
+// coffAt names code by the image file's COFF symbol table: the function at or
+// below off, when off lies before the next function. Only an image file on
+// the image path or in a symbol store has the table (the loader does not map
+// it), so a module without one is looked up once and remembered as none.
+func (ps *processSymbols) coffAt(m *Module, off uint64) (Symbol, bool) {
+	pm := ps.module(m)
+	if pm == nil || off > 0xffffffff {
+		return Symbol{}, false
+	}
+	ps.mu.Lock()
+	fns, done := ps.coff[m.Base]
+	ps.mu.Unlock()
+	if !done {
+		if img, err := pm.DiskImage(); err == nil && img != nil {
+			fns, _ = img.COFFFunctions()
+		}
+		ps.mu.Lock()
+		ps.coff[m.Base] = fns
+		ps.mu.Unlock()
+	}
+	i := sort.Search(len(fns), func(i int) bool { return uint64(fns[i].RVA) > off }) - 1
+	if i < 0 {
+		return Symbol{}, false
+	}
+	s := Symbol{Function: fns[i].Name, Start: uint64(fns[i].RVA)}
+	if i+1 < len(fns) {
+		s.Size = uint64(fns[i+1].RVA - fns[i].RVA)
+	} else if s.Start != off {
+		// Past the last function there is no telling where it ends.
+		return Symbol{}, false
+	}
+	return s, true
 }
 
 // FrameInfo implements FrameDataSource: the PDB's FPO and FrameData, then the

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"os"
 	"path"
 	"strings"
 )
@@ -177,4 +178,22 @@ func Signature(frames []Frame, rules *SignatureRules) string {
 		}
 	}
 	return strings.Join(parts, " | ")
+}
+
+// LoadSignatureRules returns the default rules, extended by the file at path when
+// path is not "" (see ReadSignatureRules for its form).
+func LoadSignatureRules(path string) (*SignatureRules, error) {
+	rules := DefaultSignatureRules()
+	if path == "" {
+		return &rules, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if err := ReadSignatureRules(io.LimitReader(f, 1<<20), &rules); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &rules, nil
 }

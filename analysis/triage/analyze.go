@@ -1,6 +1,7 @@
 package triage
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"github.com/dumpmap/dumpmap/analysis"
 	"github.com/dumpmap/dumpmap/analysis/overview"
 	"github.com/dumpmap/dumpmap/analysis/process"
+	"github.com/dumpmap/dumpmap/analysis/stack"
 	"github.com/dumpmap/dumpmap/minidump"
 )
 
@@ -25,11 +27,17 @@ const (
 // a file that is not a minidump, or cannot be read as one, sets rec.Error and
 // rec.ErrorKind. A panic in the analysis (a bug) is recovered into an "internal"
 // error record, so one hostile file cannot stop a run.
-func Analyze(r io.ReaderAt, size int64, rec *Record) { AnalyzeMap(r, size, analysis.Options{}, rec) }
+func Analyze(r io.ReaderAt, size int64, rec *Record) { AnalyzeWith(r, size, Options{}, rec) }
 
 // AnalyzeMap is Analyze with options for the region map (a limit with Below, say,
 // for processes that were confined below 2 GB).
 func AnalyzeMap(r io.ReaderAt, size int64, mapOpts analysis.Options, rec *Record) {
+	AnalyzeWith(r, size, Options{Map: mapOpts}, rec)
+}
+
+// AnalyzeWith is Analyze with the options of a run: the region map's (Map) and
+// the crash signature's rules (Signature).
+func AnalyzeWith(r io.ReaderAt, size int64, opt Options, rec *Record) {
 	defer func() {
 		if p := recover(); p != nil {
 			setError(rec, ErrInternal, fmt.Errorf("internal error: %v (please report this with the dump)\n%s", p, debug.Stack()))
@@ -52,11 +60,15 @@ func AnalyzeMap(r io.ReaderAt, size int64, mapOpts analysis.Options, rec *Record
 		}
 		return
 	}
-	describe(f, mapOpts, rec)
+	describe(f, opt, rec)
 }
 
+// maxRecordFrames is how many of the crashing thread's frames a record keeps.
+const maxRecordFrames = 10
+
 // describe fills rec from an open dump.
-func describe(f *minidump.File, mapOpts analysis.Options, rec *Record) {
+func describe(f *minidump.File, opt Options, rec *Record) {
+	mapOpts := opt.Map
 	p := process.New(f, process.Options{})
 	defer p.Close()
 	o := overview.Of(p)
@@ -85,7 +97,25 @@ func describe(f *minidump.File, mapOpts analysis.Options, rec *Record) {
 		rec.FaultModule, rec.FaultOffset = e.Module, e.ModuleOffset
 		rec.Signature = e.Signature
 		if e.OutOfMemory {
-			rec.OOMReasons = append(rec.OOMReasons, "exception-code")
+			if d := e.Decoded; d != nil && d.CPP != nil {
+				rec.OOMReasons = append(rec.OOMReasons, "thrown-bad-alloc")
+			} else {
+				rec.OOMReasons = append(rec.OOMReasons, "exception-code")
+			}
+		}
+		// The crashing thread's stack: its top frames, and the signature that
+		// reads past the frames every crash of the kind shares (RaiseException,
+		// the C runtime's abort, the allocator) to the code that failed.
+		if sd, err := stack.ForProcess(context.Background(), p, stack.Options{MaxFrames: 64}); err == nil {
+			if t, err := sd.WalkCrashed(); err == nil || len(t.Frames) > 0 {
+				for i := range t.Frames {
+					if i == maxRecordFrames {
+						break
+					}
+					rec.Frames = append(rec.Frames, t.Frames[i].Location())
+				}
+				rec.FrameSignature = stack.Signature(t.Frames, opt.Signature)
+			}
 		}
 	}
 	for _, fd := range o.Findings {

@@ -11,7 +11,8 @@ type GroupBy string
 
 // Groupings.
 const (
-	BySignature GroupBy = "signature" // the crash signature (the default)
+	ByFrames    GroupBy = "frames"    // the crash signature from the stack's frames (the default)
+	BySignature GroupBy = "signature" // the exception and where it happened: module+offset
 	ByModule    GroupBy = "module"    // the module the exception happened in
 	ByVerdict   GroupBy = "verdict"   // the fragmentation verdict
 	ByVersion   GroupBy = "version"   // the product module and its version
@@ -20,10 +21,12 @@ const (
 // ParseGroupBy parses a --group-by value.
 func ParseGroupBy(s string) (GroupBy, error) {
 	switch g := GroupBy(s); g {
-	case BySignature, ByModule, ByVerdict, ByVersion:
+	case ByFrames, BySignature, ByModule, ByVerdict, ByVersion:
 		return g, nil
+	case "module+offset":
+		return BySignature, nil
 	}
-	return "", fmt.Errorf("bad grouping %q: want signature, module, verdict or version", s)
+	return "", fmt.Errorf("bad grouping %q: want frames, signature (module+offset), module, verdict or version", s)
 }
 
 // Group keys of records that have no value to group by. Records of files that
@@ -51,6 +54,15 @@ func (g GroupBy) GroupKey(rec *Record) string {
 		return rec.FaultModule
 	case ByVerdict:
 		return string(rec.Verdict)
+	case ByFrames:
+		if rec.FrameSignature != "" {
+			return rec.FrameSignature
+		}
+		// No stack: the exception and where it happened.
+		if rec.Signature == "" {
+			return KeyNoException
+		}
+		return rec.Signature
 	case ByVersion:
 		switch {
 		case rec.Product == "":

@@ -44,9 +44,18 @@ type Record struct {
 	// module+offset ("EXCEPTION_ACCESS_VIOLATION crashme.exe+0x1234"), or the
 	// address when no module holds it. Empty when the dump has no exception.
 	Signature string `json:"signature,omitempty"`
+	// Frames are the crashing thread's top frames as WinDbg names code
+	// ("module!function+0xoff", "module+0xoff"), up to 10.
+	Frames []string `json:"frames,omitempty"`
+	// FrameSignature is the crash signature from those frames: the first frames
+	// that are not the OS's, the C runtime's or the allocator's, joined with " | "
+	// ("std::vector<Item>::_Emplace_reallocate | Loader::Add"; stack.Signature and
+	// its rules). Empty when the stack could not be walked.
+	FrameSignature string `json:"frame_signature,omitempty"`
 
 	// OOM says the dump looks like an out-of-memory; OOMReasons says why:
 	// "exception-code" (the code is one raised when an allocation fails),
+	// "thrown-bad-alloc" (a C++ std::bad_alloc, from its throw information),
 	// "no-64k-block" (not one 64 KB reservation fits), "no-1m-block" (a 64 KB one
 	// fits, a 1 MB one does not).
 	OOM        bool     `json:"oom"`

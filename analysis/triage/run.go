@@ -12,6 +12,7 @@ import (
 
 	"github.com/dumpmap/dumpmap/analysis"
 	"github.com/dumpmap/dumpmap/analysis/input"
+	"github.com/dumpmap/dumpmap/analysis/stack"
 )
 
 // Defaults of Options.
@@ -33,6 +34,9 @@ type Options struct {
 	Jobs int
 	// Map tunes every dump's region map (Below, Unavailable, Native).
 	Map analysis.Options
+	// Signature are the rules of the crash signatures made from stack frames
+	// (nil: stack.DefaultSignatureRules).
+	Signature *stack.SignatureRules
 	// Timeout bounds each step: reading and analysing a file, or unpacking and
 	// analysing one member of an archive. A step that runs over gives a record with
 	// ErrorKind "timeout". 0 means DefaultTimeout.
@@ -402,7 +406,7 @@ func (r *runner) analyse(ctx context.Context, b *blob, kind input.Format, rec Re
 		return errOutcome(rec, err)
 	}
 	rec.SHA256 = sum
-	AnalyzeMap(b.readerAt(ctx), b.size, r.opt.Map, &rec)
+	AnalyzeWith(b.readerAt(ctx), b.size, r.opt, &rec)
 	if kind != input.Plain && rec.ErrorKind == ErrNotMinidump {
 		rec.Error += fmt.Sprintf(" (containers are opened %d levels deep)", maxNesting)
 	}

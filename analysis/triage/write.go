@@ -151,11 +151,13 @@ func (j *JSONWriter) Finish(s *Summary) error {
 }
 
 // CSVColumns are the columns of the CSV output, one row per record. Lists
-// (oom_reasons, capture) are joined with ";"; unknown values are empty.
+// (oom_reasons, capture) are joined with ";", frames with " | "; unknown values
+// are empty. New columns are added at the end.
 var CSVColumns = []string{
 	"file", "member", "container", "size", "sha256", "time", "os", "arch", "product", "product_version",
 	"exception_code", "exception_name", "fault_module", "fault_offset", "signature", "oom", "oom_reasons",
 	"verdict", "map", "largest_usable_free", "usable_free", "fits_64k", "fits_1m", "capture", "error_kind", "error",
+	"frame_signature", "frames",
 }
 
 // CSVWriter writes a header and one row per record (RFC 4180). The text cells
@@ -184,6 +186,7 @@ func (c *CSVWriter) Record(r *Record) error {
 		strconv.FormatBool(r.OOM), strings.Join(r.OOMReasons, ";"),
 		string(r.Verdict), r.MapSource, uintString(r.LargestUsableFree), uintString(r.UsableFree), boolString(r.Fits64K), boolString(r.Fits1M),
 		strings.Join(r.Capture, ";"), string(r.ErrorKind), safe(r.Error),
+		safe(r.FrameSignature), safe(strings.Join(r.Frames, " | ")),
 	}
 	return c.w.Write(row)
 }

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/dumpmap/dumpmap/analysis"
-	"github.com/dumpmap/dumpmap/analysis/render"
+	"github.com/dumpmap/dumpmap/analysis/stack"
 	"github.com/dumpmap/dumpmap/analysis/triage"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
@@ -29,7 +29,8 @@ func init() {
 			fs.StringVar(&o.format, "format", "table", "output format: table, csv or ndjson")
 			fs.StringVarP(&o.out, "output", "o", "", "write to this file instead of stdout (it must not exist)")
 			fs.BoolVar(&o.force, "force", false, "overwrite the -o file if it exists")
-			fs.StringVar(&o.groupBy, "group-by", "signature", "group by signature, module, verdict or version")
+			fs.StringVar(&o.groupBy, "group-by", "frames", "group by frames (the stack's crash signature), signature (module+offset), module, verdict or version")
+			fs.StringVar(&o.sigRules, "signature-rules", "", "extend the frames a crash signature skips with this `FILE` ([irrelevant] and [prefix] patterns, docs/triage.md)")
 			fs.StringVar(&o.resume, "resume", "", "continue the NDJSON output `OUT` of an interrupted run: skip what it holds, append")
 			fs.StringVar(&o.shard, "shard", "", "triage only part `i/n` of the files (0 <= i < n)")
 			fs.DurationVar(&o.timeout, "timeout", triage.DefaultTimeout, "time limit of one file or archive member")
@@ -47,6 +48,7 @@ type triageFlags struct {
 	force                               bool
 	jobs                                int
 	format, out, groupBy, resume, shard string
+	sigRules                            string
 	formatSet                           bool // --format was given
 	timeout                             time.Duration
 	maxUnpacked                         string
@@ -67,6 +69,9 @@ func runTriage(e *env, paths []string, f triageFlags) error {
 		return usageErrorf("%v", err)
 	}
 	opt := triage.Options{Jobs: f.jobs, Timeout: f.timeout, Ordered: f.format == "csv"}
+	if opt.Signature, err = stack.LoadSignatureRules(f.sigRules); err != nil {
+		return usageErrorf("--signature-rules: %v", err)
+	}
 	if opt.Map, err = f.mf.options(); err != nil {
 		return err
 	}
@@ -87,15 +92,6 @@ func runTriage(e *env, paths []string, f triageFlags) error {
 	}
 	opt.MaxUnpacked = int64(n)
 
-	g := triage.NewGrouper(by)
-	var resumed int64
-	out := e.stdout
-	var closeOut *os.File // the output file, closed (and its error checked) at the end
-	defer func() {
-		if closeOut != nil {
-			closeOut.Close()
-		}
-	}()
 	if f.resume != "" {
 		if f.out != "" && f.out != f.resume {
 			return usageErrorf("--resume writes to its own file: leave out -o, or give the same file")
@@ -104,31 +100,18 @@ func runTriage(e *env, paths []string, f triageFlags) error {
 			return usageErrorf("--resume writes NDJSON: leave out --format, or give --format ndjson")
 		}
 		f.format = "ndjson"
-		file, err := os.OpenFile(f.resume, os.O_RDWR|os.O_CREATE, 0o644)
-		if err != nil {
-			return &fileError{file: f.resume, err: err}
-		}
-		closeOut = file
-		opt.Exclude = []string{f.resume}
-		keys, n, err := triage.Resume(file, g)
-		if err != nil {
-			return &fileError{file: f.resume, err: err}
-		}
-		resumed = n
-		opt.Skip = keys.Has
-		out = file
-	} else if f.out != "" {
-		// Never overwrite what the user has: an existing OUT needs --force (or
-		// --resume, to continue it).
-		file, err := render.CreateOutput(f.out, f.force, ", or --resume to continue it")
-		if err != nil {
-			return fileErr(err)
-		}
-		closeOut = file
-		opt.Exclude = []string{f.out} // when it lies in a folder being triaged
-		out = file
 	}
-
+	g := triage.NewGrouper(by)
+	o, err := triage.OpenOutput(e.stdout, f.out, f.resume, f.force, g)
+	if err != nil {
+		if f.resume != "" {
+			return &fileError{file: f.resume, err: err}
+		}
+		return fileErr(err)
+	}
+	defer o.Close()
+	opt.Exclude, opt.Skip = o.Exclude, o.Skip
+	out := o.W
 	w, err := triage.NewWriter(f.format, out, g, paths)
 	if err != nil {
 		return err
@@ -146,16 +129,12 @@ func runTriage(e *env, paths []string, f triageFlags) error {
 		bar.Done()
 	}
 	s := triage.NewSummary(st, by, opt.Shard)
-	s.Resumed = resumed
+	s.Resumed = o.Resumed
 	if err := w.Finish(s); err != nil {
-		return &fileError{file: outName(f), err: err}
+		return &fileError{file: o.Name, err: err}
 	}
-	if closeOut != nil {
-		err := closeOut.Close()
-		closeOut = nil
-		if err != nil {
-			return &fileError{file: outName(f), err: err}
-		}
+	if err := o.Close(); err != nil {
+		return &fileError{file: o.Name, err: err}
 	}
 	if bar != nil {
 		fmt.Fprintf(e.stderr, "dumpmap triage: %d records (%d errors) from %d files in %s: %.0f records/s\n",
@@ -163,23 +142,13 @@ func runTriage(e *env, paths []string, f triageFlags) error {
 	}
 	if st.Interrupted {
 		msg := "interrupted"
-		if f.format == "ndjson" && (f.out != "" || f.resume != "") {
-			msg += fmt.Sprintf("; the records so far are in %s: run again with --resume %[1]s to finish", outName(f))
+		if f.format == "ndjson" && o.Name != "stdout" {
+			msg += fmt.Sprintf("; the records so far are in %s: run again with --resume %[1]s to finish", o.Name)
 		}
 		return fmt.Errorf("%s", msg)
 	}
 	if runErr != nil {
-		return &fileError{file: outName(f), err: runErr}
+		return &fileError{file: o.Name, err: runErr}
 	}
 	return nil
-}
-
-func outName(f triageFlags) string {
-	switch {
-	case f.resume != "":
-		return f.resume
-	case f.out != "":
-		return f.out
-	}
-	return "stdout"
 }

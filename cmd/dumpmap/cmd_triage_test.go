@@ -261,7 +261,7 @@ func TestTriageCorpus(t *testing.T) {
 		}
 		return nil
 	})
-	out, errOut, code := runCLI("triage", "--format", "ndjson", corpus)
+	out, errOut, code := runCLI("triage", "--format", "ndjson", "--group-by", "signature", corpus)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -309,6 +309,34 @@ func TestTriageCorpus(t *testing.T) {
 		}
 	}
 	t.Logf("%d files, %d groups, %v dumps, %v errors %v", files, len(groups), sum["dumps"], sum["errors"], sum["error_kinds"])
+
+	// Grouped by the stack's frames (the default): Breakpad's six ascii_*
+	// crashes of crashme.exe crash at one place and share a signature, and the
+	// records carry their frames.
+	out, errOut, code = runCLI("triage", "--format", "ndjson", corpus)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	recs, groups, _ = ndjsonLines(t, out)
+	byKey = map[string]float64{}
+	for _, g := range groups {
+		if g["by"] != "frames" {
+			t.Fatalf("group by %v", g["by"])
+		}
+		byKey[g["key"].(string)] = g["count"].(float64)
+	}
+	if byKey["crashme.exe+0xa6cd"] != 6 {
+		t.Errorf("frame groups %v", byKey)
+	}
+	withFrames := 0
+	for _, r := range recs {
+		if fr, ok := r["frames"].([]any); ok && len(fr) > 0 && r["frame_signature"] != nil {
+			withFrames++
+		}
+	}
+	if withFrames < 60 {
+		t.Errorf("%d records with frames", withFrames)
+	}
 }
 
 // TestTriageOutputInsideTree: the output file, in a folder being triaged, is not

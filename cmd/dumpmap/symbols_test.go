@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -243,7 +242,8 @@ func TestSymbolsFlags(t *testing.T) {
 }
 
 // unpackFixture returns a fixture dump of testdata/fixtures/dumps, unpacked
-// with xz(1) when it is compressed; it skips when the fixture or xz is missing.
+// when it is compressed (minidumptest.UnpackXZ); it skips when the fixture is
+// missing.
 func unpackFixture(t *testing.T, dir, name string) string {
 	t.Helper()
 	p := filepath.Join(repoRoot(t), "testdata", "fixtures", "dumps", name)
@@ -253,22 +253,7 @@ func unpackFixture(t *testing.T, dir, name string) string {
 	if !strings.HasSuffix(name, ".xz") {
 		return p
 	}
-	xz, err := exec.LookPath("xz")
-	if err != nil {
-		t.Skip("xz not installed")
-	}
-	out := filepath.Join(dir, strings.TrimSuffix(name, ".xz"))
-	fh, err := os.Create(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
-	cmd := exec.Command(xz, "-dc", p)
-	cmd.Stdout = fh
-	if err := cmd.Run(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return minidumptest.UnpackXZ(t, p)
 }
 
 // TestFixtureExplainMalloc: on the fixture lab's crtheap program (its own
