@@ -70,7 +70,7 @@ const maxRecordFrames = 10
 // describe fills rec from an open dump.
 func describe(f *minidump.File, opt Options, rec *Record) {
 	mapOpts := opt.Map
-	p := process.New(f, process.Options{})
+	p := process.New(f, opt.Process)
 	defer p.Close()
 	o := overview.Of(p)
 	rec.Time = o.Dump.Time

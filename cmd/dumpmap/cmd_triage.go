@@ -25,6 +25,7 @@ func init() {
 			var o triageFlags
 			o.mf = addMapFlags(fs)
 			o.mf.addBelowFlag(fs)
+			o.mf.addSymbolFlags(fs)
 			fs.IntVarP(&o.jobs, "jobs", "j", 0, "files analysed at once (default: one per core)")
 			fs.StringVar(&o.format, "format", "table", "output format: table, csv or ndjson")
 			fs.StringVarP(&o.out, "output", "o", "", "write to this file instead of stdout (it must not exist)")
@@ -73,6 +74,9 @@ func runTriage(e *env, paths []string, f triageFlags) error {
 		return usageErrorf("--signature-rules: %v", err)
 	}
 	if opt.Map, err = f.mf.options(); err != nil {
+		return err
+	}
+	if opt.Process, err = f.mf.sym.options(); err != nil {
 		return err
 	}
 	if f.jobs < 0 {
