@@ -223,7 +223,7 @@ func (f *finder) withoutFrame() (*FailedRequest, []string) {
 			if a := f.in.Walker.Argument(f.frames, i, 0, f.in.PointerSize); a.Known {
 				r.Size, r.SizeFrom = a.Value, fmt.Sprintf("%s in frame %d", a.Where(), i)
 				r.Evidence = append(r.Evidence, Evidence{Kind: EvidenceArgument, Address: copiedAt(a), Text: []string{
-					fmt.Sprintf("argument 1 of %s (the size) = %d (%#x): %s", frameName(&f.frames[i]), a.Value, a.Value, argWhere(a, i))}})
+					fmt.Sprintf("argument 1 of %s (the size) = %s (%#x): %s", frameName(&f.frames[i]), comma(a.Value), a.Value, argWhere(a, i))}})
 			}
 		}
 		break
@@ -331,7 +331,7 @@ func (f *finder) size(a allocator, k int) {
 		}
 		v := arg.Value
 		where := fmt.Sprintf("%s in frame %d", arg.Where(), k)
-		text := fmt.Sprintf("argument %d of %s (the size) = %d (%#x): %s", n+1, a.what, v, v, argWhere(arg, k))
+		text := fmt.Sprintf("argument %d of %s (the size) = %s (%#x): %s", n+1, a.what, comma(v), v, argWhere(arg, k))
 		if a.sizeByRef {
 			p := v
 			b := make([]byte, ps)
@@ -341,7 +341,7 @@ func (f *finder) size(a allocator, k int) {
 			}
 			v = readWord(b)
 			where = fmt.Sprintf("memory %#x, pointed to by %s", p, where)
-			text = fmt.Sprintf("argument %d of %s points to the size at %#x, which holds %d (%#x): %s", n+1, a.what, p, v, v, argWhere(arg, k))
+			text = fmt.Sprintf("argument %d of %s points to the size at %#x, which holds %s (%#x): %s", n+1, a.what, p, comma(v), v, argWhere(arg, k))
 		}
 		if arg.Caveat != "" {
 			text += "; " + arg.Caveat
