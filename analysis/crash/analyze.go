@@ -26,14 +26,10 @@ type Analysis struct {
 	Looked  []string
 }
 
-// maxAnalysisFrames bounds the crashing thread's walk: the request is found in
-// the top frames, and reports show a few dozen.
-const maxAnalysisFrames = 256
-
 type analysisKey struct{}
 
 // Analyze decodes the exception of process p (Of), walks its crashing thread
-// (stack.ForProcess, with the symbols and images p's options find) and finds
+// (stack.Crash, with the symbols and images p's options find) and finds
 // the failed allocation (FindRequest). It is computed once per process: every
 // command and report reading p sees the same Analysis, which callers must not
 // modify.
@@ -55,22 +51,11 @@ func analyze(ctx context.Context, p *process.Process) *Analysis {
 		a.Request, a.Looked = FindRequest(RequestInput{Crash: c})
 		return a
 	}
-	d, err := stack.ForProcess(ctx, p, stack.Options{MaxFrames: maxAnalysisFrames})
-	var w *stack.Walker
-	if err != nil {
-		a.StackErr = err
-	} else {
-		w = d.Walker
-		t, err := d.WalkCrashed()
-		switch {
-		case len(t.Frames) > 0:
-			a.Thread = &t
-			a.StackErr = err
-		case err != nil:
-			a.StackErr = err
-		default:
-			a.StackErr = errors.New("the crashing thread's stack has no frames")
-		}
+	cr := stack.Crash(ctx, p)
+	w := cr.Walker
+	a.Thread, a.StackErr = cr.Thread, cr.Err
+	if a.Thread == nil && a.StackErr == nil {
+		a.StackErr = errors.New("the crashing thread's stack has no frames")
 	}
 	in := RequestInput{Crash: a.Crash, Thread: a.Thread, Walker: w, PointerSize: p.PointerSize()}
 	if m := p.Memory(); m != nil {

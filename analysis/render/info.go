@@ -1,6 +1,7 @@
 package render
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/dumpmap/dumpmap/analysis/overview"
 	"github.com/dumpmap/dumpmap/analysis/process"
+	"github.com/dumpmap/dumpmap/analysis/stack"
 )
 
 // Info is `dumpmap info`: one screen about a dump. Its JSON object is the
@@ -20,8 +22,14 @@ type Info struct {
 	// RequestVerdict is explain's verdict on the failed request (the
 	// exception's failed_request), when the crash shows one with its size.
 	RequestVerdict *RequestVerdict `json:"failed_request_verdict,omitempty"`
-	Warnings       []string        `json:"warnings"`
+	// CrashingStack is the crashing thread's stack (stack.Crash), as `dumpmap
+	// stack --json` shows a thread; absent without an exception.
+	CrashingStack *stack.Thread `json:"crashing_stack,omitempty"`
+	Warnings      []string      `json:"warnings"`
 }
+
+// infoFrames is how many of the crashing thread's frames info's text shows.
+const infoFrames = 8
 
 // RequestVerdict is the verdict on a request, without the steps (`dumpmap
 // explain` gives those).
@@ -41,6 +49,7 @@ func NewInfo(file string, p *process.Process, warn *Warnings) *Info {
 	}
 	in := &Info{File: file, Overview: o}
 	if x := o.Exception; x != nil {
+		in.CrashingStack = stack.Crash(context.Background(), p).Thread
 		if req, ok := analysis.RequestFor(x.FailedRequest); ok {
 			if m, err := LoadMap(p, analysis.Options{}, warn); err == nil {
 				e := ExplanationOf(m.Explain(req))
@@ -145,6 +154,20 @@ func (in *Info) WriteText(w io.Writer) error {
 			more("%s of %s at %s", x.Access, af.Format(uint64(*x.AccessAddress)), at)
 		} else {
 			more("at %s", at)
+		}
+		if t := in.CrashingStack; t != nil {
+			for i := range t.Frames {
+				if i == infoFrames {
+					more("... %d frames in all (dumpmap stack shows them)", len(t.Frames))
+					break
+				}
+				f := &t.Frames[i]
+				label := ""
+				if i == 0 {
+					label = "Stack:"
+				}
+				line(label, "%02d %s (%s)", i, f.Location(), f.Trust)
+			}
 		}
 		if fr := x.FailedRequest; fr != nil {
 			line("Failed:", "%s", FailedHeadline(fr))

@@ -151,6 +151,7 @@ type htmlData struct {
 	Commit      []fact
 	CommitFrom  string
 	Heaps       *htable
+	Stack       *htable
 	Requests    string
 	Explains    []htmlExplain
 	Max         *htable
@@ -301,6 +302,14 @@ func (r *Report) htmlData() *htmlData {
 			d.Heaps.Rows = append(d.Heaps.Rows, []hcell{r.addrCell(uint64(h.Handle)), txt(heapKind(h)), numI(comma(h.Segments), h.Segments),
 				num(render.Size(h.Reserved), h.Reserved), num(render.Size(h.Committed), h.Committed), num(render.Size(h.Uncommitted), h.Uncommitted),
 				num(render.Size(h.LargestUncommitted), h.LargestUncommitted), txt(render.HeapFreeText(h)), txt(strings.Join(h.FoundBy, ", "))})
+		}
+	}
+
+	if t := r.CrashingStack; t != nil {
+		d.Stack = &htable{Caption: fmt.Sprintf("The crashing thread (%#x)", t.ID), Head: cols("#", "Child-SP", "Call site", "Found by")}
+		for i := range t.Frames {
+			f := &t.Frames[i]
+			d.Stack.Rows = append(d.Stack.Rows, []hcell{numI(fmt.Sprintf("%02d", f.Index), f.Index), r.addrCell(f.SP), txt(f.Location()), txt(f.Trust.String())})
 		}
 	}
 

@@ -197,6 +197,7 @@ func (r *Report) markdown(md *mdWriter) {
 		md.blank()
 	}
 
+	r.mdStack(md)
 	r.mdFailed(md)
 	r.mdSummary(md)
 	r.mdFrag(md)
@@ -529,4 +530,19 @@ func (r *Report) mdFailed(md *mdWriter) {
 		md.p("### %s\n\n", mdText(e.RequestText()))
 		r.mdOneExplain(md, e)
 	}
+}
+
+// mdStack writes the crashing thread's stack as `dumpmap stack` shows it.
+func (r *Report) mdStack(md *mdWriter) {
+	t := r.CrashingStack
+	if t == nil {
+		return
+	}
+	md.p("## The crashing thread (%#x)\n\n", t.ID)
+	var rows [][]string
+	for i := range t.Frames {
+		f := &t.Frames[i]
+		rows = append(rows, []string{fmt.Sprintf("%02d", f.Index), r.addr(f.SP), mdText(f.Location()), f.Trust.String()})
+	}
+	md.table([]string{"#", "Child-SP", "Call site", "Found by"}, rows)
 }

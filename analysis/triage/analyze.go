@@ -115,16 +115,8 @@ func describe(f *minidump.File, opt Options, rec *Record) {
 		// The crashing thread's stack: its top frames, and the signature that
 		// reads past the frames every crash of the kind shares (RaiseException,
 		// the C runtime's abort, the allocator) to the code that failed. The
-		// crash analysis walked it already when it looked for a failed request.
-		var t *stack.Thread
-		if a := crash.Analyze(context.Background(), p); a.Thread != nil {
-			t = a.Thread
-		} else if sd, err := stack.ForProcess(context.Background(), p, stack.Options{MaxFrames: 64}); err == nil {
-			if th, err := sd.WalkCrashed(); err == nil || len(th.Frames) > 0 {
-				t = &th
-			}
-		}
-		if t != nil {
+		// walk is the one the crash analysis shares (stack.Crash).
+		if t := stack.Crash(context.Background(), p).Thread; t != nil {
 			for i := range t.Frames {
 				if i == maxRecordFrames {
 					break
