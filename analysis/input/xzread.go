@@ -26,14 +26,14 @@ var crc64Table = crc64.MakeTable(crc64.ECMA) // the xz CRC64 (xz-file-format 6)
 
 // An xzReader decodes the blocks of a walked xz file, in file order.
 type xzReader struct {
-	x   *xzFile
-	si  int // the stream being read
-	ir  *xzIndexReader
-	off int64 // the next block header of the stream
-	left int  // blocks of the stream still to read
-	blk *xzBlockReader
-	src *xzSource
-	err error
+	x    *xzFile
+	si   int // the stream being read
+	ir   *xzIndexReader
+	off  int64 // the next block header of the stream
+	left int   // blocks of the stream still to read
+	blk  *xzBlockReader
+	src  *xzSource
+	err  error
 }
 
 func newXZReader(x *xzFile) *xzReader {
