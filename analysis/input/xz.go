@@ -121,7 +121,8 @@ func walkXZ(r io.ReaderAt, size, max int64, visit func(xzBlock)) (*xzFile, error
 		}
 		if pad > 0 {
 			if pad%4 != 0 {
-				return nil, xzDamaged(end-pad, "%d zero bytes after a stream, not a multiple of four (a cut or damaged stream footer?)", pad)
+				// Not Stream Padding, so not after a footer either.
+				return nil, errNoFooter(end - pad)
 			}
 			end -= pad
 			x.padding += pad
@@ -144,6 +145,10 @@ func walkXZ(r io.ReaderAt, size, max int64, visit func(xzBlock)) (*xzFile, error
 	}
 	slices.Reverse(x.streams)
 	return x, nil
+}
+
+func errNoFooter(end int64) error {
+	return xzDamaged(end, "no stream footer (\"YZ\") at the end: the file is cut short, or has other bytes after the stream")
 }
 
 // read reads len(p) bytes at off, which the caller has checked lie in the file.
@@ -228,7 +233,7 @@ func (x *xzFile) stream(end, max int64, visit func(xzBlock)) (xzStream, error) {
 		return s, err
 	}
 	if string(foot[10:]) != xzFooterMagic {
-		return s, xzDamaged(end-2, "no stream footer (\"YZ\") at the end: the file is cut short, or has other bytes after the stream")
+		return s, errNoFooter(end)
 	}
 	if crc32.ChecksumIEEE(foot[4:10]) != binary.LittleEndian.Uint32(foot[:4]) {
 		return s, xzDamaged(footOff, "stream footer CRC32 mismatch")

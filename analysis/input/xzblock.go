@@ -44,7 +44,7 @@ func (x *xzFile) block(off, unpadded, uncompressed, checkSize int64) (xzBlock, e
 			return xzDamaged(off+int64(p), "bad %s size in the block header", what)
 		}
 		if int64(v) != want {
-			return xzDamaged(off+int64(p), "the block header gives a %s size of %d bytes, the index %d", what, v, want)
+			return xzDamaged(off+int64(p), "the block header's %s size is %d bytes, the index's %d", what, v, want)
 		}
 		p += n
 		return nil
