@@ -236,7 +236,7 @@ func xzBuild(s xzSpec) []byte {
 		for len(h)%4 != 0 {
 			h = append(h, 0)
 		}
-		h[0] = byte(len(h)/4) // (size+4)/4 - 1
+		h[0] = byte(len(h) / 4) // (size+4)/4 - 1
 		h = append(h, le32(crc32.ChecksumIEEE(h))...)
 		var check []byte
 		switch s.check {
@@ -382,7 +382,10 @@ func TestXZDamage(t *testing.T) {
 		{"padding of two bytes", slices.Concat(good, make([]byte, 2)), KindBadContainer, "not a multiple of four"},
 		{"padding of six bytes", slices.Concat(good, make([]byte, 6)), KindBadContainer, "not a multiple of four"},
 		{"too many streams", streams, KindUnsupported, "more than 4096 concatenated streams"},
-		{"stored chunk without a reset", one(func(b *xzSpecBlock) { b.payload = append([]byte{2, 0, 3, 'a', 'b', 'c', 'd'}, 0); b.data = []byte("abcd") }), KindBadContainer, "does not reset the dictionary"},
+		{"stored chunk without a reset", one(func(b *xzSpecBlock) {
+			b.payload = append([]byte{2, 0, 3, 'a', 'b', 'c', 'd'}, 0)
+			b.data = []byte("abcd")
+		}), KindBadContainer, "does not reset the dictionary"},
 		{"chunk control 0x03", one(func(b *xzSpecBlock) { b.payload = []byte{3, 0, 0, 0} }), KindBadContainer, "LZMA2 chunk control byte 0x03 is not defined"},
 		{"chunk past the block", one(func(b *xzSpecBlock) { b.payload = []byte{1, 0, 9, 'a', 0} }), KindBadContainer, "LZMA2 chunk runs past the end of the block's data"},
 		{"no end marker", one(func(b *xzSpecBlock) { b.payload = []byte{1, 0, 0, 'a', 1, 0, 0, 'b'}; b.data = []byte("ab") }), KindBadContainer, "runs past the end of the block's data"},
