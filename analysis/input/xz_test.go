@@ -3,6 +3,7 @@ package input_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/dumpmap/dumpmap/analysis/input"
 	"github.com/dumpmap/dumpmap/minidump"
+	"github.com/ulikunitz/xz"
 )
 
 // xzTool returns the path of the xz command, skipping tb when there is none.
@@ -282,5 +284,39 @@ func TestXZSeeds(t *testing.T) {
 	}
 	if seen < 4 {
 		t.Errorf("%d good seeds", seen)
+	}
+}
+
+// BenchmarkDecompressXZ measures unpacking an xz-packed dump into memory: this
+// package's reader (the structure walk, then LZMA2 through checked chunks), and
+// for comparison github.com/ulikunitz/xz's own Reader of the same file.
+func BenchmarkDecompressXZ(b *testing.B) {
+	dump := bytes.Repeat(fixture(b), 20)
+	for _, preset := range []string{"-1", "-6"} {
+		data := xzOf(b, dump, preset)
+		b.Run("input"+preset, func(b *testing.B) {
+			b.SetBytes(int64(len(dump)))
+			for b.Loop() {
+				buf, err := input.Decompress(context.Background(), input.XZ, bytes.NewReader(data), int64(len(data)), input.Limits{MemoryLimit: 64 << 20})
+				if err != nil || buf.Size() != int64(len(dump)) {
+					b.Fatal(err)
+				}
+				buf.Close()
+			}
+			b.ReportMetric(float64(len(dump))/(b.Elapsed().Seconds()/float64(b.N))/1e6, "MB/s-unpacked")
+		})
+		b.Run("ulikunitz"+preset, func(b *testing.B) {
+			b.SetBytes(int64(len(dump)))
+			for b.Loop() {
+				r, err := xz.NewReader(bytes.NewReader(data))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if n, err := io.Copy(io.Discard, r); err != nil || n != int64(len(dump)) {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(dump))/(b.Elapsed().Seconds()/float64(b.N))/1e6, "MB/s-unpacked")
+		})
 	}
 }
