@@ -292,8 +292,23 @@ func TestXZSeeds(t *testing.T) {
 // for comparison github.com/ulikunitz/xz's own Reader of the same file.
 func BenchmarkDecompressXZ(b *testing.B) {
 	dump := bytes.Repeat(fixture(b), 20)
+	type packed struct {
+		name       string
+		data, dump []byte
+	}
+	var files []packed
 	for _, preset := range []string{"-1", "-6"} {
-		data := xzOf(b, dump, preset)
+		files = append(files, packed{preset, xzOf(b, dump, preset), dump})
+	}
+	// A full-memory dump of the fixture lab, packed with xz -9 (28 MB).
+	if data, err := os.ReadFile("../../testdata/fixtures/dumps/oom-heap-full.dmp.xz"); err == nil {
+		files = append(files, packed{"-oom-heap-full", data, nil})
+	}
+	for _, f := range files {
+		preset, data, dump := f.name, f.data, f.dump
+		if dump == nil {
+			dump = xzOf(b, data, "-d")
+		}
 		b.Run("input"+preset, func(b *testing.B) {
 			b.SetBytes(int64(len(dump)))
 			for b.Loop() {
