@@ -26,25 +26,25 @@ type StepKind string
 
 // The kinds of explanation steps.
 const (
-	StepReserve       StepKind = "reserve"         // ReserveStep
-	StepFit           StepKind = "fit"             // FitStep
-	StepNoFit         StepKind = "no-fit"          // NoFitStep
-	StepTails         StepKind = "tails"           // TailsStep
-	StepClosestMiss   StepKind = "closest-miss"    // ClosestMissStep
-	StepVector        StepKind = "vector-growth"   // VectorStep
-	StepCRTHeap       StepKind = "crt-heap"        // CRTHeapStep
-	StepHeapVirtual   StepKind = "heap-virtual"    // HeapVirtualStep
-	StepHeapFixed     StepKind = "heap-fixed"      // HeapFixedStep
-	StepHeapBlock     StepKind = "heap-block"      // HeapBlockStep
-	StepSegmentRoom   StepKind = "segment-room"    // SegmentRoomStep
-	StepSegments      StepKind = "segments"        // SegmentsStep
-	StepNewSegment    StepKind = "new-segment"     // NewSegmentStep
-	StepOnlyFreeBlock StepKind = "only-free-block" // OnlyFreeBlockStep
-	StepHeapFree      StepKind = "heap-free"       // HeapFreeStep
-	StepHeapCommit    StepKind = "heap-commit"     // HeapCommitStep
-	StepHeapRoom      StepKind = "heap-room"       // HeapRoomStep
-	StepCommit        StepKind = "commit"          // CommitStep
-	StepAnyHeap       StepKind = "any-heap"        // AnyHeapStep
+	StepReserve       StepKind = "reserve"          // ReserveStep
+	StepFit           StepKind = "fit"              // FitStep
+	StepNoFit         StepKind = "no-fit"           // NoFitStep
+	StepTails         StepKind = "tails"            // TailsStep
+	StepClosestMiss   StepKind = "closest-miss"     // ClosestMissStep
+	StepVector        StepKind = "vector-growth"    // VectorStep
+	StepCRTHeap       StepKind = "crt-heap"         // CRTHeapStep
+	StepHeapVirtual   StepKind = "heap-virtual"     // HeapVirtualStep
+	StepHeapFixed     StepKind = "heap-fixed"       // HeapFixedStep
+	StepHeapBlock     StepKind = "heap-block"       // HeapBlockStep
+	StepSegmentRoom   StepKind = "segment-room"     // SegmentRoomStep
+	StepSegments      StepKind = "segments"         // SegmentsStep
+	StepNewSegment    StepKind = "new-segment"      // NewSegmentStep
+	StepOnlyFreeBlock StepKind = "only-free-block"  // OnlyFreeBlockStep
+	StepHeapFree      StepKind = "heap-free"        // HeapFreeStep
+	StepHeapCommit    StepKind = "heap-commit"      // HeapCommitStep
+	StepHeapRoom      StepKind = "heap-room"        // HeapRoomStep
+	StepCommit        StepKind = "commit"           // CommitStep
+	StepAnyHeap       StepKind = "any-heap"         // AnyHeapStep
 	StepRecorded      StepKind = "recorded-failure" // RecordedFailureStep
 )
 

@@ -15,7 +15,9 @@ type Analysis struct {
 	Crash *Crash
 	Err   error
 	// Thread is the crashing thread's stack, walked from the exception's
-	// context; nil when it could not be walked (StackErr says why).
+	// context; nil when it could not be walked (StackErr says why) or did not
+	// need to be: the exception is neither an allocation failure nor a C++
+	// exception of unknown type.
 	Thread   *stack.Thread
 	StackErr error
 	// Request is the failed allocation; nil when the crash shows none, and
@@ -24,14 +26,10 @@ type Analysis struct {
 	Looked  []string
 }
 
-// maxAnalysisFrames bounds the crashing thread's walk: the request is found in
-// the top frames, and reports show a few dozen.
-const maxAnalysisFrames = 256
-
 type analysisKey struct{}
 
 // Analyze decodes the exception of process p (Of), walks its crashing thread
-// (stack.ForProcess, with the symbols and images p's options find) and finds
+// (stack.Crash, with the symbols and images p's options find) and finds
 // the failed allocation (FindRequest). It is computed once per process: every
 // command and report reading p sees the same Analysis, which callers must not
 // modify.
@@ -46,22 +44,18 @@ func analyze(ctx context.Context, p *process.Process) *Analysis {
 		a.Looked = []string{"an exception record (the dump has none)"}
 		return a
 	}
-	d, err := stack.ForProcess(ctx, p, stack.Options{MaxFrames: maxAnalysisFrames})
-	var w *stack.Walker
-	if err != nil {
-		a.StackErr = err
-	} else {
-		w = d.Walker
-		t, err := d.WalkCrashed()
-		switch {
-		case len(t.Frames) > 0:
-			a.Thread = &t
-			a.StackErr = err
-		case err != nil:
-			a.StackErr = err
-		default:
-			a.StackErr = errors.New("the crashing thread's stack has no frames")
-		}
+	if c := a.Crash; !c.OOM && (c.CPP == nil || c.CPP.ThrownType != nil) {
+		// Only an allocation failure, or a C++ exception of unknown type (which
+		// the stack may show thrown by operator new), needs the stack: the
+		// walk is left to those who want it.
+		a.Request, a.Looked = FindRequest(RequestInput{Crash: c})
+		return a
+	}
+	cr := stack.Crash(ctx, p)
+	w := cr.Walker
+	a.Thread, a.StackErr = cr.Thread, cr.Err
+	if a.Thread == nil && a.StackErr == nil {
+		a.StackErr = errors.New("the crashing thread's stack has no frames")
 	}
 	in := RequestInput{Crash: a.Crash, Thread: a.Thread, Walker: w, PointerSize: p.PointerSize()}
 	if m := p.Memory(); m != nil {

@@ -87,7 +87,7 @@ func (f *finder) growth(k int) {
 		if skip == 1 {
 			layout = "first, last and end pointers (after the debug iterator proxy)"
 		}
-		fields := fmt.Sprintf("its %s are %#x, %#x and %#x: %d bytes used of %d", layout, first, last, end, used, capb)
+		fields := fmt.Sprintf("its %s are %#x, %#x and %#x: %s bytes used of %s", layout, first, last, end, comma(used), comma(capb))
 		if kind != growthByOne {
 			r.OldBuffer = hexp(first)
 			r.Evidence = append(r.Evidence, Evidence{Kind: EvidenceContainer, Address: hexp(addr), Text: []string{fields}})
@@ -119,8 +119,8 @@ func (f *finder) growth(k int) {
 		r.ElementSize, r.OldSize, r.OldCapacity, r.NewCapacity = e, used/e, capb/e, r.Size/e
 		r.OldBuffer, r.Growth = hexp(first), rule
 		r.Evidence = append(r.Evidence, Evidence{Kind: EvidenceContainer, Address: hexp(addr), Text: []string{fields,
-			fmt.Sprintf("an element size of %d bytes is the only one for which %s growth rule takes %d elements (capacity %d) to a capacity of %d, the requested %d bytes",
-				e, ruleName(rule), used/e, capb/e, r.Size/e, r.Size)}})
+			fmt.Sprintf("an element size of %d bytes is the only one for which %s growth rule takes %s elements (capacity %s) to a capacity of %s, the requested %s bytes",
+				e, ruleName(rule), comma(used/e), comma(capb/e), comma(r.Size/e), comma(r.Size))}})
 		return
 	}
 	r.Unknown = append(r.Unknown, Unknown{What: "element size", Address: hexp(this.Value), Why: firstErr})
@@ -181,3 +181,12 @@ func elementSizes(request, used, capb uint64, rule string) []uint64 {
 
 // ensure the finder's walker has what growth uses.
 var _ = (*stack.Walker).Argument
+
+// comma formats n with thousands separators, for evidence.
+func comma(n uint64) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}

@@ -159,10 +159,51 @@ func (f *finder) find() (*FailedRequest, []string) {
 	f.size(alloc, k)
 	f.heap(k)
 	f.growth(k)
-	if r.Size == 0 && c.Size != nil && c.Size.What == "requested size" {
-		r.Size, r.SizeFrom = c.Size.Bytes, c.Size.From
+	if r.Size == 0 {
+		f.sizeFromException()
 	}
 	return r, nil
+}
+
+// sizeFromException takes the size the exception record carries: Chromium's
+// requested size as it is; STATUS_NO_MEMORY's heap block size (the request
+// plus the heap entry header, rounded to the allocation unit) as the largest
+// request that needs that block. Every request from block-2*unit+1 to
+// block-unit bytes needs the same block, so the heap's verdict is the same for
+// all of them; the exact size is listed as unknown with that range.
+func (f *finder) sizeFromException() {
+	c, r := f.in.Crash, f.req
+	if c.Size == nil || c.Size.Bytes == 0 {
+		return
+	}
+	if c.Size.What == "requested size" {
+		r.Size, r.SizeFrom = c.Size.Bytes, "exception "+c.Size.From
+		return
+	}
+	if uint32(c.Code) != CodeNoMemory {
+		return
+	}
+	unit := uint64(16)
+	if f.in.PointerSize == 4 {
+		unit = 8
+	}
+	b := c.Size.Bytes
+	if b <= unit {
+		return
+	}
+	lo := b - unit + 1
+	if b > 2*unit {
+		lo = b - 2*unit + 1
+	}
+	r.Size = b - unit
+	r.SizeFrom = fmt.Sprintf("exception %s: the heap block size %d, which requests of %d to %d bytes need (the largest is taken; the verdict is the same for all)", c.Size.From, b, lo, b-unit)
+	r.Unknown = append(r.Unknown, Unknown{What: "exact size", Why: fmt.Sprintf("STATUS_NO_MEMORY carries the heap block size, %d bytes, not the request: it was %d to %d bytes", b, lo, b-unit)})
+	for i, u := range r.Unknown {
+		if u.What == "size" {
+			r.Unknown = append(r.Unknown[:i], r.Unknown[i+1:]...)
+			break
+		}
+	}
 }
 
 // withoutFrame is the request when no allocator frame is on the stack: the
@@ -182,13 +223,13 @@ func (f *finder) withoutFrame() (*FailedRequest, []string) {
 			if a := f.in.Walker.Argument(f.frames, i, 0, f.in.PointerSize); a.Known {
 				r.Size, r.SizeFrom = a.Value, fmt.Sprintf("%s in frame %d", a.Where(), i)
 				r.Evidence = append(r.Evidence, Evidence{Kind: EvidenceArgument, Address: copiedAt(a), Text: []string{
-					fmt.Sprintf("argument 1 of %s (the size) = %d (%#x): %s", frameName(&f.frames[i]), a.Value, a.Value, argWhere(a, i))}})
+					fmt.Sprintf("argument 1 of %s (the size) = %s (%#x): %s", frameName(&f.frames[i]), comma(a.Value), a.Value, argWhere(a, i))}})
 			}
 		}
 		break
 	}
-	if c.Size != nil && c.Size.What == "requested size" {
-		r.Size, r.SizeFrom = c.Size.Bytes, "exception "+c.Size.From
+	if r.Size == 0 {
+		f.sizeFromException()
 	}
 	switch {
 	case chromium:
@@ -198,6 +239,7 @@ func (f *finder) withoutFrame() (*FailedRequest, []string) {
 		r.Unknown = append(r.Unknown, Unknown{What: "heap", Why: "Chromium reports the failure after its allocator returned, so the allocator's frame and arguments are gone from the stack: the dump does not say which heap (or PartitionAlloc) was asked"})
 	case uint32(c.Code) == CodeNoMemory:
 		r.Path = PathHeap // raised by HeapAlloc with HEAP_GENERATE_EXCEPTIONS
+		r.Unknown = append(r.Unknown, Unknown{What: "heap", Why: "no HeapAlloc frame is on the crashing thread's stack as far as its symbols name it (are the modules' symbols or images available?)"})
 	case c.CPP != nil && r.ThrownType != "":
 		r.Path = PathOperatorNew
 	default:
@@ -289,7 +331,7 @@ func (f *finder) size(a allocator, k int) {
 		}
 		v := arg.Value
 		where := fmt.Sprintf("%s in frame %d", arg.Where(), k)
-		text := fmt.Sprintf("argument %d of %s (the size) = %d (%#x): %s", n+1, a.what, v, v, argWhere(arg, k))
+		text := fmt.Sprintf("argument %d of %s (the size) = %s (%#x): %s", n+1, a.what, comma(v), v, argWhere(arg, k))
 		if a.sizeByRef {
 			p := v
 			b := make([]byte, ps)
@@ -299,7 +341,7 @@ func (f *finder) size(a allocator, k int) {
 			}
 			v = readWord(b)
 			where = fmt.Sprintf("memory %#x, pointed to by %s", p, where)
-			text = fmt.Sprintf("argument %d of %s points to the size at %#x, which holds %d (%#x): %s", n+1, a.what, p, v, v, argWhere(arg, k))
+			text = fmt.Sprintf("argument %d of %s points to the size at %#x, which holds %s (%#x): %s", n+1, a.what, p, comma(v), v, argWhere(arg, k))
 		}
 		if arg.Caveat != "" {
 			text += "; " + arg.Caveat

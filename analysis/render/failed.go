@@ -34,9 +34,6 @@ func FailedHeadline(fr *crash.FailedRequest) string {
 		s = "VirtualAlloc of " + size
 	case crash.PathVector:
 		s = "std::vector growth to a new buffer of " + size
-		if fr.ElementSize != 0 {
-			s += fmt.Sprintf(": %s elements of %d bytes, up from %s", humanize.Comma(int64(fr.NewCapacity)), fr.ElementSize, humanize.Comma(int64(fr.OldSize)))
-		}
 	case crash.PathString:
 		s = "std::string growth to a new buffer of " + size
 	default:
@@ -44,6 +41,9 @@ func FailedHeadline(fr *crash.FailedRequest) string {
 	}
 	if fr.Function != "" {
 		s += fmt.Sprintf(" in %s (frame %d)", Clean(fr.Function), fr.Frame)
+	}
+	if fr.ElementSize != 0 {
+		s += fmt.Sprintf(": %s elements of %d bytes, up from %s", humanize.Comma(int64(fr.NewCapacity)), fr.ElementSize, humanize.Comma(int64(fr.OldSize)))
 	}
 	if fr.ThrownType != "" {
 		s += ", thrown " + Clean(fr.ThrownType)

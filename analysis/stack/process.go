@@ -194,3 +194,48 @@ func (ps *processSymbols) exportAt(m *Module, off uint64) (Symbol, bool) {
 	}
 	return Symbol{Function: exps[i].name, Start: uint64(exps[i].rva)}, true
 }
+
+// Crashed is the crashing thread of a process, walked once (Crash).
+type Crashed struct {
+	// Thread is the walk from the exception's context; nil when it could not
+	// start (Err says why). A walk that stopped early keeps its frames and
+	// sets Err.
+	Thread *Thread
+	Err    error
+	// Walker is the walker that made it, which can go on to recover the
+	// frames' arguments (Walker.Argument); nil when none could be made.
+	Walker *Walker
+}
+
+// maxCrashFrames bounds the crashing thread's walk that analyses share: the
+// failed request is found in the top frames and reports show a few dozen.
+const maxCrashFrames = 256
+
+type crashKey struct{}
+
+// Crash walks the crashing thread of process p (the exception's thread, from
+// its context) with ForProcess's symbols and images, once per process: info,
+// report, triage and the crash analysis all read the same frames, which
+// callers must not modify. A dump without an exception has no crashing
+// thread (Err is ErrNoThread).
+func Crash(ctx context.Context, p *process.Process) *Crashed {
+	return p.Memo(crashKey{}, func() any {
+		c := &Crashed{}
+		d, err := ForProcess(ctx, p, Options{MaxFrames: maxCrashFrames})
+		if err != nil {
+			c.Err = err
+			return c
+		}
+		c.Walker = d.Walker
+		if _, ok := d.CrashedThread(); !ok {
+			c.Err = ErrNoThread
+			return c
+		}
+		t, err := d.WalkCrashed()
+		c.Err = err
+		if len(t.Frames) > 0 {
+			c.Thread = &t
+		}
+		return c
+	}).(*Crashed)
+}

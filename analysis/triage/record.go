@@ -53,9 +53,17 @@ type Record struct {
 	// its rules). Empty when the stack could not be walked.
 	FrameSignature string `json:"frame_signature,omitempty"`
 
+	// FailedRequest is the allocation the crash shows failing (crash.Analyze),
+	// and RequestVerdict explain's verdict on it ("fail", "depends",
+	// "succeed"; absent when its size is unknown or the map is partial).
+	FailedRequest  *FailedRequest `json:"failed_request,omitempty"`
+	RequestVerdict string         `json:"request_verdict,omitempty"`
+
 	// OOM says the dump looks like an out-of-memory; OOMReasons says why:
 	// "exception-code" (the code is one raised when an allocation fails),
-	// "thrown-bad-alloc" (a C++ std::bad_alloc, from its throw information),
+	// "thrown-bad-alloc" (a C++ std::bad_alloc, from its throw information, or
+	// inferred from operator new throwing it), "failed-request" (the failed
+	// allocation was found on the stack),
 	// "no-64k-block" (not one 64 KB reservation fits), "no-1m-block" (a 64 KB one
 	// fits, a 1 MB one does not).
 	OOM        bool     `json:"oom"`
@@ -81,6 +89,21 @@ type Record struct {
 	// ErrorKind constants).
 	Error     string `json:"error,omitempty"`
 	ErrorKind Kind   `json:"error_kind,omitempty"`
+}
+
+// FailedRequest is a record's summary of the failed allocation: the fields of
+// crash.FailedRequest a table or a spreadsheet needs, and which kinds of
+// evidence were found ("code", "thrown-type", "inferred", "frame", "argument",
+// "container") and what stayed unknown ("size", "heap", "element size").
+type FailedRequest struct {
+	Path        string   `json:"path"`
+	Size        uint64   `json:"size"`
+	Heap        *Hex     `json:"heap,omitempty"`
+	ElementSize uint64   `json:"element_size,omitempty"`
+	ThrownType  string   `json:"thrown_type,omitempty"`
+	Function    string   `json:"function,omitempty"`
+	Evidence    []string `json:"evidence"`
+	Unknown     []string `json:"unknown,omitempty"`
 }
 
 // Key returns the record's identity for --resume: its file and member.

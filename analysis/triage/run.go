@@ -12,6 +12,7 @@ import (
 
 	"github.com/dumpmap/dumpmap/analysis"
 	"github.com/dumpmap/dumpmap/analysis/input"
+	"github.com/dumpmap/dumpmap/analysis/process"
 	"github.com/dumpmap/dumpmap/analysis/stack"
 )
 
@@ -34,6 +35,10 @@ type Options struct {
 	Jobs int
 	// Map tunes every dump's region map (Below, Unavailable, Native).
 	Map analysis.Options
+	// Process holds where symbols and module images are found (the symbol and
+	// image paths): with them the crashing thread's frames are named and a
+	// failed allocation's arguments recovered in dumps that lack module code.
+	Process process.Options
 	// Signature are the rules of the crash signatures made from stack frames
 	// (nil: stack.DefaultSignatureRules).
 	Signature *stack.SignatureRules
