@@ -31,7 +31,7 @@ const (
 const MaxXZDictionary = 64 << 20
 
 // Bounds on an xz file's structure, checked before anything is decoded. A file
-// that passes them is refused as KindUnsupported: no xz tool writes one (xz -T0
+// that goes past them is refused as KindUnsupported: no xz tool writes one (xz -T0
 // writes blocks of 3 times the dictionary, at least 768 KiB).
 const (
 	maxXZStreams = 1 << 12 // concatenated streams (2)
@@ -192,7 +192,7 @@ func (x *xzFile) zeros(end int64) (int64, error) {
 	return n, nil
 }
 
-// checkSize returns the size of the Check field of the check ID (2.1.1.2), or
+// xzCheckSize returns the size of the Check field of the check ID (2.1.1.2), or
 // -1 for an ID the decoder cannot verify.
 func xzCheckSize(id byte) int64 {
 	switch id {
@@ -208,7 +208,7 @@ func xzCheckSize(id byte) int64 {
 	return -1
 }
 
-// streamFlags checks the Stream Flags at off (2.1.1.2).
+// xzStreamFlags checks the Stream Flags at off (2.1.1.2).
 func xzStreamFlags(f []byte, off int64) error {
 	if f[0] != 0 || f[1]&0xf0 != 0 {
 		return xzUnsupported(off, "stream flags %02x %02x set reserved bits (a newer xz format?)", f[0], f[1])
