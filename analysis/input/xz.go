@@ -31,8 +31,9 @@ const (
 const MaxXZDictionary = 64 << 20
 
 // Bounds on an xz file's structure, checked before anything is decoded. A file
-// that goes past them is refused as KindUnsupported: no xz tool writes one (xz -T0
-// writes blocks of 3 times the dictionary, at least 768 KiB).
+// that goes past them is refused as KindUnsupported. xz writes one only when
+// told to (--block-size=4KiB on a 4 GiB dump); by itself xz -T0 writes blocks of
+// 3 times the dictionary, at least 768 KiB.
 const (
 	maxXZStreams = 1 << 12 // concatenated streams (2)
 	maxXZBlocks  = 1 << 20 // blocks of all streams together
