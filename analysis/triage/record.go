@@ -19,10 +19,10 @@ type Record struct {
 	File string `json:"file"`
 	// Member is the path inside a container ("crash/app.dmp"); members of a container
 	// nested in another are joined with "!" ("dumps.zip!app.dmp"). Empty for a plain
-	// file and a single-stream gzip or zstd file.
+	// file and a gzip, zstd or xz file.
 	Member string `json:"member,omitempty"`
 	// Container names the containers the dump came out of, outermost first:
-	// "zip", "cab", "gzip", "zstd", "zip+gzip". Empty for a plain file.
+	// "zip", "cab", "gzip", "zstd", "xz", "zip+gzip". Empty for a plain file.
 	Container string `json:"container,omitempty"`
 	// Size is the size of the dump in bytes (after decompression); SHA256 its hash.
 	// For an error record they describe what could be read, if anything.
@@ -150,7 +150,7 @@ const (
 	ErrNotMinidump  Kind = "not-minidump"  // the file is something else; Error says what it looks like
 	ErrDamaged      Kind = "damaged"       // a minidump whose header or directory cannot be read
 	ErrTooLarge     Kind = "too-large"     // decompression passed Options.MaxUnpacked (a zip bomb?)
-	ErrBadContainer Kind = "bad-container" // a zip, cabinet, gzip or zstd file that cannot be read (or uses an unsupported method)
+	ErrBadContainer Kind = "bad-container" // a zip, cabinet, gzip, zstd or xz file that cannot be read (or uses an unsupported method)
 	ErrEmpty        Kind = "empty-archive" // a zip archive or cabinet without files
 	ErrTimeout      Kind = "timeout"       // a step took longer than Options.Timeout
 	ErrIO           Kind = "io"            // the file or folder could not be read

@@ -373,7 +373,7 @@ func (r *worker) finish(ctx context.Context, o outcome, emit func(*Record)) {
 	}
 }
 
-// resolve analyses b as a dump, or opens it as a container: a gzip or zstd file is
+// resolve analyses b as a dump, or opens it as a container: a gzip, zstd or xz file is
 // unpacked and resolved again, a zip archive or cabinet is returned for its
 // members to be walked.
 func (r *runner) resolve(ctx context.Context, b *blob, depth int, rec Record) outcome {
@@ -387,7 +387,7 @@ func (r *runner) resolve(ctx context.Context, b *blob, depth int, rec Record) ou
 		rec.Container += "+" + kind.String()
 	}
 	switch kind {
-	case input.Gzip, input.Zstd:
+	case input.Gzip, input.Zstd, input.XZ:
 		child, err := r.decompress(ctx, b, kind)
 		if err != nil {
 			return errOutcome(rec, err)
