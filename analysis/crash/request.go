@@ -132,9 +132,10 @@ func (f *finder) find() (*FailedRequest, []string) {
 		case EvidenceCode, EvidenceParameter, EvidenceThrownType, EvidenceMessage:
 			r.Evidence = append(r.Evidence, e)
 		case EvidenceVerdict:
-			// The exception's own verdict, when it names the failure; an
-			// inferred one replaces its "not an allocation failure".
-			if c.OOM {
+			// The exception's own verdict, when it names the failure and adds to
+			// the code (a thrown type's reasoning); an inferred one replaces its
+			// "not an allocation failure".
+			if c.OOM && c.CPP != nil {
 				r.Evidence = append(r.Evidence, e)
 			}
 		}
