@@ -140,3 +140,25 @@ func TestRequestFixtures(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAnalyze measures the whole crash analysis of an out-of-memory crash
+// fixture (exception, the crashing thread's walk, the allocator's arguments
+// recovered from Wine's ntdll code in the image file): what info, report and
+// triage add per dump that shows an allocation failure.
+func BenchmarkAnalyze(b *testing.B) {
+	path := filepath.Join("../../testdata/fixtures/dumps", "oom-heap.dmp")
+	opts := process.Options{ImagePath: []string{"../../testdata/fixtures/images"}}
+	for b.Loop() {
+		f, err := minidump.Open(path)
+		if err != nil {
+			b.Skip(err)
+		}
+		p := process.New(f, opts)
+		if a := Analyze(context.Background(), p); a.Request == nil || a.Request.Size != 65536 {
+			b.Fatal("no request")
+		}
+		p.Close()
+		f.Close()
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/dump")
+}
