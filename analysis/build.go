@@ -77,6 +77,8 @@ func NewMap(p *process.Process, opt Options) (*Map, error) {
 	mods := p.ModuleList()
 	mem := p.Memory()
 	m.mem = mem
+	vm, _ := p.VMCounters()
+	m.Commit = commitInfo(vm, smi)
 	unloaded, _ := p.UnloadedModules()
 	threads, _ := p.Threads()
 	wow := p.WOW64().Is

@@ -62,6 +62,17 @@ type Request struct {
 	// Below restricts the allocation to addresses below this one (NtAllocateVirtualMemory's
 	// ZeroBits, or a 32-bit allocator in a 64-bit process); 0 means no restriction.
 	Below uint64
+	// NewSize is, for ViaVector, the new buffer's size as the crash recorded it
+	// (its operator new call's argument): the growth rule is then not applied.
+	NewSize uint64
+	// AnyHeap is set, for ViaHeap, when the dump does not say which heap was
+	// asked: the request is decided for every heap the dump shows.
+	AnyHeap bool
+	// Failed says the crash shows this request failing. Where the dump's facts
+	// leave room for it, the failure came from a limit the dump does not record
+	// (commit, a job, memory freed before the dump was written), so the verdict
+	// is Depends on that, not Succeed.
+	Failed bool
 }
 
 // NearMiss is a free run that came close, and why it could not take the request.
@@ -125,6 +136,10 @@ func (m *Map) explain(req Request, heaps *HeapSet, quick bool) *Explanation {
 	case ViaReserve:
 		m.explainReserve(e, req.Size, false)
 	case ViaHeap, ViaMalloc:
+		if req.Via == ViaHeap && req.AnyHeap {
+			m.explainAnyHeap(e, heaps)
+			break
+		}
 		m.explainHeapAlloc(e, req.Size, heaps)
 	case ViaVector:
 		m.explainVector(e, heaps)
@@ -135,6 +150,12 @@ func (m *Map) explain(req Request, heaps *HeapSet, quick bool) *Explanation {
 	if m.Partial && e.Verdict == Fail {
 		e.Verdict = Depends
 		e.Condition = "whether the process had a large enough free block: the dump does not describe its free space"
+	}
+	if req.Failed && e.Verdict == Succeed {
+		st := RecordedFailureStep{CommitRecorded: m.Commit != nil}
+		e.step(st)
+		e.Verdict = Depends
+		e.Condition = st.condition()
 	}
 	return e
 }
@@ -170,7 +191,39 @@ func (m *Map) explainReserve(e *Explanation, size uint64, commit bool) {
 	e.step(ReserveStep{Call: what, Size: size, Reserved: pages, PageSize: s.PageSize, Granularity: s.Granularity, Tail: tail})
 	m.findRoom(e, pages, "it")
 	if commit && e.Verdict == Succeed {
-		e.Unknown = append(e.Unknown, "the system's commit charge: committing "+ib(pages)+" also needs room in the commit limit (RAM + page file), which a minidump does not record")
+		m.checkCommit(e, pages)
+	}
+}
+
+// checkCommit decides whether committing bytes fits the commit limits the dump
+// records (SystemMemoryInfo's system commit limit and charge, ProcessVmCounters'
+// job limit and the process's private bytes, as they were when the dump was
+// written, moments after the failure): a request the address space can take
+// still fails when commit cannot be charged. Without those streams the commit
+// side is listed as unknown.
+func (m *Map) checkCommit(e *Explanation, bytes uint64) {
+	c := m.Commit
+	if c == nil || (c.SystemCommitLimit == 0 && c.JobCommitLimit == 0) {
+		e.Unknown = append(e.Unknown, "the system's commit charge: committing "+ib(bytes)+" also needs room in the commit limit (RAM + page file), which this dump does not record (no SystemMemoryInfo or ProcessVmCounters)")
+		return
+	}
+	st := CommitStep{Need: bytes, Source: c.Source}
+	if c.SystemCommitLimit != 0 {
+		st.SystemCommitted, st.SystemLimit = c.SystemCommitted, c.SystemCommitLimit
+		if c.SystemCommitted >= c.SystemCommitLimit || bytes > c.SystemCommitLimit-c.SystemCommitted {
+			st.Fails = "system"
+		}
+	}
+	if c.JobCommitLimit != 0 && st.Fails == "" {
+		st.ProcessPrivate, st.JobLimit = c.ProcessPrivate, c.JobCommitLimit
+		if c.ProcessPrivate >= c.JobCommitLimit || bytes > c.JobCommitLimit-c.ProcessPrivate {
+			st.Fails = "job"
+		}
+	}
+	e.step(st)
+	if st.Fails != "" {
+		e.Verdict = Fail
+		e.Remedies = append(e.Remedies, "more commit: a larger page file or more RAM (or a higher job limit), or freeing committed memory; the address space was not the limit")
 	}
 }
 
@@ -412,6 +465,11 @@ func (m *Map) explainVector(e *Explanation, heaps *HeapSet) {
 		growth = "MSVC's std::vector grows the capacity by half"
 	}
 	newBytes := newCount * elem
+	if r.NewSize != 0 {
+		// The crash recorded the new buffer's size: take it as it was asked.
+		newBytes, newCount = r.NewSize, r.NewSize/elem
+		growth = "the crash recorded the new buffer's size"
+	}
 	e.step(VectorStep{OldBytes: oldCount * elem, OldCount: oldCount, ElementSize: elem, Growth: growth, NewCount: newCount, NewBytes: newBytes})
 	m.explainHeapAlloc(e, newBytes, heaps)
 }

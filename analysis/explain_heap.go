@@ -53,9 +53,21 @@ func (m *Map) explainHeapAlloc(e *Explanation, size uint64, heaps *HeapSet) {
 	if h != nil && h.Read != nil && m.explainWalkedHeap(e, size, h, name) {
 		return
 	}
-	growable := true
+	// The process heap and the C runtime's are growable by construction; a heap
+	// the program created may have a maximum, which only its header tells.
+	growable, growKnown := true, name.Role != "named"
 	if h != nil && h.Growable != nil {
-		growable = *h.Growable
+		growable, growKnown = *h.Growable, true
+	}
+	// unknownGrowth turns a verdict that needs the heap to grow into Depends
+	// when whether it can is not known.
+	unknownGrowth := func() {
+		if growKnown || e.Verdict != Succeed {
+			return
+		}
+		e.Verdict = Depends
+		e.Condition = fmt.Sprintf("whether %s can grow: the dump does not hold its header, and a heap created with a maximum size (HeapCreate's dwMaximumSize) cannot", name)
+		e.Unknown = append(e.Unknown, fmt.Sprintf("whether %s was created with a maximum size", name))
 	}
 	if h != nil && h.VirtualMemoryThreshold != 0 {
 		threshold = h.VirtualMemoryThreshold
@@ -69,6 +81,7 @@ func (m *Map) explainHeapAlloc(e *Explanation, size uint64, heaps *HeapSet) {
 			return
 		}
 		m.explainReserve(e, size+vhdr, true)
+		unknownGrowth()
 		return
 	}
 	e.step(HeapBlockStep{Size: size, Heap: name, Block: block, Header: unit, Unit: unit})
@@ -77,7 +90,7 @@ func (m *Map) explainHeapAlloc(e *Explanation, size uint64, heaps *HeapSet) {
 			if s.LargestUncommitted >= block {
 				e.Verdict = Succeed
 				e.step(SegmentRoomStep{Base: Addr(s.Base), Uncommitted: s.Uncommitted, Largest: s.LargestUncommitted})
-				e.Unknown = append(e.Unknown, "the system's commit charge for the pages the heap commits")
+				m.checkCommit(e, alignUp(block, m.Space.PageSize))
 				return
 			}
 		}
@@ -107,9 +120,12 @@ func (m *Map) explainHeapAlloc(e *Explanation, size uint64, heaps *HeapSet) {
 	m.findRoom(e, minSeg, "a new segment")
 	if e.Verdict == Succeed {
 		// The segment fits: say so in the fit step itself.
-		fit := e.Steps[len(e.Steps)-1].(FitStep)
-		fit.AnyFreeList = true
-		e.Steps[len(e.Steps)-1], e.Reasons[len(e.Reasons)-1] = fit, fit.Text()
+		if growKnown {
+			fit := e.Steps[len(e.Steps)-1].(FitStep)
+			fit.AnyFreeList = true
+			e.Steps[len(e.Steps)-1], e.Reasons[len(e.Reasons)-1] = fit, fit.Text()
+		}
+		unknownGrowth()
 		return
 	}
 	// No new segment can be reserved: only a free block already in the heap can serve.
@@ -186,4 +202,73 @@ func (m *Map) explainWalkedHeap(e *Explanation, size uint64, h *Heap, name HeapR
 	e.Condition = "whether " + name.String() + " has a free block the walk did not see: " + strings.Join(d.Open, "; ")
 	e.Unknown = append(e.Unknown, d.Open...)
 	return true
+}
+
+// maxAnyHeaps bounds the heaps an AnyHeap request is decided for.
+const maxAnyHeaps = 64
+
+// explainAnyHeap decides a HeapAlloc whose heap the dump does not name (a
+// Chromium OOM reports after its allocator returned) for every heap the map
+// found: one verdict when all heaps agree, else Depends on which heap it was,
+// with the steps of the first heap where it fails.
+func (m *Map) explainAnyHeap(e *Explanation, heaps *HeapSet) {
+	r := e.Request
+	var st AnyHeapStep
+	st.Size = r.Size
+	var firstFail *Explanation
+	var fails, succeeds []string
+	if heaps != nil {
+		for i := range heaps.Heaps {
+			if i >= maxAnyHeaps {
+				st.More = len(heaps.Heaps) - i
+				break
+			}
+			h := &heaps.Heaps[i]
+			sub := m.explain(Request{Size: r.Size, Via: ViaHeap, Heap: h.Handle, Below: r.Below}, heaps, true)
+			st.Heaps = append(st.Heaps, HeapOutcome{Heap: Addr(h.Handle), Verdict: sub.Verdict})
+			switch sub.Verdict {
+			case Fail:
+				fails = append(fails, fmt.Sprintf("%#x", h.Handle))
+				if firstFail == nil {
+					firstFail = sub
+				}
+			case Succeed:
+				succeeds = append(succeeds, fmt.Sprintf("%#x", h.Handle))
+			}
+		}
+	}
+	e.step(st)
+	e.Unknown = append(e.Unknown, "which heap the allocation asked: the dump does not say")
+	switch {
+	case len(st.Heaps) == 0:
+		e.Verdict = Depends
+		e.Condition = "which heap was asked: the dump shows none"
+	case len(fails) == len(st.Heaps):
+		e.Verdict = Fail
+	case len(succeeds) == len(st.Heaps):
+		e.Verdict = Succeed
+	default:
+		e.Verdict = Depends
+		e.Condition = "which heap was asked: it fails in " + listOr(fails) + ", and would not in the others"
+	}
+	if firstFail != nil {
+		for _, s := range firstFail.Steps {
+			e.step(s)
+		}
+		e.Unknown = append(e.Unknown, firstFail.Unknown...)
+	}
+}
+
+// listOr joins up to a few items for a sentence.
+func listOr(items []string) string {
+	if len(items) > 4 {
+		return strings.Join(items[:4], ", ") + fmt.Sprintf(" and %d more", len(items)-4)
+	}
+	switch len(items) {
+	case 0:
+		return "none"
+	case 1:
+		return items[0]
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
 }

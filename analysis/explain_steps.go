@@ -3,6 +3,7 @@ package analysis
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/dumpmap/dumpmap/analysis/process"
 
@@ -25,23 +26,26 @@ type StepKind string
 
 // The kinds of explanation steps.
 const (
-	StepReserve       StepKind = "reserve"         // ReserveStep
-	StepFit           StepKind = "fit"             // FitStep
-	StepNoFit         StepKind = "no-fit"          // NoFitStep
-	StepTails         StepKind = "tails"           // TailsStep
-	StepClosestMiss   StepKind = "closest-miss"    // ClosestMissStep
-	StepVector        StepKind = "vector-growth"   // VectorStep
-	StepCRTHeap       StepKind = "crt-heap"        // CRTHeapStep
-	StepHeapVirtual   StepKind = "heap-virtual"    // HeapVirtualStep
-	StepHeapFixed     StepKind = "heap-fixed"      // HeapFixedStep
-	StepHeapBlock     StepKind = "heap-block"      // HeapBlockStep
-	StepSegmentRoom   StepKind = "segment-room"    // SegmentRoomStep
-	StepSegments      StepKind = "segments"        // SegmentsStep
-	StepNewSegment    StepKind = "new-segment"     // NewSegmentStep
-	StepOnlyFreeBlock StepKind = "only-free-block" // OnlyFreeBlockStep
-	StepHeapFree      StepKind = "heap-free"       // HeapFreeStep
-	StepHeapCommit    StepKind = "heap-commit"     // HeapCommitStep
-	StepHeapRoom      StepKind = "heap-room"       // HeapRoomStep
+	StepReserve       StepKind = "reserve"          // ReserveStep
+	StepFit           StepKind = "fit"              // FitStep
+	StepNoFit         StepKind = "no-fit"           // NoFitStep
+	StepTails         StepKind = "tails"            // TailsStep
+	StepClosestMiss   StepKind = "closest-miss"     // ClosestMissStep
+	StepVector        StepKind = "vector-growth"    // VectorStep
+	StepCRTHeap       StepKind = "crt-heap"         // CRTHeapStep
+	StepHeapVirtual   StepKind = "heap-virtual"     // HeapVirtualStep
+	StepHeapFixed     StepKind = "heap-fixed"       // HeapFixedStep
+	StepHeapBlock     StepKind = "heap-block"       // HeapBlockStep
+	StepSegmentRoom   StepKind = "segment-room"     // SegmentRoomStep
+	StepSegments      StepKind = "segments"         // SegmentsStep
+	StepNewSegment    StepKind = "new-segment"      // NewSegmentStep
+	StepOnlyFreeBlock StepKind = "only-free-block"  // OnlyFreeBlockStep
+	StepHeapFree      StepKind = "heap-free"        // HeapFreeStep
+	StepHeapCommit    StepKind = "heap-commit"      // HeapCommitStep
+	StepHeapRoom      StepKind = "heap-room"        // HeapRoomStep
+	StepCommit        StepKind = "commit"           // CommitStep
+	StepAnyHeap       StepKind = "any-heap"         // AnyHeapStep
+	StepRecorded      StepKind = "recorded-failure" // RecordedFailureStep
 )
 
 // Addr is an address in an explanation's JSON: a "0x..." string, as every
@@ -335,6 +339,99 @@ func (s ClosestMissStep) Text() string {
 func (s VectorStep) Text() string {
 	return fmt.Sprintf("a std::vector holding %s (%s elements of %s) that grows needs a new buffer: %s, so it asks operator new for %s elements, %s, while the old %s buffer is still held until the copy is done",
 		ib(s.OldBytes), humanize.Comma(int64(s.OldCount)), ib(s.ElementSize), s.Growth, humanize.Comma(int64(s.NewCount)), ib(s.NewBytes), ib(s.OldBytes))
+}
+
+// CommitStep: the commit the request needs against the limits the dump
+// records. Fails is "", "system" (the system commit limit) or "job" (the job's
+// process commit limit).
+type CommitStep struct {
+	Need            uint64 `json:"need"`
+	SystemCommitted uint64 `json:"system_committed,omitempty"`
+	SystemLimit     uint64 `json:"system_limit,omitempty"`
+	ProcessPrivate  uint64 `json:"process_private,omitempty"`
+	JobLimit        uint64 `json:"job_limit,omitempty"`
+	Source          string `json:"source"`
+	Fails           string `json:"fails,omitempty"`
+}
+
+// AnyHeapStep: the heap is unknown, so the request is decided in every heap.
+type AnyHeapStep struct {
+	Size  uint64        `json:"size"`
+	Heaps []HeapOutcome `json:"heaps"`
+	More  int           `json:"more,omitempty"` // heaps not tried (over the bound)
+}
+
+// HeapOutcome is the verdict of a request in one heap.
+type HeapOutcome struct {
+	Heap    Addr    `json:"heap"`
+	Verdict Verdict `json:"verdict"`
+}
+
+// RecordedFailureStep: the crash shows the request failing, though the dump's
+// address space (and commit, when recorded) had room for it.
+type RecordedFailureStep struct {
+	CommitRecorded bool `json:"commit_recorded"`
+}
+
+// Kind names the step.
+func (RecordedFailureStep) Kind() StepKind { return StepRecorded }
+
+// Text says the step in words.
+func (s RecordedFailureStep) Text() string {
+	return "yet the crash shows this very request failing, so it failed on " + s.cause()
+}
+
+func (s RecordedFailureStep) cause() string {
+	if !s.CommitRecorded {
+		return "what the dump does not record: the commit limit (RAM + page file), a job object's limits, or memory the process freed before the dump was written"
+	}
+	return "what the dump does not show: a job object's limits, the state at the moment of the failure (memory freed or committed before the dump was written), or a heap's internal limits"
+}
+
+func (s RecordedFailureStep) condition() string {
+	if !s.CommitRecorded {
+		return "a limit the dump does not record: the address space had room for the request, yet it failed, so the commit limit (RAM + page file), a job object's limits, or memory freed before the dump was written decided it"
+	}
+	return "what the dump does not show: the address space and the commit limit had room for the request, yet it failed, so a job object's limits, the state at the moment of the failure, or a heap's internal limits decided it"
+}
+
+// Kind names the step.
+func (CommitStep) Kind() StepKind { return StepCommit }
+
+// Kind names the step.
+func (AnyHeapStep) Kind() StepKind { return StepAnyHeap }
+
+// Text says the step in words.
+func (s CommitStep) Text() string {
+	switch s.Fails {
+	case "system":
+		return fmt.Sprintf("committing %s needs room under the system's commit limit, and there was none: %s of %s was committed (%s). Commit, not address space, was the limit",
+			ib(s.Need), ib(s.SystemCommitted), ib(s.SystemLimit), s.Source)
+	case "job":
+		return fmt.Sprintf("committing %s would take the process's private bytes (%s) past its job's commit limit of %s (%s). Commit, not address space, was the limit",
+			ib(s.Need), ib(s.ProcessPrivate), ib(s.JobLimit), s.Source)
+	}
+	if s.SystemLimit != 0 {
+		return fmt.Sprintf("committing %s fits under the system's commit limit: %s of %s was committed, %s left (%s)",
+			ib(s.Need), ib(s.SystemCommitted), ib(s.SystemLimit), ib(s.SystemLimit-s.SystemCommitted), s.Source)
+	}
+	return fmt.Sprintf("committing %s fits under the job's commit limit of %s (the process had %s private; %s)", ib(s.Need), ib(s.JobLimit), ib(s.ProcessPrivate), s.Source)
+}
+
+// Text says the step in words.
+func (s AnyHeapStep) Text() string {
+	var parts []string
+	for _, h := range s.Heaps {
+		parts = append(parts, fmt.Sprintf("%#x: %s", uint64(h.Heap), h.Verdict))
+	}
+	more := ""
+	if s.More > 0 {
+		more = fmt.Sprintf(" (and %d more heaps not tried)", s.More)
+	}
+	if len(parts) == 0 {
+		return fmt.Sprintf("the dump does not say which heap was asked for %s, and it shows no heap to try", ib(s.Size))
+	}
+	return fmt.Sprintf("the dump does not say which heap was asked for %s, so each heap is tried: %s%s", ib(s.Size), strings.Join(parts, ", "), more)
 }
 
 // Text says the step in words.

@@ -171,3 +171,59 @@ func TestFragmentationSeed(t *testing.T) {
 		t.Error("a 32-bit process is never plentiful")
 	}
 }
+
+// TestExplainCommit checks requests against the commit limits a dump records
+// (SystemMemoryInfo's CommitLimit and CommittedPages, in pages; ProcessVmCounters'
+// JobPrivateCommitLimit and PrivateUsage, in bytes) on an address space with
+// room for all of them: a request fails exactly when its pages exceed what is
+// left under a limit, and the commit step says commit was the limit. The
+// numbers are set here, independent of the code's arithmetic.
+func TestExplainCommit(t *testing.T) {
+	const page = 4096
+	regions := seedLike(20, 64*M) // a free run of 64 MiB
+	cases := []struct {
+		name              string
+		committed, limit  uint64 // pages
+		private, jobLimit uint64 // bytes
+		size              uint64
+		want              analysis.Verdict
+		fails             string
+	}{
+		{"room left", 1000, 3000, 0, 0, 1 * M, analysis.Succeed, ""},
+		{"exactly the room left", 1000, 1256, 0, 0, 1 * M, analysis.Succeed, ""},
+		{"one page short", 1000, 1255, 0, 0, 1 * M, analysis.Fail, "system"},
+		{"limit already reached", 5000, 5000, 0, 0, 4 * K, analysis.Fail, "system"},
+		{"job limit", 1000, 1 << 30, 30 * M, 31 * M, 2 * M, analysis.Fail, "job"},
+		{"under the job limit", 1000, 1 << 30, 30 * M, 33 * M, 2 * M, analysis.Succeed, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b := minidumptest.New().SystemInfo(minidumptest.Windows7x86()).Region(regions...).
+				SystemMemoryInfo1(minidump.SystemMemoryInfo{PageSize: page, AllocationGranularity: 64 * K, MinimumUserModeAddress: 0x10000,
+					MaximumUserModeAddress: 0x7ffeffff, CommittedPages: c.committed, CommitLimit: c.limit})
+			if c.jobLimit != 0 {
+				b = b.ProcessVMCounters(minidump.ProcessVMCounters{Revision: 2, PrivateUsage: c.private, JobPrivateCommitLimit: c.jobLimit})
+			}
+			m, err := analysis.NewMap(process.New(open(t, b), process.Options{}), analysis.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := m.Explain(analysis.Request{Size: c.size, Via: analysis.ViaVirtualAlloc})
+			if e.Verdict != c.want {
+				t.Fatalf("verdict %v, want %v:\n%s", e.Verdict, c.want, strings.Join(e.Reasons, "\n"))
+			}
+			var st *analysis.CommitStep
+			for _, s := range e.Steps {
+				if cs, ok := s.(analysis.CommitStep); ok {
+					st = &cs
+				}
+			}
+			if st == nil || st.Fails != c.fails {
+				t.Fatalf("commit step %+v, want fails %q", st, c.fails)
+			}
+			if c.fails != "" && !strings.Contains(st.Text(), "Commit, not address space, was the limit") {
+				t.Errorf("the step does not say commit was the limit: %s", st.Text())
+			}
+		})
+	}
+}

@@ -135,6 +135,9 @@ type Map struct {
 	// Heaps are the process's heaps as far as the dump shows them, already laid
 	// over Regions (their reservations are Heap). Never nil.
 	Heaps *HeapSet
+	// Commit is the commit side as the dump records it (SystemMemoryInfo,
+	// ProcessVmCounters); nil when it records neither.
+	Commit *CommitInfo
 
 	mem  *minidump.Memory // the process's captured memory, for CheckHeap
 	whys *whyCache        // Describe's sentences for Unusable regions; nil in sub-maps

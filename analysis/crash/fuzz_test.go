@@ -3,6 +3,7 @@ package crash
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"os"
@@ -255,6 +256,34 @@ func FuzzOf(f *testing.F) {
 		}
 		if c, _ := Of(process.New(md, process.Options{})); c != nil {
 			_ = c.Summary()
+		}
+	})
+}
+
+// FuzzAnalyze runs the whole crash analysis (exception, the crashing thread's
+// walk, the failed-request search with its argument recovery and container
+// reads) on damaged dumps: it must end with a result, never a panic. The seeds
+// are the out-of-memory crash fixtures, read with their module images so that
+// the code of the allocators is followed.
+func FuzzAnalyze(f *testing.F) {
+	for _, name := range []string{"oom-heap.dmp", "oom-cxx.dmp", "oom-vector.dmp", "oom-chromium.dmp"} {
+		if raw, err := os.ReadFile(filepath.Join("../../testdata/fixtures/dumps", name)); err == nil {
+			f.Add(raw)
+		}
+	}
+	opts := process.Options{ImagePath: []string{"../../testdata/fixtures/images"}}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		md, err := minidump.New(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			return
+		}
+		p := process.New(md, opts)
+		defer p.Close()
+		a := Analyze(context.Background(), p)
+		if a.Request != nil {
+			if _, err := json.Marshal(a.Request); err != nil {
+				t.Fatal(err)
+			}
 		}
 	})
 }

@@ -24,10 +24,13 @@ const maxZstdWindow = 128 << 20
 
 var gzipPool, zstdPool sync.Pool
 
-// Decompress unpacks the gzip or zstd data in r (size bytes; every member or
-// frame of it) into a Buffer within lim. Its errors are *Error values: a damaged
-// stream is KindBadContainer, one that unpacks past lim.MaxSize KindTooLarge;
-// the context's cause is returned as it is. The gzip and zstd decoders are pooled.
+// Decompress unpacks the gzip, zstd or xz data in r (size bytes; every member,
+// frame or stream of it) into a Buffer within lim. Its errors are *Error values:
+// a damaged stream is KindBadContainer, one that unpacks past lim.MaxSize
+// KindTooLarge, an xz file with a filter other than LZMA2 or a dictionary over
+// MaxXZDictionary KindUnsupported; the context's cause is returned as it is. The
+// gzip and zstd decoders are pooled. An xz file's structure is read and checked
+// before any of it is decoded, its index's total size against lim.MaxSize too.
 func Decompress(ctx context.Context, f Format, r io.ReaderAt, size int64, lim Limits) (*Buffer, error) {
 	sr := io.NewSectionReader(r, 0, size)
 	switch f {
@@ -61,6 +64,16 @@ func Decompress(ctx context.Context, f Format, r io.ReaderAt, size int64, lim Li
 		}
 		defer func() { d.Reset(nil); zstdPool.Put(d) }()
 		b, err := Unpack(ctx, d, lim)
+		return b, wrapErr(ctx, f, err)
+	case XZ:
+		x, err := walkXZ(r, size, lim.maxSize(), nil)
+		if err != nil {
+			return nil, wrapErr(ctx, f, err)
+		}
+		if lim.SizeHint == 0 {
+			lim.SizeHint = x.uncompressed
+		}
+		b, err := Unpack(ctx, newXZReader(x), lim)
 		return b, wrapErr(ctx, f, err)
 	}
 	return nil, fmt.Errorf("input: Decompress of %v", f)

@@ -22,13 +22,16 @@ const (
 	// KindDamaged: a minidump whose header or directory cannot be read; Err is a
 	// *minidump.FormatError.
 	KindDamaged
-	// KindTooLarge: unpacking passed Limit bytes (a zip bomb?).
+	// KindTooLarge: unpacking passed Limit bytes (a zip bomb?), or an xz
+	// file's index says it would.
 	KindTooLarge
-	// KindBadContainer: a gzip, zstd, zip or cabinet file that cannot be read.
+	// KindBadContainer: a gzip, zstd, xz, zip or cabinet file that cannot be
+	// read. For xz, Err is an *XZError that says where.
 	KindBadContainer
 	// KindUnsupported: a container that is readable but uses something this
 	// package does not implement: an LZX cabinet, a zip compression method other
-	// than store and deflate, an encrypted member.
+	// than store and deflate, an encrypted member, an xz block with a filter
+	// other than LZMA2 or an LZMA2 dictionary over MaxXZDictionary.
 	KindUnsupported
 	// KindEmpty: an archive without files.
 	KindEmpty
@@ -119,7 +122,7 @@ func (e *Error) errText() string {
 // trimFormat drops the prefix a decoder puts on its messages: the message
 // already says which container it is about.
 func trimFormat(msg string) string {
-	for _, p := range []string{"gzip: ", "zstd: ", "zip: ", "malformed cabinet: "} {
+	for _, p := range []string{"gzip: ", "zstd: ", "xz: ", "zip: ", "malformed cabinet: "} {
 		msg = strings.TrimPrefix(msg, p)
 	}
 	return msg

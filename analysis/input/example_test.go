@@ -73,3 +73,26 @@ func ExampleOpen_archive() {
 	// several-dumps [report.txt app.mdmp app.hdmp]
 	// <stdin>: zip archive holds 3 minidumps: report.txt, app.mdmp, app.hdmp; open one at a time (unpack it first), or read them all with `dumpmap triage`
 }
+
+// An xz file is read when its blocks are LZMA2 with a dictionary of at most 64
+// MiB (what xz -9 uses); its structure is checked before anything is decoded,
+// and a file that asks for more is refused with the offset of the block.
+func ExampleOpen_xz() {
+	d, err := input.Open("testdata/xz/tiny-9.dmp.xz", input.Options{}) // xz -9: testdata/xz/gen.sh
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(d.Name, d.Packing, d.Size)
+	d.Close()
+
+	_, err = input.Open("testdata/xz/tiny-dict128.dmp.xz", input.Options{}) // xz --lzma2=dict=128MiB
+	var e *input.Error
+	if errors.As(err, &e) {
+		fmt.Println(e.Kind)
+		fmt.Println(e)
+	}
+	// Output:
+	// testdata/xz/tiny-9.dmp.xz [xz] 460
+	// unsupported
+	// testdata/xz/tiny-dict128.dmp.xz: unsupported xz file: the block needs a 128 MiB LZMA2 dictionary, more than the 64 MiB read here (xz -9 uses 64 MiB): unpack the file with `xz -d` first (offset 0xc)
+}

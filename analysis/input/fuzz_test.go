@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/dumpmap/dumpmap/analysis/input"
 )
 
 // FuzzOpen feeds arbitrary bytes to Open as standard input: detection,
-// decompression, archive reading and member choice may fail, but only with an
+// decompression (gzip, zstd, xz), archive reading and member choice may fail, but only with an
 // *input.Error or the context's error, never a panic; an opened dump is within
 // the limit; and nothing is left in the temporary folder.
 func FuzzOpen(f *testing.F) {
@@ -26,6 +27,19 @@ func FuzzOpen(f *testing.F) {
 	f.Add(cabOf(member{name: "n.txt", data: text}, member{name: "a.dmp", data: dump}))
 	if b, err := os.ReadFile("testdata/wer.cab"); err == nil {
 		f.Add(b)
+	}
+	// xz files made by the xz command (testdata/xz/gen.sh), alone and nested.
+	seeds, _ := filepath.Glob("testdata/xz/*.xz")
+	for _, p := range seeds {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+		if filepath.Base(p) == "tiny-1.dmp.xz" {
+			f.Add(zipOf(f, member{name: "a.dmp.xz", data: b}, member{name: "n.txt", data: text}))
+			f.Add(gz(f, b))
+		}
 	}
 	tmp := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -184,7 +184,7 @@ func (o *opener) resolve(r io.ReaderAt, size int64, depth int, name string) (*Du
 	o.d.Packing = append(o.d.Packing, f)
 	lim := o.limits()
 	switch f {
-	case Gzip, Zstd:
+	case Gzip, Zstd, XZ:
 		b, err := Decompress(o.ctx, f, r, size, lim)
 		if err != nil {
 			return nil, named(err, name)
@@ -274,7 +274,7 @@ func listErr(k Kind, name string, a *Archive, idx []int) error {
 func (o *opener) dump(r io.ReaderAt, size int64, name string, f Format) (*Dump, error) {
 	if f != Plain {
 		return nil, &Error{Kind: KindNotMinidump, Name: name, Err: &minidump.NotMinidumpError{
-			LooksLike: "a " + f.noun() + " (containers are opened 2 levels deep)"}}
+			LooksLike: f.article() + " (containers are opened 2 levels deep)"}}
 	}
 	if file, ok := r.(*os.File); ok {
 		// A spill file: read through a small cache, as minidump.Open reads a

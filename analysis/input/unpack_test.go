@@ -110,14 +110,16 @@ func TestDetect(t *testing.T) {
 		{"PK\x07\x08", input.Plain}, // a spanned archive's marker: not read
 		{"MSCF\x00\x00\x00\x00", input.CAB},
 		{"MSCF is not a cabinet", input.Plain},
-		{"\xfd7zXZ\x00", input.Plain}, // xz: not unpacked, named by the minidump package
+		{"\xfd7zXZ\x00\x00\x04", input.XZ},
+		{"\xfd7zXZ", input.Plain}, // cut short: not the six magic bytes
+		{"\xfd7zXZ\x01", input.Plain},
 	}
 	for _, tt := range tests {
 		if got := input.Detect([]byte(tt.head)); got != tt.want {
 			t.Errorf("Detect(%q) = %v, want %v", tt.head, got, tt.want)
 		}
 	}
-	for f, s := range map[input.Format]string{input.Plain: "plain", input.Gzip: "gzip", input.Zstd: "zstd", input.Zip: "zip", input.CAB: "cab"} {
+	for f, s := range map[input.Format]string{input.Plain: "plain", input.Gzip: "gzip", input.Zstd: "zstd", input.Zip: "zip", input.CAB: "cab", input.XZ: "xz"} {
 		if f.String() != s {
 			t.Errorf("%d.String() = %q", f, f.String())
 		}

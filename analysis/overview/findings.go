@@ -26,8 +26,10 @@ func findings(o *Overview, f *minidump.File, p minidump.Platform) []Finding {
 		add(FindingWOW64, "info", "%s", o.System.WOW64Reason)
 	}
 	if e := o.Exception; e != nil && e.OutOfMemory {
-		if d := e.Decoded; d != nil && d.Verdict != "" && d.CPP != nil {
+		if d := e.Decoded; d != nil && d.Verdict != "" && d.CPP != nil && d.OOM {
 			add(FindingOutOfMemory, "info", "the exception %s says an allocation failed: %s", e.Name, d.Verdict)
+		} else if fr := e.FailedRequest; fr != nil && fr.ThrownTypeFrom == "inferred" {
+			add(FindingOutOfMemory, "info", "the exception %s was thrown by %s: an allocation failed (%s, inferred from the frame)", e.Name, fr.Function, fr.ThrownType)
 		} else {
 			add(FindingOutOfMemory, "info", "the exception %s is what a process raises when an allocation fails", e.Name)
 		}

@@ -15,6 +15,7 @@
 package overview
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -135,12 +136,16 @@ type Exception struct {
 	Access        string `json:"access,omitempty"`
 	AccessAddress *Hex   `json:"access_address,omitempty"`
 	Parameters    []Hex  `json:"parameters"`
-	// OutOfMemory is true when the exception says an allocation failed: an
-	// out-of-memory code, or a thrown C++ std::bad_alloc (crash.Crash.OOM).
+	// OutOfMemory is true when an allocation failed: the exception says so (an
+	// out-of-memory code, a thrown C++ std::bad_alloc: crash.Crash.OOM), or the
+	// stack shows the exception thrown by operator new (FailedRequest).
 	OutOfMemory bool `json:"out_of_memory"`
 	// Decoded is the exception as package crash decodes it: parameters by name,
 	// the thrown C++ type and message, the out-of-memory verdict and its evidence.
 	Decoded *crash.Crash `json:"decoded,omitempty"`
+	// FailedRequest is the allocation that failed, found from the exception and
+	// the crashing thread's stack (crash.Analyze): path, size, heap, evidence.
+	FailedRequest *crash.FailedRequest `json:"failed_request,omitempty"`
 	// Signature is the crash signature batch triage groups by: the code's name and
 	// where it happened, "EXCEPTION_ACCESS_VIOLATION crashme.exe+0x1234".
 	Signature string `json:"signature"`
@@ -335,9 +340,10 @@ func Of(p *process.Process) *Overview {
 
 	if e, err := p.Exception(); e != nil {
 		o.Exception = exceptionOf(e, platform, idx)
-		if c, _ := crash.Of(p); c != nil {
-			o.Exception.Decoded = c
-			o.Exception.OutOfMemory = platform.IsWindows() && c.OOM
+		if a := crash.Analyze(context.Background(), p); a.Crash != nil {
+			o.Exception.Decoded = a.Crash
+			o.Exception.FailedRequest = a.Request
+			o.Exception.OutOfMemory = platform.IsWindows() && (a.Crash.OOM || a.Request != nil)
 		}
 		w.add(err)
 	} else {

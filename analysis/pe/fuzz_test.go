@@ -13,6 +13,8 @@ import (
 // Seeds: the lld DLLs, their mapped images and the corpus executables.
 func FuzzNew(f *testing.F) {
 	seeds := []string{lld + "/fixture-x86.dll", lld + "/fixture-x64.dll"}
+	// crash.exe from the crash fixtures carries a COFF symbol table (GNU ld).
+	seeds = append(seeds, filepath.Join("../../testdata/fixtures/images/crash.exe/6B15EFD341000/crash.exe"))
 	if d, ok := sharedtest.Find(); ok {
 		seeds = append(seeds, filepath.Join(d, "images/crash.exe"), filepath.Join(d, "images/CrashWithException.exe"))
 	}
@@ -36,6 +38,7 @@ func FuzzNew(f *testing.F) {
 		pf.Exports()
 		pf.Imports()
 		pf.CodeView()
+		pf.COFFFunctions()
 		var p [32]byte
 		pf.ReadRVA(p[:], pf.EntryPoint)
 	})

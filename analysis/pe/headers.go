@@ -69,6 +69,11 @@ type FileHeader struct {
 	TimeDateStamp        uint32
 	SizeOfOptionalHeader uint16
 	Characteristics      uint16
+	// PointerToSymbolTable and NumberOfSymbols locate the COFF symbol table (file
+	// offset; 0 when the image has none). GNU ld keeps one in images it links
+	// unless they are stripped; Microsoft's linker does not write one.
+	PointerToSymbolTable uint32
+	NumberOfSymbols      uint32
 }
 
 // LargeAddressAware reports IMAGE_FILE_LARGE_ADDRESS_AWARE.
@@ -100,7 +105,8 @@ func ReadFileHeader(r io.ReaderAt) (FileHeader, error) {
 		return h, formatErr(lfanew, "not a PE image: no PE signature")
 	}
 	return FileHeader{Offset: lfanew, Machine: le.Uint16(nt[4:]), NumberOfSections: le.Uint16(nt[6:]),
-		TimeDateStamp: le.Uint32(nt[8:]), SizeOfOptionalHeader: le.Uint16(nt[20:]), Characteristics: le.Uint16(nt[22:])}, nil
+		TimeDateStamp: le.Uint32(nt[8:]), SizeOfOptionalHeader: le.Uint16(nt[20:]), Characteristics: le.Uint16(nt[22:]),
+		PointerToSymbolTable: le.Uint32(nt[12:]), NumberOfSymbols: le.Uint32(nt[16:])}, nil
 }
 
 // parseHeaders decodes the DOS, COFF and optional headers and the section
@@ -123,6 +129,7 @@ func (f *File) parseHeaders() error {
 	f.TimeDateStamp = fh.TimeDateStamp
 	optSize := int64(fh.SizeOfOptionalHeader)
 	f.Characteristics = fh.Characteristics
+	f.symtab, f.nsyms = fh.PointerToSymbolTable, fh.NumberOfSymbols
 	optOff := lfanew + 24
 	if optSize < 2 {
 		return formatErr(lfanew+20, "optional header of %d bytes is too small", optSize)

@@ -51,9 +51,11 @@ type File struct {
 
 	Sections []Section
 
-	r      io.ReaderAt
-	size   int64
-	closer io.Closer
+	r    io.ReaderAt
+	size int64
+	// symtab and nsyms locate the COFF symbol table (COFFFunctions).
+	symtab, nsyms uint32
+	closer        io.Closer
 }
 
 // Open opens a PE file on disk (LayoutFile).

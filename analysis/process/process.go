@@ -70,6 +70,35 @@ type Process struct {
 
 	dirMu sync.Mutex
 	dirs  map[string][]string // image folder listings, for case-insensitive names
+
+	memoMu sync.Mutex
+	memo   map[any]*memoEntry
+}
+
+type memoEntry struct {
+	once sync.Once
+	v    any
+}
+
+// Memo returns the value build makes for key, building it on the first call
+// only: the analyses of other packages (the crash's explanation, the stacks)
+// keep what they derive from the process here, so that everything reading the
+// process sees one result, computed once. key should be a value of an
+// unexported type of the calling package, as with context.Context keys.
+// Concurrent calls for one key wait for the first build.
+func (p *Process) Memo(key any, build func() any) any {
+	p.memoMu.Lock()
+	if p.memo == nil {
+		p.memo = map[any]*memoEntry{}
+	}
+	e := p.memo[key]
+	if e == nil {
+		e = &memoEntry{}
+		p.memo[key] = e
+	}
+	p.memoMu.Unlock()
+	e.once.Do(func() { e.v = build() })
+	return e.v
 }
 
 // New returns the Process of the dump in f. It reads nothing yet: every stream is

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/dumpmap/dumpmap/analysis"
+	"github.com/dumpmap/dumpmap/analysis/crash"
 )
 
 // Explain is `dumpmap explain`: whether an allocation would have succeeded
@@ -13,6 +14,9 @@ import (
 // with the report) with the file, whether the map is partial, and the warnings.
 type Explain struct {
 	File string `json:"file"`
+	// FailedRequest is the allocation the crash shows failing, when the request
+	// explained is that one (explain without --size).
+	FailedRequest *crash.FailedRequest `json:"failed_request,omitempty"`
 	Explanation
 	Partial  bool     `json:"partial"`
 	Warnings []string `json:"warnings"`
@@ -27,6 +31,33 @@ func NewExplain(file string, m *analysis.Map, req analysis.Request, warn *Warnin
 	return &Explain{File: file, Explanation: ExplanationOf(x), Partial: m.Partial, Warnings: warn.List(), m: m, x: x}
 }
 
+// NewFailedExplain explains the allocation the crash analysis a found failing,
+// on the map m of the dump shown as file. It returns a *NoRequestError when the
+// crash shows no failed allocation or not its size.
+//
+// override, when not nil, replaces the path the crash shows (its Via, Heap,
+// ElementSize, Growth and Below; the size stays the crash's), as --via does.
+func NewFailedExplain(file string, m *analysis.Map, a *crash.Analysis, override *analysis.Request, warn *Warnings) (*Explain, error) {
+	if a.Request == nil {
+		return nil, &NoRequestError{File: file, Looked: a.Looked}
+	}
+	req, ok := analysis.RequestFor(a.Request)
+	if !ok {
+		return nil, &NoRequestError{File: file, Request: a.Request}
+	}
+	if o := override; o != nil {
+		size := a.Request.Size
+		req = *o
+		req.Size, req.Failed = size, true
+		if req.Via == analysis.ViaVector && a.Request.Path == crash.PathVector && a.Request.OldCapacity != 0 {
+			req.Size, req.NewSize = a.Request.OldCapacity*a.Request.ElementSize, a.Request.Size
+		}
+	}
+	ex := NewExplain(file, m, req, warn)
+	ex.FailedRequest = a.Request
+	return ex, nil
+}
+
 // WriteJSON writes the JSON object.
 func (ex *Explain) WriteJSON(w io.Writer) error { return WriteJSON(w, ex) }
 
@@ -34,6 +65,9 @@ func (ex *Explain) WriteJSON(w io.Writer) error { return WriteJSON(w, ex) }
 func (ex *Explain) WriteText(w io.Writer) error {
 	m, x := ex.m, ex.x
 	af := mapAddr(m)
+	if ex.FailedRequest != nil {
+		writeFailed(w, ex.FailedRequest)
+	}
 	req := RequestText(x.Request)
 	if x.Request.Below != 0 {
 		req += fmt.Sprintf(", below %#x", x.Request.Below)

@@ -1,13 +1,17 @@
 package render
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
+	"github.com/dumpmap/dumpmap/analysis"
+
 	"github.com/dumpmap/dumpmap/analysis/overview"
 	"github.com/dumpmap/dumpmap/analysis/process"
+	"github.com/dumpmap/dumpmap/analysis/stack"
 )
 
 // Info is `dumpmap info`: one screen about a dump. Its JSON object is the
@@ -15,17 +19,46 @@ import (
 type Info struct {
 	File string `json:"file"`
 	*overview.Overview
-	Warnings []string `json:"warnings"`
+	// RequestVerdict is explain's verdict on the failed request (the
+	// exception's failed_request), when the crash shows one with its size.
+	RequestVerdict *RequestVerdict `json:"failed_request_verdict,omitempty"`
+	// CrashingStack is the crashing thread's stack (stack.Crash), as `dumpmap
+	// stack --json` shows a thread; absent without an exception.
+	CrashingStack *stack.Thread `json:"crashing_stack,omitempty"`
+	Warnings      []string      `json:"warnings"`
+}
+
+// infoFrames is how many of the crashing thread's frames info's text shows.
+const infoFrames = 8
+
+// RequestVerdict is the verdict on a request, without the steps (`dumpmap
+// explain` gives those).
+type RequestVerdict struct {
+	Request   Request `json:"request"`
+	Verdict   string  `json:"verdict"`
+	Condition string  `json:"condition,omitempty"`
 }
 
 // NewInfo describes the dump of p, shown as file. The overview's warnings are
-// added to warn.
+// added to warn. When the crash shows a failed allocation of known size, the
+// region map is built to give explain's verdict on it.
 func NewInfo(file string, p *process.Process, warn *Warnings) *Info {
 	o := overview.Of(p)
 	for _, w := range o.Warnings {
 		warn.Add(w)
 	}
-	return &Info{File: file, Overview: o, Warnings: warn.List()}
+	in := &Info{File: file, Overview: o}
+	if x := o.Exception; x != nil {
+		in.CrashingStack = stack.Crash(context.Background(), p).Thread
+		if req, ok := analysis.RequestFor(x.FailedRequest); ok {
+			if m, err := LoadMap(p, analysis.Options{}, warn); err == nil {
+				e := ExplanationOf(m.Explain(req))
+				in.RequestVerdict = &RequestVerdict{Request: e.Request, Verdict: e.Verdict, Condition: e.Condition}
+			}
+		}
+	}
+	in.Warnings = warn.List()
+	return in
 }
 
 // WriteJSON writes the JSON object.
@@ -121,6 +154,30 @@ func (in *Info) WriteText(w io.Writer) error {
 			more("%s of %s at %s", x.Access, af.Format(uint64(*x.AccessAddress)), at)
 		} else {
 			more("at %s", at)
+		}
+		if t := in.CrashingStack; t != nil {
+			for i := range t.Frames {
+				if i == infoFrames {
+					more("... %d frames in all (dumpmap stack shows them)", len(t.Frames))
+					break
+				}
+				f := &t.Frames[i]
+				label := ""
+				if i == 0 {
+					label = "Stack:"
+				}
+				line(label, "%02d %s (%s)", i, f.Location(), f.Trust)
+			}
+		}
+		if fr := x.FailedRequest; fr != nil {
+			line("Failed:", "%s", FailedHeadline(fr))
+			if v := in.RequestVerdict; v != nil {
+				verdict := strings.ToUpper(v.Verdict)
+				if v.Condition != "" {
+					verdict += ": " + v.Condition
+				}
+				more("verdict %s (dumpmap explain says why)", verdict)
+			}
 		}
 	} else {
 		line("Exception:", "none (no Exception stream)")

@@ -142,6 +142,10 @@ type Request struct {
 	ElementSize uint64 `json:"element_size,omitempty"`
 	STL         string `json:"stl,omitempty"`
 	Below       Hex    `json:"below,omitempty"`
+	// NewSize is a vector growth's new buffer as the crash recorded it; AnyHeap
+	// says the heap is unknown and every heap was tried.
+	NewSize uint64 `json:"new_size,omitempty"`
+	AnyHeap bool   `json:"any_heap,omitempty"`
 }
 
 // Step is an explanation step in JSON: {"kind": ..., "text": ..., fields...}.
@@ -172,7 +176,7 @@ type Explanation struct {
 func ExplanationOf(x *analysis.Explanation) Explanation {
 	r := x.Request
 	j := Explanation{
-		Request: Request{Size: r.Size, Via: string(r.Via), Heap: Hex(r.Heap), Below: Hex(r.Below)},
+		Request: Request{Size: r.Size, Via: string(r.Via), Heap: Hex(r.Heap), Below: Hex(r.Below), NewSize: r.NewSize, AnyHeap: r.AnyHeap},
 		Verdict: string(x.Verdict), Condition: x.Condition, Reasons: nonNil(x.Reasons), Reservation: x.Reservation,
 		Candidates: []FreeRun{}, CandidateCount: x.CandidateCount, NearMisses: []NearMiss{},
 		Unknown: nonNil(x.Unknown), Remedies: nonNil(x.Remedies), Steps: []Step{},
@@ -332,6 +336,9 @@ func RequestText(r analysis.Request) string {
 	case analysis.ViaReserve:
 		return fmt.Sprintf("VirtualAlloc(MEM_RESERVE) of %s", Size(r.Size))
 	case analysis.ViaHeap:
+		if r.AnyHeap {
+			return fmt.Sprintf("HeapAlloc(a heap the dump does not name, %s)", Size(r.Size))
+		}
 		if r.Heap != 0 {
 			return fmt.Sprintf("HeapAlloc(%#x, %s)", r.Heap, Size(r.Size))
 		}
@@ -339,6 +346,9 @@ func RequestText(r analysis.Request) string {
 	case analysis.ViaMalloc:
 		return fmt.Sprintf("malloc(%s)", Size(r.Size))
 	case analysis.ViaVector:
+		if r.NewSize != 0 {
+			return fmt.Sprintf("growth of a std::vector holding %s to a new buffer of %s", Size(r.Size), Size(r.NewSize))
+		}
 		return fmt.Sprintf("growth of a std::vector holding %s (%s)", Size(r.Size), r.Growth)
 	}
 	return fmt.Sprintf("VirtualAlloc(MEM_RESERVE|MEM_COMMIT) of %s", Size(r.Size))
@@ -348,7 +358,7 @@ func RequestText(r analysis.Request) string {
 // stay below: "malloc(50 KiB), below 0x80000000".
 func (x *Explanation) RequestText() string {
 	t := RequestText(analysis.Request{Size: x.Request.Size, Via: analysis.Via(x.Request.Via), Heap: uint64(x.Request.Heap),
-		Growth: x.Request.STL})
+		Growth: x.Request.STL, NewSize: x.Request.NewSize, AnyHeap: x.Request.AnyHeap})
 	if x.Request.Below != 0 {
 		t += fmt.Sprintf(", below %#x", uint64(x.Request.Below))
 	}

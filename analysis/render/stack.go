@@ -69,3 +69,19 @@ func CrashedStack(d *stack.Dump) (stack.Result, error) {
 	t, err := d.WalkThread(ts[0].ID)
 	return stack.Result{Threads: []stack.Thread{t}}, err
 }
+
+// WalkStacks walks what `dumpmap stack` shows: every thread (all), the thread
+// with ID tid (non-zero), or else the crashing thread (CrashedStack).
+func WalkStacks(d *stack.Dump, tid uint32, all bool) (stack.Result, error) {
+	switch {
+	case all:
+		return d.WalkAll(), nil
+	case tid != 0:
+		t, err := d.WalkThread(tid)
+		if err != nil {
+			return stack.Result{}, err
+		}
+		return stack.Result{Threads: []stack.Thread{t}}, nil
+	}
+	return CrashedStack(d)
+}

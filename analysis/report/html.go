@@ -106,16 +106,20 @@ type legendItem struct {
 }
 
 type htmlExplain struct {
-	ID         string
-	Title      string
-	Word       string // SUCCEED, FAIL, DEPENDS
-	Condition  string
-	Class      string
-	Reasons    []string
-	Candidates *htable
-	NearMisses *htable
-	Unknown    []string
-	Remedies   []string
+	// Evidence and NotRecovered are set for the failed allocation: how the dump
+	// shows it, and what it does not.
+	Evidence     []string
+	NotRecovered []string
+	ID           string
+	Title        string
+	Word         string // SUCCEED, FAIL, DEPENDS
+	Condition    string
+	Class        string
+	Reasons      []string
+	Candidates   *htable
+	NearMisses   *htable
+	Unknown      []string
+	Remedies     []string
 }
 
 type htmlData struct {
@@ -147,6 +151,7 @@ type htmlData struct {
 	Commit      []fact
 	CommitFrom  string
 	Heaps       *htable
+	Stack       *htable
 	Requests    string
 	Explains    []htmlExplain
 	Max         *htable
@@ -300,6 +305,14 @@ func (r *Report) htmlData() *htmlData {
 		}
 	}
 
+	if t := r.CrashingStack; t != nil {
+		d.Stack = &htable{Caption: fmt.Sprintf("The crashing thread (%#x)", t.ID), Head: cols("#", "Child-SP", "Call site", "Found by")}
+		for i := range t.Frames {
+			f := &t.Frames[i]
+			d.Stack.Rows = append(d.Stack.Rows, []hcell{numI(fmt.Sprintf("%02d", f.Index), f.Index), r.addrCell(f.SP), txt(f.Location()), txt(f.Trust.String())})
+		}
+	}
+
 	q := r.Requests
 	var sizes []string
 	for _, s := range q.Sizes {
@@ -310,10 +323,24 @@ func (r *Report) htmlData() *htmlData {
 		d.Requests += ", below " + shortAddr(uint64(q.Below))
 	}
 	d.Requests += ". Why these: " + q.Why
-	for i := range r.Explanations {
-		x := &r.Explanations[i]
+	xs := r.Explanations
+	if r.FailedExplanation != nil {
+		xs = append([]render.Explanation{*r.FailedExplanation}, xs...)
+	}
+	for i := range xs {
+		x := &xs[i]
 		he := htmlExplain{ID: fmt.Sprintf("explain-%d", i+1), Title: x.RequestText(), Word: strings.ToUpper(x.Verdict), Condition: x.Condition, Class: "v-" + x.Verdict,
 			Reasons: x.Reasons, Unknown: x.Unknown, Remedies: x.Remedies}
+		if i == 0 && r.FailedExplanation != nil {
+			fr := r.Dump.Exception.FailedRequest
+			he.ID, he.Title = "explain-failed", "The failed allocation: "+render.FailedHeadline(fr)
+			for _, e := range fr.Evidence {
+				he.Evidence = append(he.Evidence, strings.Join(e.Text, "; "))
+			}
+			for _, u := range fr.Unknown {
+				he.NotRecovered = append(he.NotRecovered, u.What+": "+u.Why)
+			}
+		}
 		if len(x.Candidates) > 0 {
 			he.Candidates = &htable{Caption: fmt.Sprintf("Free runs that can take it (%s in all)", comma(x.CandidateCount)), Head: cols("Run", "End", ">Size", "Usable from", ">Usable")}
 			for _, c := range x.Candidates {

@@ -197,6 +197,8 @@ func (r *Report) markdown(md *mdWriter) {
 		md.blank()
 	}
 
+	r.mdStack(md)
+	r.mdFailed(md)
 	r.mdSummary(md)
 	r.mdFrag(md)
 	r.mdHeaps(md)
@@ -436,37 +438,7 @@ func (r *Report) mdExplain(md *mdWriter) {
 	for i := range r.Explanations {
 		x := &r.Explanations[i]
 		md.p("### %s\n\n", mdText(x.RequestText()))
-		md.p("**Verdict: %s**", strings.ToUpper(x.Verdict))
-		if r.Map.Partial {
-			md.p(" (partial map: the dump has no MemoryInfoList)")
-		}
-		md.p("\n\n")
-		if x.Condition != "" {
-			md.p("Depends on %s.\n\n", mdText(x.Condition))
-		}
-		for j, reason := range x.Reasons {
-			md.p("%d. %s\n", j+1, mdText(reason))
-		}
-		md.blank()
-		if len(x.Candidates) > 0 {
-			md.p("Free runs that can take it (%s in all):\n\n", comma(x.CandidateCount))
-			var rows [][]string
-			for _, c := range x.Candidates {
-				rows = append(rows, []string{r.addr(uint64(c.Base)), r.addr(uint64(c.End)), render.Size(c.Size), r.addr(uint64(c.UsableBase)), render.Size(c.UsableSize)})
-			}
-			md.table([]string{"Run", "End", ">Size", "Usable from", ">Usable"}, rows)
-		}
-		if len(x.NearMisses) > 0 {
-			md.line("Nearest misses:")
-			md.blank()
-			var rows [][]string
-			for _, n := range x.NearMisses {
-				rows = append(rows, []string{r.addr(uint64(n.Base)), r.addr(uint64(n.End)), render.Size(n.Size), mdText(n.Why)})
-			}
-			md.table([]string{"Run", "End", ">Size", "Why not"}, rows)
-		}
-		r.mdList(md, "What the dump could not show:", x.Unknown)
-		r.mdList(md, "What would have made it succeed:", x.Remedies)
+		r.mdOneExplain(md, x)
 	}
 	if len(r.Max) > 0 {
 		md.line("### Largest request that would still succeed")
@@ -495,4 +467,82 @@ func (r *Report) mdList(md *mdWriter, title string, items []string) {
 		md.line("- " + mdText(s))
 	}
 	md.blank()
+}
+
+// mdOneExplain writes an explanation's verdict, reasons, runs and lists.
+func (r *Report) mdOneExplain(md *mdWriter, x *render.Explanation) {
+	md.p("**Verdict: %s**", strings.ToUpper(x.Verdict))
+	if r.Map.Partial {
+		md.p(" (partial map: the dump has no MemoryInfoList)")
+	}
+	md.p("\n\n")
+	if x.Condition != "" {
+		md.p("Depends on %s.\n\n", mdText(x.Condition))
+	}
+	for j, reason := range x.Reasons {
+		md.p("%d. %s\n", j+1, mdText(reason))
+	}
+	md.blank()
+	if len(x.Candidates) > 0 {
+		md.p("Free runs that can take it (%s in all):\n\n", comma(x.CandidateCount))
+		var rows [][]string
+		for _, c := range x.Candidates {
+			rows = append(rows, []string{r.addr(uint64(c.Base)), r.addr(uint64(c.End)), render.Size(c.Size), r.addr(uint64(c.UsableBase)), render.Size(c.UsableSize)})
+		}
+		md.table([]string{"Run", "End", ">Size", "Usable from", ">Usable"}, rows)
+	}
+	if len(x.NearMisses) > 0 {
+		md.line("Nearest misses:")
+		md.blank()
+		var rows [][]string
+		for _, n := range x.NearMisses {
+			rows = append(rows, []string{r.addr(uint64(n.Base)), r.addr(uint64(n.End)), render.Size(n.Size), mdText(n.Why)})
+		}
+		md.table([]string{"Run", "End", ">Size", "Why not"}, rows)
+	}
+	r.mdList(md, "What the dump could not show:", x.Unknown)
+	r.mdList(md, "What would have made it succeed:", x.Remedies)
+}
+
+// mdFailed writes the allocation the crash shows failing: what it was, the
+// evidence for it, and the verdict on it.
+func (r *Report) mdFailed(md *mdWriter) {
+	x := r.Dump.Exception
+	if x == nil || x.FailedRequest == nil {
+		return
+	}
+	fr := x.FailedRequest
+	md.line("## The failed allocation")
+	md.blank()
+	md.p("%s\n\n", mdText(render.FailedHeadline(fr)))
+	md.line("How the dump shows it:")
+	md.blank()
+	for i, e := range fr.Evidence {
+		md.p("%d. %s\n", i+1, mdText(strings.Join(e.Text, "; ")))
+	}
+	md.blank()
+	var unknown []string
+	for _, u := range fr.Unknown {
+		unknown = append(unknown, u.What+": "+u.Why)
+	}
+	r.mdList(md, "Not recovered:", unknown)
+	if e := r.FailedExplanation; e != nil {
+		md.p("### %s\n\n", mdText(e.RequestText()))
+		r.mdOneExplain(md, e)
+	}
+}
+
+// mdStack writes the crashing thread's stack as `dumpmap stack` shows it.
+func (r *Report) mdStack(md *mdWriter) {
+	t := r.CrashingStack
+	if t == nil {
+		return
+	}
+	md.p("## The crashing thread (%#x)\n\n", t.ID)
+	var rows [][]string
+	for i := range t.Frames {
+		f := &t.Frames[i]
+		rows = append(rows, []string{fmt.Sprintf("%02d", f.Index), r.addr(f.SP), mdText(f.Location()), f.Trust.String()})
+	}
+	md.table([]string{"#", "Child-SP", "Call site", "Found by"}, rows)
 }

@@ -14,6 +14,7 @@
 package report
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -23,6 +24,7 @@ import (
 	"github.com/dumpmap/dumpmap/analysis/overview"
 	"github.com/dumpmap/dumpmap/analysis/process"
 	"github.com/dumpmap/dumpmap/analysis/render"
+	"github.com/dumpmap/dumpmap/analysis/stack"
 	"github.com/dumpmap/dumpmap/minidump"
 )
 
@@ -83,6 +85,12 @@ type Report struct {
 	Heaps         HeapsInfo `json:"heaps"`
 	// Requests says which requests are explained and why those.
 	Requests RequestsInfo `json:"requests"`
+	// CrashingStack is the crashing thread's stack (stack.Crash), as `dumpmap
+	// stack --json` shows a thread; absent without an exception.
+	CrashingStack *stack.Thread `json:"crashing_stack,omitempty"`
+	// FailedExplanation explains the allocation the crash shows failing (the
+	// overview's exception.failed_request), when its size is known.
+	FailedExplanation *render.Explanation `json:"failed_explanation,omitempty"`
 	// Explanations holds one explanation per request size and path, in the order
 	// of Requests.Sizes, then Requests.Vias.
 	Explanations []render.Explanation `json:"explanations"`
@@ -234,6 +242,13 @@ func Build(p *process.Process, opt Options) (*Report, error) {
 
 	r.Heaps = HeapsInfo{Process: render.Hex(heaps.Process), CRT: render.Hex(heaps.CRT), CRTHow: heaps.CRTHow, Tried: heaps.Tried(), Heaps: render.HeapsOf(heaps)}
 
+	if x := r.Dump.Exception; x != nil {
+		r.CrashingStack = stack.Crash(context.Background(), p).Thread
+		if req, ok := analysis.RequestFor(x.FailedRequest); ok {
+			e := render.ExplanationOf(m.Explain(req))
+			r.FailedExplanation = &e
+		}
+	}
 	r.Requests = chooseRequests(r.Dump, m, opt)
 	r.Explanations = []render.Explanation{}
 	for _, size := range r.Requests.Sizes {

@@ -135,6 +135,13 @@ func (r *Report) facts() []fact {
 			s += "; an out-of-memory exception"
 		}
 		add("Exception", "%s", s)
+		if fr := x.FailedRequest; fr != nil {
+			v := ""
+			if e := r.FailedExplanation; e != nil {
+				v = "; verdict " + strings.ToUpper(e.Verdict)
+			}
+			add("Failed allocation", "%s%s", render.FailedHeadline(fr), v)
+		}
 	} else {
 		add("Exception", "none (no Exception stream: the dump was written on request, not by a crash)")
 	}

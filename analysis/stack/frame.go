@@ -20,9 +20,12 @@ type Frame struct {
 	ModuleBase   uint64
 	ModuleOffset uint64
 	// Function is the function's name ("" when unknown) and FunctionOffset is IP
-	// minus the function's start.
+	// minus the function's start. FunctionSize is the function's length when the
+	// symbols give it (PDB, Breakpad, COFF); 0 for a name taken from the nearest
+	// export, which may belong to an earlier function than the one executing.
 	Function       string
 	FunctionOffset uint64
+	FunctionSize   uint64
 	// File and Line give the source position (Line 0 when unknown). For a caller
 	// frame they are those of the call instruction.
 	File string

@@ -201,6 +201,12 @@ func (w *Walker) readCode(p []byte, va uint64) error {
 	if len(p) > maxCodeRead {
 		p = p[:maxCodeRead]
 	}
+	return w.readCodeN(p, va)
+}
+
+// readCodeN is readCode without the limit on the length, for Argument, which
+// reads a function's code a page at a time.
+func (w *Walker) readCodeN(p []byte, va uint64) error {
 	if w.inDump(va, uint64(len(p))) {
 		if n, err := w.mem.ReadAt(p, va); err == nil && n == len(p) {
 			return nil

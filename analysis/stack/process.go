@@ -41,7 +41,8 @@ func ForProcess(ctx context.Context, p *process.Process, opts Options) (*Dump, e
 }
 
 // processSymbols serves the walker's hooks from a process's modules: each module's
-// PDB, then its Breakpad symbol file, then its exports name code; its PDB, then its
+// PDB, then its Breakpad symbol file, then the COFF symbol table of its image file
+// (MinGW and Wine builtin images), then its exports name code; its PDB, then its
 // symbol file describe x86 frames; its image file (image path or symbol store)
 // gives what the dump lacks.
 type processSymbols struct {
@@ -50,6 +51,7 @@ type processSymbols struct {
 
 	mu      sync.Mutex
 	exports map[uint64][]export // module base -> exports sorted by RVA (nil: none)
+	coff    map[uint64][]pe.COFFFunction
 }
 
 type export struct {
@@ -58,7 +60,7 @@ type export struct {
 }
 
 func newProcessSymbols(ctx context.Context, p *process.Process) *processSymbols {
-	ps := &processSymbols{ctx: ctx, byBase: map[uint64]*process.Module{}, exports: map[uint64][]export{}}
+	ps := &processSymbols{ctx: ctx, byBase: map[uint64]*process.Module{}, exports: map[uint64][]export{}, coff: map[uint64][]pe.COFFFunction{}}
 	for _, m := range p.Modules() {
 		if _, dup := ps.byBase[m.Base]; !dup {
 			ps.byBase[m.Base] = m
@@ -87,7 +89,7 @@ func (ps *processSymbols) breakpad(m *Module) *breakpad.File {
 	return f
 }
 
-// Symbolize implements Symbolizer: PDB, Breakpad symbols, exports.
+// Symbolize implements Symbolizer: PDB, Breakpad symbols, COFF symbols, exports.
 func (ps *processSymbols) Symbolize(m *Module, off uint64) (Symbol, bool) {
 	if s, ok := (&PDBSymbols{File: ps.pdb}).Symbolize(m, off); ok {
 		return s, true
@@ -95,7 +97,44 @@ func (ps *processSymbols) Symbolize(m *Module, off uint64) (Symbol, bool) {
 	if s, ok := (&BreakpadSymbols{File: ps.breakpad}).Symbolize(m, off); ok {
 		return s, true
 	}
+	if s, ok := ps.coffAt(m, off); ok {
+		return s, true
+	}
 	return ps.exportAt(m, off)
+}
+
+// coffAt names code by the image file's COFF symbol table: the function at or
+// below off, when off lies before the next function. Only an image file on
+// the image path or in a symbol store has the table (the loader does not map
+// it), so a module without one is looked up once and remembered as none.
+func (ps *processSymbols) coffAt(m *Module, off uint64) (Symbol, bool) {
+	pm := ps.module(m)
+	if pm == nil || off > 0xffffffff {
+		return Symbol{}, false
+	}
+	ps.mu.Lock()
+	fns, done := ps.coff[m.Base]
+	ps.mu.Unlock()
+	if !done {
+		if img, err := pm.DiskImage(); err == nil && img != nil {
+			fns, _ = img.COFFFunctions()
+		}
+		ps.mu.Lock()
+		ps.coff[m.Base] = fns
+		ps.mu.Unlock()
+	}
+	i := sort.Search(len(fns), func(i int) bool { return uint64(fns[i].RVA) > off }) - 1
+	if i < 0 {
+		return Symbol{}, false
+	}
+	s := Symbol{Function: fns[i].Name, Start: uint64(fns[i].RVA)}
+	if i+1 < len(fns) {
+		s.Size = uint64(fns[i+1].RVA - fns[i].RVA)
+	} else if s.Start != off {
+		// Past the last function there is no telling where it ends.
+		return Symbol{}, false
+	}
+	return s, true
 }
 
 // FrameInfo implements FrameDataSource: the PDB's FPO and FrameData, then the
@@ -154,4 +193,49 @@ func (ps *processSymbols) exportAt(m *Module, off uint64) (Symbol, bool) {
 		return Symbol{}, false
 	}
 	return Symbol{Function: exps[i].name, Start: uint64(exps[i].rva)}, true
+}
+
+// Crashed is the crashing thread of a process, walked once (Crash).
+type Crashed struct {
+	// Thread is the walk from the exception's context; nil when it could not
+	// start (Err says why). A walk that stopped early keeps its frames and
+	// sets Err.
+	Thread *Thread
+	Err    error
+	// Walker is the walker that made it, which can go on to recover the
+	// frames' arguments (Walker.Argument); nil when none could be made.
+	Walker *Walker
+}
+
+// maxCrashFrames bounds the crashing thread's walk that analyses share: the
+// failed request is found in the top frames and reports show a few dozen.
+const maxCrashFrames = 256
+
+type crashKey struct{}
+
+// Crash walks the crashing thread of process p (the exception's thread, from
+// its context) with ForProcess's symbols and images, once per process: info,
+// report, triage and the crash analysis all read the same frames, which
+// callers must not modify. A dump without an exception has no crashing
+// thread (Err is ErrNoThread).
+func Crash(ctx context.Context, p *process.Process) *Crashed {
+	return p.Memo(crashKey{}, func() any {
+		c := &Crashed{}
+		d, err := ForProcess(ctx, p, Options{MaxFrames: maxCrashFrames})
+		if err != nil {
+			c.Err = err
+			return c
+		}
+		c.Walker = d.Walker
+		if _, ok := d.CrashedThread(); !ok {
+			c.Err = ErrNoThread
+			return c
+		}
+		t, err := d.WalkCrashed()
+		c.Err = err
+		if len(t.Frames) > 0 {
+			c.Thread = &t
+		}
+		return c
+	}).(*Crashed)
 }

@@ -73,6 +73,13 @@ var defaultIrrelevant = []string{
 	"RtlReAllocateHeap", "std::_Allocate*", "std::allocator<*>::allocate", "std::_Default_allocate_traits::*",
 	"std::_Throw_bad_array_new_length", "std::_Xbad_alloc", "std::_Xlength_error", "std::_Xout_of_range",
 	"__scrt_throw_std_bad_alloc", "std::__throw_bad_alloc", "std::__throw_length_error", "_CxxThrowException<*",
+	"??2@*", "??_U@*", "_Znwm", "_Znam", "_Znwj", "_Znaj", "_malloc_dbg", "_calloc_dbg", "_realloc_dbg",
+	// Wine's builtin DLLs, named by their COFF symbols: its raise and throw
+	// helpers and its msvcrt allocator.
+	"raise_status", "throw_bad_alloc", "throw_exception", "operator_new", "msvcrt_heap_alloc", "RtlpRaiseException",
+	// Chromium's out-of-memory reporters (base/process/memory.h, partition_alloc/oom.h).
+	"base::TerminateBecauseOutOfMemory", "base::internal::OnNoMemoryInternal", "base::internal::OnNoMemory",
+	"partition_alloc::internal::OnNoMemory*", "partition_alloc::TerminateBecauseOutOfMemory",
 }
 
 var defaultPrefix = []string{

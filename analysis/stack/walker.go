@@ -205,6 +205,7 @@ func (w *Walker) makeFrame(index int, regs Regs, trust Trust, interrupted bool) 
 				f.Function = s.Function
 				if s.Function != "" {
 					f.FunctionOffset = f.IP - (m.Base + s.Start)
+					f.FunctionSize = s.Size
 				}
 				f.File, f.Line = s.File, s.Line
 			}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/dumpmap/dumpmap/analysis"
+	"github.com/dumpmap/dumpmap/analysis/crash"
 	"github.com/dumpmap/dumpmap/analysis/overview"
 	"github.com/dumpmap/dumpmap/analysis/process"
 	"github.com/dumpmap/dumpmap/analysis/stack"
@@ -69,7 +70,7 @@ const maxRecordFrames = 10
 // describe fills rec from an open dump.
 func describe(f *minidump.File, opt Options, rec *Record) {
 	mapOpts := opt.Map
-	p := process.New(f, process.Options{})
+	p := process.New(f, opt.Process)
 	defer p.Close()
 	o := overview.Of(p)
 	rec.Time = o.Dump.Time
@@ -97,25 +98,32 @@ func describe(f *minidump.File, opt Options, rec *Record) {
 		rec.FaultModule, rec.FaultOffset = e.Module, e.ModuleOffset
 		rec.Signature = e.Signature
 		if e.OutOfMemory {
-			if d := e.Decoded; d != nil && d.CPP != nil {
+			switch d := e.Decoded; {
+			case d != nil && d.CPP != nil:
 				rec.OOMReasons = append(rec.OOMReasons, "thrown-bad-alloc")
-			} else {
+			case d != nil && d.OOM:
 				rec.OOMReasons = append(rec.OOMReasons, "exception-code")
 			}
 		}
+		if fr := e.FailedRequest; fr != nil {
+			if fr.Frame >= 0 || fr.Size != 0 {
+				// Found beyond the exception code: an allocator frame, a size.
+				rec.OOMReasons = append(rec.OOMReasons, "failed-request")
+			}
+			rec.FailedRequest = failedRequestOf(fr)
+		}
 		// The crashing thread's stack: its top frames, and the signature that
 		// reads past the frames every crash of the kind shares (RaiseException,
-		// the C runtime's abort, the allocator) to the code that failed.
-		if sd, err := stack.ForProcess(context.Background(), p, stack.Options{MaxFrames: 64}); err == nil {
-			if t, err := sd.WalkCrashed(); err == nil || len(t.Frames) > 0 {
-				for i := range t.Frames {
-					if i == maxRecordFrames {
-						break
-					}
-					rec.Frames = append(rec.Frames, t.Frames[i].Location())
+		// the C runtime's abort, the allocator) to the code that failed. The
+		// walk is the one the crash analysis shares (stack.Crash).
+		if t := stack.Crash(context.Background(), p).Thread; t != nil {
+			for i := range t.Frames {
+				if i == maxRecordFrames {
+					break
 				}
-				rec.FrameSignature = stack.Signature(t.Frames, opt.Signature)
+				rec.Frames = append(rec.Frames, t.Frames[i].Location())
 			}
+			rec.FrameSignature = stack.Signature(t.Frames, opt.Signature)
 		}
 	}
 	for _, fd := range o.Findings {
@@ -133,8 +141,14 @@ func describe(f *minidump.File, opt Options, rec *Record) {
 		rec.OOM = len(rec.OOMReasons) > 0
 		return
 	}
-	// Triage needs only the free space: the heaps are not looked for.
-	mapOpts.NoHeaps = true
+	// Triage needs only the free space: the heaps are not looked for, unless
+	// the verdict on a failed request may depend on them.
+	var req analysis.Request
+	var haveReq bool
+	if e := o.Exception; e != nil {
+		req, haveReq = analysis.RequestFor(e.FailedRequest)
+	}
+	mapOpts.NoHeaps = !haveReq || req.Via == analysis.ViaVirtualAlloc || req.Via == analysis.ViaReserve
 	m, err := analysis.NewMap(p, mapOpts)
 	if err != nil {
 		rec.MapSource = "none" // the streams that should describe it are unreadable
@@ -147,6 +161,9 @@ func describe(f *minidump.File, opt Options, rec *Record) {
 		default:
 			rec.MapSource = "captured"
 		}
+	}
+	if err == nil && haveReq {
+		rec.RequestVerdict = string(m.Explain(req).Verdict)
 	}
 	if err == nil && !m.Partial {
 		fs := m.FreeStats()
@@ -168,6 +185,29 @@ func describe(f *minidump.File, opt Options, rec *Record) {
 		}
 	}
 	rec.OOM = len(rec.OOMReasons) > 0
+}
+
+// failedRequestOf summarises a failed request for a record.
+func failedRequestOf(fr *crash.FailedRequest) *FailedRequest {
+	out := &FailedRequest{Path: string(fr.Path), Size: fr.Size, ElementSize: fr.ElementSize, ThrownType: fr.ThrownType, Function: fr.Function, Evidence: []string{}}
+	if fr.Heap != nil {
+		h := Hex(*fr.Heap)
+		out.Heap = &h
+	}
+	seen := map[string]bool{}
+	for _, e := range fr.Evidence {
+		if k := string(e.Kind); !seen[k] {
+			seen[k] = true
+			out.Evidence = append(out.Evidence, k)
+		}
+	}
+	for _, u := range fr.Unknown {
+		if !seen["?"+u.What] {
+			seen["?"+u.What] = true
+			out.Unknown = append(out.Unknown, u.What)
+		}
+	}
+	return out
 }
 
 // setError records err as the reason rec could not be analysed. The minidump

@@ -3,7 +3,7 @@
 //
 // Run walks the paths it is given (folders recursively, following symbolic links
 // but never into a folder it has already walked, so links cannot loop), opens the
-// containers customers send dumps in (zip, cabinet, gzip and zstd, recognised by
+// containers customers send dumps in (zip, cabinet, gzip, zstd and xz, recognised by
 // their content, nested up to two levels: a .zip of .dmp.gz files is read; package
 // input reads them, as every dumpmap command does), and analyses
 // every dump on a pool of workers. Each dump gives a Record: where it came from,

@@ -19,10 +19,10 @@ type Record struct {
 	File string `json:"file"`
 	// Member is the path inside a container ("crash/app.dmp"); members of a container
 	// nested in another are joined with "!" ("dumps.zip!app.dmp"). Empty for a plain
-	// file and a single-stream gzip or zstd file.
+	// file and a gzip, zstd or xz file.
 	Member string `json:"member,omitempty"`
 	// Container names the containers the dump came out of, outermost first:
-	// "zip", "cab", "gzip", "zstd", "zip+gzip". Empty for a plain file.
+	// "zip", "cab", "gzip", "zstd", "xz", "zip+gzip". Empty for a plain file.
 	Container string `json:"container,omitempty"`
 	// Size is the size of the dump in bytes (after decompression); SHA256 its hash.
 	// For an error record they describe what could be read, if anything.
@@ -53,9 +53,17 @@ type Record struct {
 	// its rules). Empty when the stack could not be walked.
 	FrameSignature string `json:"frame_signature,omitempty"`
 
+	// FailedRequest is the allocation the crash shows failing (crash.Analyze),
+	// and RequestVerdict explain's verdict on it ("fail", "depends",
+	// "succeed"; absent when its size is unknown or the map is partial).
+	FailedRequest  *FailedRequest `json:"failed_request,omitempty"`
+	RequestVerdict string         `json:"request_verdict,omitempty"`
+
 	// OOM says the dump looks like an out-of-memory; OOMReasons says why:
 	// "exception-code" (the code is one raised when an allocation fails),
-	// "thrown-bad-alloc" (a C++ std::bad_alloc, from its throw information),
+	// "thrown-bad-alloc" (a C++ std::bad_alloc, from its throw information, or
+	// inferred from operator new throwing it), "failed-request" (the failed
+	// allocation was found on the stack),
 	// "no-64k-block" (not one 64 KB reservation fits), "no-1m-block" (a 64 KB one
 	// fits, a 1 MB one does not).
 	OOM        bool     `json:"oom"`
@@ -81,6 +89,21 @@ type Record struct {
 	// ErrorKind constants).
 	Error     string `json:"error,omitempty"`
 	ErrorKind Kind   `json:"error_kind,omitempty"`
+}
+
+// FailedRequest is a record's summary of the failed allocation: the fields of
+// crash.FailedRequest a table or a spreadsheet needs, and which kinds of
+// evidence were found ("code", "thrown-type", "inferred", "frame", "argument",
+// "container") and what stayed unknown ("size", "heap", "element size").
+type FailedRequest struct {
+	Path        string   `json:"path"`
+	Size        uint64   `json:"size"`
+	Heap        *Hex     `json:"heap,omitempty"`
+	ElementSize uint64   `json:"element_size,omitempty"`
+	ThrownType  string   `json:"thrown_type,omitempty"`
+	Function    string   `json:"function,omitempty"`
+	Evidence    []string `json:"evidence"`
+	Unknown     []string `json:"unknown,omitempty"`
 }
 
 // Key returns the record's identity for --resume: its file and member.
@@ -127,7 +150,7 @@ const (
 	ErrNotMinidump  Kind = "not-minidump"  // the file is something else; Error says what it looks like
 	ErrDamaged      Kind = "damaged"       // a minidump whose header or directory cannot be read
 	ErrTooLarge     Kind = "too-large"     // decompression passed Options.MaxUnpacked (a zip bomb?)
-	ErrBadContainer Kind = "bad-container" // a zip, cabinet, gzip or zstd file that cannot be read (or uses an unsupported method)
+	ErrBadContainer Kind = "bad-container" // a zip, cabinet, gzip, zstd or xz file that cannot be read (or uses an unsupported method)
 	ErrEmpty        Kind = "empty-archive" // a zip archive or cabinet without files
 	ErrTimeout      Kind = "timeout"       // a step took longer than Options.Timeout
 	ErrIO           Kind = "io"            // the file or folder could not be read

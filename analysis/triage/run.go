@@ -12,6 +12,7 @@ import (
 
 	"github.com/dumpmap/dumpmap/analysis"
 	"github.com/dumpmap/dumpmap/analysis/input"
+	"github.com/dumpmap/dumpmap/analysis/process"
 	"github.com/dumpmap/dumpmap/analysis/stack"
 )
 
@@ -34,6 +35,10 @@ type Options struct {
 	Jobs int
 	// Map tunes every dump's region map (Below, Unavailable, Native).
 	Map analysis.Options
+	// Process holds where symbols and module images are found (the symbol and
+	// image paths): with them the crashing thread's frames are named and a
+	// failed allocation's arguments recovered in dumps that lack module code.
+	Process process.Options
 	// Signature are the rules of the crash signatures made from stack frames
 	// (nil: stack.DefaultSignatureRules).
 	Signature *stack.SignatureRules
@@ -368,7 +373,7 @@ func (r *worker) finish(ctx context.Context, o outcome, emit func(*Record)) {
 	}
 }
 
-// resolve analyses b as a dump, or opens it as a container: a gzip or zstd file is
+// resolve analyses b as a dump, or opens it as a container: a gzip, zstd or xz file is
 // unpacked and resolved again, a zip archive or cabinet is returned for its
 // members to be walked.
 func (r *runner) resolve(ctx context.Context, b *blob, depth int, rec Record) outcome {
@@ -382,7 +387,7 @@ func (r *runner) resolve(ctx context.Context, b *blob, depth int, rec Record) ou
 		rec.Container += "+" + kind.String()
 	}
 	switch kind {
-	case input.Gzip, input.Zstd:
+	case input.Gzip, input.Zstd, input.XZ:
 		child, err := r.decompress(ctx, b, kind)
 		if err != nil {
 			return errOutcome(rec, err)

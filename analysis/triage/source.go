@@ -234,7 +234,7 @@ func copyCtx(ctx context.Context, w io.Writer, r io.Reader) (int64, error) {
 	}
 }
 
-// decompress unpacks a gzip or zstd blob (every stream or frame in it).
+// decompress unpacks a gzip, zstd or xz blob (every member, frame or stream in it).
 func (r *runner) decompress(ctx context.Context, src *blob, f input.Format) (*blob, error) {
 	buf, err := input.Decompress(ctx, f, src.readerAt(ctx), src.size, r.limits())
 	if err != nil {

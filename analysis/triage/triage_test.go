@@ -86,7 +86,7 @@ func mixedFolder(t *testing.T) (string, map[string]want) {
 				"pristine.dmp":      {verdict: VerdictOK, product: "pristine.exe ", capture: "no-exception"},
 				"pristine-raw.dmp":  {verdict: VerdictUnknown, capture: "no-memory-info"},
 				"swiss.dmp":         {verdict: VerdictOK, product: "swiss.exe "},
-				"heaps-full.dmp.xz": {err: ErrNotMinidump, errText: "looks like an xz-compressed file"},
+				"heaps-full.dmp.xz": {verdict: VerdictOK, product: "heaps.exe ", capture: "no-exception", container: "xz"},
 				"MANIFEST.md":       {err: ErrNotMinidump, errText: "looks like a text file"},
 			} {
 				if err := os.Symlink(filepath.Join(fx, name), filepath.Join(dir, "fixtures", name)); err != nil {
@@ -202,7 +202,7 @@ func TestMixedFolder(t *testing.T) {
 	if e := byKey["error: "+string(ErrNotMinidump)]; e.Count < 4 {
 		t.Errorf("not-minidump group %+v", e)
 	}
-	if nx := byKey[KeyNoException]; nx.Count != int64(1+3*fixtures(ws)) { // tight.dmp and the three fixture dumps
+	if nx := byKey[KeyNoException]; nx.Count != int64(1+4*fixtures(ws)) { // tight.dmp and the four fixture dumps
 		t.Errorf("no-exception group %+v", nx)
 	}
 

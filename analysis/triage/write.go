@@ -157,7 +157,7 @@ var CSVColumns = []string{
 	"file", "member", "container", "size", "sha256", "time", "os", "arch", "product", "product_version",
 	"exception_code", "exception_name", "fault_module", "fault_offset", "signature", "oom", "oom_reasons",
 	"verdict", "map", "largest_usable_free", "usable_free", "fits_64k", "fits_1m", "capture", "error_kind", "error",
-	"frame_signature", "frames",
+	"frame_signature", "frames", "request_path", "request_size", "request_heap", "request_verdict", "request_evidence",
 }
 
 // CSVWriter writes a header and one row per record (RFC 4180). The text cells
@@ -187,6 +187,15 @@ func (c *CSVWriter) Record(r *Record) error {
 		string(r.Verdict), r.MapSource, uintString(r.LargestUsableFree), uintString(r.UsableFree), boolString(r.Fits64K), boolString(r.Fits1M),
 		strings.Join(r.Capture, ";"), string(r.ErrorKind), safe(r.Error),
 		safe(r.FrameSignature), safe(strings.Join(r.Frames, " | ")),
+	}
+	if fr := r.FailedRequest; fr != nil {
+		size := ""
+		if fr.Size != 0 {
+			size = strconv.FormatUint(fr.Size, 10)
+		}
+		row = append(row, fr.Path, size, hexString(fr.Heap), r.RequestVerdict, strings.Join(fr.Evidence, ";"))
+	} else {
+		row = append(row, "", "", "", "", "")
 	}
 	return c.w.Write(row)
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/dumpmap/dumpmap/analysis"
-	"github.com/dumpmap/dumpmap/analysis/render"
 	"github.com/dumpmap/dumpmap/analysis/stack"
 	"github.com/dumpmap/dumpmap/analysis/triage"
 	"github.com/spf13/pflag"
@@ -26,6 +25,7 @@ func init() {
 			var o triageFlags
 			o.mf = addMapFlags(fs)
 			o.mf.addBelowFlag(fs)
+			o.mf.addSymbolFlags(fs)
 			fs.IntVarP(&o.jobs, "jobs", "j", 0, "files analysed at once (default: one per core)")
 			fs.StringVar(&o.format, "format", "table", "output format: table, csv or ndjson")
 			fs.StringVarP(&o.out, "output", "o", "", "write to this file instead of stdout (it must not exist)")
@@ -76,6 +76,9 @@ func runTriage(e *env, paths []string, f triageFlags) error {
 	if opt.Map, err = f.mf.options(); err != nil {
 		return err
 	}
+	if opt.Process, err = f.mf.sym.options(); err != nil {
+		return err
+	}
 	if f.jobs < 0 {
 		return usageErrorf("--jobs must be at least 1")
 	}
@@ -93,15 +96,6 @@ func runTriage(e *env, paths []string, f triageFlags) error {
 	}
 	opt.MaxUnpacked = int64(n)
 
-	g := triage.NewGrouper(by)
-	var resumed int64
-	out := e.stdout
-	var closeOut *os.File // the output file, closed (and its error checked) at the end
-	defer func() {
-		if closeOut != nil {
-			closeOut.Close()
-		}
-	}()
 	if f.resume != "" {
 		if f.out != "" && f.out != f.resume {
 			return usageErrorf("--resume writes to its own file: leave out -o, or give the same file")
@@ -110,31 +104,18 @@ func runTriage(e *env, paths []string, f triageFlags) error {
 			return usageErrorf("--resume writes NDJSON: leave out --format, or give --format ndjson")
 		}
 		f.format = "ndjson"
-		file, err := os.OpenFile(f.resume, os.O_RDWR|os.O_CREATE, 0o644)
-		if err != nil {
-			return &fileError{file: f.resume, err: err}
-		}
-		closeOut = file
-		opt.Exclude = []string{f.resume}
-		keys, n, err := triage.Resume(file, g)
-		if err != nil {
-			return &fileError{file: f.resume, err: err}
-		}
-		resumed = n
-		opt.Skip = keys.Has
-		out = file
-	} else if f.out != "" {
-		// Never overwrite what the user has: an existing OUT needs --force (or
-		// --resume, to continue it).
-		file, err := render.CreateOutput(f.out, f.force, ", or --resume to continue it")
-		if err != nil {
-			return fileErr(err)
-		}
-		closeOut = file
-		opt.Exclude = []string{f.out} // when it lies in a folder being triaged
-		out = file
 	}
-
+	g := triage.NewGrouper(by)
+	o, err := triage.OpenOutput(e.stdout, f.out, f.resume, f.force, g)
+	if err != nil {
+		if f.resume != "" {
+			return &fileError{file: f.resume, err: err}
+		}
+		return fileErr(err)
+	}
+	defer o.Close()
+	opt.Exclude, opt.Skip = o.Exclude, o.Skip
+	out := o.W
 	w, err := triage.NewWriter(f.format, out, g, paths)
 	if err != nil {
 		return err
@@ -152,16 +133,12 @@ func runTriage(e *env, paths []string, f triageFlags) error {
 		bar.Done()
 	}
 	s := triage.NewSummary(st, by, opt.Shard)
-	s.Resumed = resumed
+	s.Resumed = o.Resumed
 	if err := w.Finish(s); err != nil {
-		return &fileError{file: outName(f), err: err}
+		return &fileError{file: o.Name, err: err}
 	}
-	if closeOut != nil {
-		err := closeOut.Close()
-		closeOut = nil
-		if err != nil {
-			return &fileError{file: outName(f), err: err}
-		}
+	if err := o.Close(); err != nil {
+		return &fileError{file: o.Name, err: err}
 	}
 	if bar != nil {
 		fmt.Fprintf(e.stderr, "dumpmap triage: %d records (%d errors) from %d files in %s: %.0f records/s\n",
@@ -169,23 +146,13 @@ func runTriage(e *env, paths []string, f triageFlags) error {
 	}
 	if st.Interrupted {
 		msg := "interrupted"
-		if f.format == "ndjson" && (f.out != "" || f.resume != "") {
-			msg += fmt.Sprintf("; the records so far are in %s: run again with --resume %[1]s to finish", outName(f))
+		if f.format == "ndjson" && o.Name != "stdout" {
+			msg += fmt.Sprintf("; the records so far are in %s: run again with --resume %[1]s to finish", o.Name)
 		}
 		return fmt.Errorf("%s", msg)
 	}
 	if runErr != nil {
-		return &fileError{file: outName(f), err: runErr}
+		return &fileError{file: o.Name, err: runErr}
 	}
 	return nil
-}
-
-func outName(f triageFlags) string {
-	switch {
-	case f.resume != "":
-		return f.resume
-	case f.out != "":
-		return f.out
-	}
-	return "stdout"
 }

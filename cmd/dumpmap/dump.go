@@ -43,7 +43,7 @@ func (d *dumpFile) process(opts process.Options) *process.Process {
 }
 
 // openDump opens path as a minidump: a plain one, or one packed as users receive
-// them (.dmp.gz, .dmp.zst, a zip or a cabinet holding one dump; "-" for standard
+// them (.dmp.gz, .dmp.zst, .dmp.xz, a zip or a cabinet holding one dump; "-" for standard
 // input), unpacked by package input within its limits. The header and directory
 // damage it finds are recorded as warnings. An error is a *fileError naming the
 // file or member at fault: exit status 1.

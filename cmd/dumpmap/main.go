@@ -19,6 +19,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/dumpmap/dumpmap/analysis/render"
 	"github.com/dumpmap/dumpmap/internal/gctune"
 	"github.com/spf13/pflag"
 )
@@ -95,37 +96,14 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 }
 
 func unknownCommand(name string) error {
-	var near []string
+	var names []string
 	for _, c := range sortedCommands() {
-		if strings.HasPrefix(c.name, name) || strings.HasPrefix(name, c.name) || editDistance(name, c.name) <= 2 {
-			near = append(near, c.name)
-		}
+		names = append(names, c.name)
 	}
-	if len(near) > 0 {
+	if near := render.Near(name, names); len(near) > 0 {
 		return usageErrorf("unknown command %q (did you mean %s?)", name, strings.Join(near, " or "))
 	}
 	return usageErrorf("unknown command %q", name)
-}
-
-// editDistance is the Levenshtein distance between two short strings.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func versionString() string {

@@ -11,7 +11,7 @@ type mapFlags struct {
 	native      *bool
 	unavailable *string
 	below       *string  // nil for commands whose --below means something else
-	sym         *symOpts // nil for commands that leave the heaps out (triage)
+	sym         *symOpts // nil for commands without --symbol-path and --image-path
 }
 
 // addSymbolFlags adds --symbol-path and --image-path, with which the map's heaps
