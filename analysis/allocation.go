@@ -56,6 +56,9 @@ func (m *Map) groupAllocations() []Allocation {
 		a.Usage, a.Detail = dominantUsage(m.Regions[i:j])
 		out = append(out, a)
 	})
+	if len(out) == 0 {
+		return nil // as the list grown by append was
+	}
 	return out
 }
 

@@ -43,6 +43,9 @@ func (m *Map) gatherFreeRuns() []FreeRun {
 			n++
 		}
 	}
+	if n == 0 {
+		return nil // as before the count: no runs, no list
+	}
 	out := makeLarge[FreeRun](n)
 	m.eachFreeRun(func(f FreeRun) { out = append(out, f) })
 	return out

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/dumpmap/dumpmap/analysis/process"
@@ -261,4 +262,61 @@ func TestSizeClassIndex(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzSplitLayout builds the map of a hostile dump twice, once with the layout and
+// the summary in two halves (thresholds lowered) and once in one pass, and wants
+// the same regions, notes, limits and summary: the halves must never change what
+// a map says.
+func FuzzSplitLayout(f *testing.F) {
+	for seed := range uint64(8) {
+		r := rand.New(rand.NewPCG(seed, 12))
+		var walk []minidump.MemoryInfo
+		for range 3 {
+			walk = append(walk, randomWalk(r, seed%2 == 0)...)
+		}
+		si := minidumptest.Windows10x64()
+		if seed%2 == 0 {
+			si = minidumptest.Windows7x86()
+		}
+		f.Add(minidumptest.New().SystemInfo(si).Region(walk...).Bytes())
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		defer func(a, b int) { splitMin, summaryHalfMin = a, b }(splitMin, summaryHalfMin)
+		build := func(split bool) (*Map, *Summary, error) {
+			splitMin, summaryHalfMin = 1<<30, 1<<30
+			if split {
+				splitMin, summaryHalfMin = 4, 2
+			}
+			fl, err := minidump.New(bytes.NewReader(data), int64(len(data)))
+			if err != nil {
+				return nil, nil, err
+			}
+			m, err := NewMap(process.New(fl, process.Options{}), Options{NoHeaps: true})
+			if err != nil {
+				return nil, nil, err
+			}
+			return m, m.computeSummary(), nil
+		}
+		one, s1, err1 := build(false)
+		two, s2, err2 := build(true)
+		if (err1 == nil) != (err2 == nil) {
+			t.Fatalf("errors %v and %v", err1, err2)
+		}
+		if err1 != nil {
+			return
+		}
+		if !slices.EqualFunc(one.Regions, two.Regions, sameRegion) {
+			t.Fatalf("regions differ\n one pass %s\n    split %s", dumpRegions(one.Regions), dumpRegions(two.Regions))
+		}
+		if a, b := strings.Join(one.NoteTexts(), "\n"), strings.Join(two.NoteTexts(), "\n"); a != b {
+			t.Fatalf("notes differ\n%s\n%s", a, b)
+		}
+		if one.Space != two.Space {
+			t.Fatalf("space %+v, split %+v", one.Space, two.Space)
+		}
+		if !reflect.DeepEqual(s1, s2) {
+			t.Fatalf("summaries differ\n%+v\n%+v", s1, s2)
+		}
+	})
 }
