@@ -3,8 +3,6 @@ package crash
 import (
 	"fmt"
 	"strings"
-
-	"github.com/dumpmap/dumpmap/analysis/stack"
 )
 
 // maxElementSize bounds the element sizes tried when working out a vector's:
@@ -178,9 +176,6 @@ func elementSizes(request, used, capb uint64, rule string) []uint64 {
 	}
 	return out
 }
-
-// ensure the finder's walker has what growth uses.
-var _ = (*stack.Walker).Argument
 
 // comma formats n with thousands separators, for evidence.
 func comma(n uint64) string {

@@ -379,11 +379,6 @@ func (f *finder) heap(k int) {
 	}
 }
 
-// FunctionStart is what lookup needs of a walker; stack.Walker has it.
-var _ interface {
-	FunctionStart(*stack.Frame) (uint64, bool)
-} = (*stack.Walker)(nil)
-
 func frameName(fr *stack.Frame) string {
 	switch {
 	case fr.Module != "" && fr.Function != "":
