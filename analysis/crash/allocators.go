@@ -146,7 +146,7 @@ func isRaiseFrame(name string) bool {
 // base::TerminateBecauseOutOfMemory(size_t), base::internal::OnNoMemoryInternal
 // (size_t), partition_alloc::internal::OnNoMemory(size_t) (Chromium's
 // base/process/memory.h and partition_alloc/oom.h).
-var chromiumOOMFrames = []string{"TerminateBecauseOutOfMemory", "OnNoMemoryInternal", "OnNoMemory", "PartitionOutOfMemory", "OnNoMemoryInternal"}
+var chromiumOOMFrames = []string{"TerminateBecauseOutOfMemory", "OnNoMemoryInternal", "OnNoMemory", "PartitionOutOfMemory"}
 
 // isChromiumOOMFrame reports whether name is one of Chromium's OOM reporters
 // (by the last component of its qualified or underscore-joined name).

@@ -3,6 +3,8 @@ package crash
 import (
 	"fmt"
 	"strings"
+
+	"github.com/dustin/go-humanize"
 )
 
 // maxElementSize bounds the element sizes tried when working out a vector's:
@@ -177,11 +179,6 @@ func elementSizes(request, used, capb uint64, rule string) []uint64 {
 	return out
 }
 
-// comma formats n with thousands separators, for evidence.
-func comma(n uint64) string {
-	s := fmt.Sprint(n)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
-}
+// comma formats a byte or element count with thousands separators, as the
+// rest of the outputs do (go-humanize, a named dependency).
+func comma(n uint64) string { return humanize.Comma(int64(min(n, 1<<62))) }

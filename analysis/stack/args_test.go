@@ -1,15 +1,12 @@
 package stack
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/dumpmap/dumpmap/analysis/process"
 )
 
 // TestArgumentFixtures recovers the arguments of the allocators on the crash
@@ -76,27 +73,13 @@ func TestArgumentFixtures(t *testing.T) {
 				if full && testing.Short() {
 					t.Skip("unpacks a full-memory dump")
 				}
-				f := openFixture(t, dump)
-				var opts process.Options
-				if !full {
-					opts.ImagePath = []string{"../../testdata/fixtures/images"}
-				}
-				p := process.New(f, opts)
-				defer p.Close()
-				d, err := ForProcess(context.Background(), p, Options{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				th, err := d.WalkCrashed()
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, w := range c.wants {
+				th, w := walkFixtureCrash(t, dump)
+				for _, want := range c.wants {
 					// The frame is found by the function the process named for it
 					// in its own walk, matched by return address.
 					k := -1
 					for _, tf := range truth.Crash.Walk {
-						if tf.Function != w.function {
+						if tf.Function != want.function {
 							continue
 						}
 						ip, _ := strconv.ParseUint(tf.IP, 0, 64)
@@ -107,32 +90,32 @@ func TestArgumentFixtures(t *testing.T) {
 						}
 					}
 					if k < 0 {
-						t.Fatalf("no frame of %s", w.function)
+						t.Fatalf("no frame of %s", want.function)
 					}
 					var expect uint64
-					switch v := truth.Scenario[w.key].(type) {
+					switch v := truth.Scenario[want.key].(type) {
 					case float64:
 						expect = uint64(v)
 					case string:
 						expect, _ = strconv.ParseUint(v, 0, 64)
 					default:
-						t.Fatalf("scenario_data.%s is %T", w.key, v)
+						t.Fatalf("scenario_data.%s is %T", want.key, v)
 					}
-					a := d.Walker.Argument(th.Frames, k, w.arg, w.width)
-					if w.unknown {
+					a := w.Argument(th.Frames, k, want.arg, want.width)
+					if want.unknown {
 						if a.Known {
-							t.Errorf("%s arg %d = %#x from %s, but the code does not prove it", w.function, w.arg, a.Value, a.Where())
+							t.Errorf("%s arg %d = %#x from %s, but the code does not prove it", want.function, want.arg, a.Value, a.Where())
 						}
 						continue
 					}
 					if !a.Known {
-						t.Errorf("%s arg %d: not recovered: %s", w.function, w.arg, a.Why)
+						t.Errorf("%s arg %d: not recovered: %s", want.function, want.arg, a.Why)
 						continue
 					}
-					if a.Value != expect || a.Reg != w.reg {
-						t.Errorf("%s arg %d = %#x from %s, the process recorded %#x (in %q)", w.function, w.arg, a.Value, a.Where(), expect, w.reg)
+					if a.Value != expect || a.Reg != want.reg {
+						t.Errorf("%s arg %d = %#x from %s, the process recorded %#x (in %q)", want.function, want.arg, a.Value, a.Where(), expect, want.reg)
 					}
-					t.Logf("%s arg %d = %#x from %s", w.function, w.arg, a.Value, a.Where())
+					t.Logf("%s arg %d = %#x from %s", want.function, want.arg, a.Value, a.Where())
 				}
 			})
 		}

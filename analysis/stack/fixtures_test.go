@@ -203,24 +203,7 @@ func TestFixtureExceptionWalks(t *testing.T) {
 			dumpName += ".xz"
 		}
 		t.Run(dumpName, func(t *testing.T) {
-			f := openFixture(t, dumpName)
-			// The images of the modules on the stacks, in symbol-store layout, for
-			// the small dumps (which do not capture code); the full-memory dumps
-			// are walked from what they hold.
-			var opts process.Options
-			if !strings.HasSuffix(dumpName, ".xz") {
-				opts.ImagePath = []string{"../../testdata/fixtures/images"}
-			}
-			p := process.New(f, opts)
-			defer p.Close()
-			d, err := ForProcess(context.Background(), p, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			th, err := d.WalkCrashed()
-			if err != nil {
-				t.Fatal(err)
-			}
+			th, _ := walkFixtureCrash(t, dumpName)
 			var b strings.Builder
 			WriteText(&b, &th, 8)
 			for i, tf := range truth.Crash.ExceptionWalk {
@@ -247,4 +230,27 @@ func TestFixtureExceptionWalks(t *testing.T) {
 	if n == 0 {
 		t.Skip("no fixture records an exception walk yet")
 	}
+}
+
+// walkFixtureCrash walks the crashing thread of a crash fixture: a small dump
+// with the fixture images on the image path (it captures no code), a full-memory
+// dump (".xz") from what it holds. It returns the walker too, for Argument.
+func walkFixtureCrash(t *testing.T, dump string) (Thread, *Walker) {
+	t.Helper()
+	f := openFixture(t, dump)
+	var opts process.Options
+	if !strings.HasSuffix(dump, ".xz") {
+		opts.ImagePath = []string{"../../testdata/fixtures/images"}
+	}
+	p := process.New(f, opts)
+	t.Cleanup(func() { p.Close() })
+	d, err := ForProcess(context.Background(), p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	th, err := d.WalkCrashed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return th, d.Walker
 }
