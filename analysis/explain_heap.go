@@ -11,6 +11,9 @@ import (
 // one allocation unit (8 bytes on x86, 16 on x64) and is rounded to whole units;
 // requests above VirtualMemoryThreshold bypass the segments and become "virtual
 // blocks" with a larger header of their own.
+//
+// crash.FindRequest knows the unit too, to turn STATUS_NO_MEMORY's block size
+// into a request (it cannot import this package).
 func (m *Map) heapGeometry() (unit, threshold, virtualHeader uint64) {
 	if m.Space.PointerSize == 4 {
 		return 8, 0xfe00 * 8, 0x20

@@ -184,6 +184,8 @@ func (f *finder) sizeFromException() {
 	if uint32(c.Code) != CodeNoMemory {
 		return
 	}
+	// The heap's allocation unit, as analysis.heapGeometry has it (that
+	// package imports this one, so the two lines cannot be shared).
 	unit := uint64(16)
 	if f.in.PointerSize == 4 {
 		unit = 8
