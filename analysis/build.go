@@ -59,20 +59,14 @@ func NewMap(p *process.Process, opt Options) (*Map, error) {
 	// undo sign extension) and where free runs split, so it runs while the other
 	// streams are read: on a dump of 200,000 regions and 2,000 modules that hides the
 	// module list's cost on a second core.
-	var lay *layout
-	laid := make(chan struct{})
+	var endLayout func() *layout
 	if f.HasStream(minidump.StreamMemoryInfoList) {
 		narrow := si != nil && si.Arch.PointerSize() == 4 // WOW64 needs a 64-bit SystemInfo
 		// The granularity and the lowest address come from SystemInfo and
 		// SystemMemoryInfo (only WOW64, known from the modules, can move the lowest
 		// address; finish then splits again), so free runs are split as they close.
 		pre := addressSpace(dumpFacts{si: si, smi: smi})
-		go func() {
-			defer close(laid)
-			lay = newLayout(m, narrow, pre.Granularity, alignUp(pre.MinAddress, pre.Granularity), f)
-		}()
-	} else {
-		close(laid)
+		endLayout = beginLayout(m, narrow, pre.Granularity, alignUp(pre.MinAddress, pre.Granularity), f)
 	}
 	mods := p.ModuleList()
 	mem := p.Memory()
@@ -83,7 +77,10 @@ func NewMap(p *process.Process, opt Options) (*Map, error) {
 	threads, _ := p.Threads()
 	wow := p.WOW64().Is
 	laa, laaWhy := p.LargeAddressAware()
-	<-laid
+	var lay *layout
+	if endLayout != nil {
+		lay = endLayout()
+	}
 	d := dumpFacts{si: si, smi: smi, wow64: wow, laa: laa, laaWhy: laaWhy}
 	if lay != nil {
 		m.Damage = append(m.Damage, lay.damage...)
@@ -141,7 +138,14 @@ func NewMap(p *process.Process, opt Options) (*Map, error) {
 	if len(opt.Unavailable) > 0 {
 		m.markUnavailable(opt.Unavailable)
 	}
-	m.classify(mods, unloaded, threads, mem, p.DumpPointerSize(), wow)
+	// Where the layout's Image regions are, while its positions hold: finish
+	// moves only free runs and what lies past the end, where no position is
+	// used; Unavailable ranges and another split of the runs move them.
+	var images []int // nil: classify visits every region
+	if m.Source == SourceMemoryInfoList && len(opt.Unavailable) == 0 && !lay.resplit {
+		images = lay.images
+	}
+	m.classify(mods, unloaded, threads, mem, p.DumpPointerSize(), wow, images)
 	if opt.NoHeaps {
 		m.Heaps = &HeapSet{}
 	} else {
@@ -172,17 +176,33 @@ type layout struct {
 	top           bool // cur wrapped: the layout reaches 2^64
 	// gran and minA (the lowest allocatable address, aligned) split free runs during
 	// the pass; gran 0 leaves every run whole for finish (the reference path of tests).
-	gran, minA                                    uint64
-	walk                                          walkStats
+	gran, minA uint64
+	walk       walkStats
+	// images lists where in out the Image regions are, so that classify names
+	// them without reading every region of the map.
+	images                                        []int
 	signExtended, overlaps, gaps, merged, outside int
-	unsorted, sorting                             bool
+	unsorted, sorting, resplit                    bool
 	// notes and damage collect what newLayout has to say: it runs beside NewMap's
 	// other reads and must not touch m.
 	notes  []Note
 	damage []error
 }
 
+// newLayout lays the MemoryInfoList of f out (beginLayout and its end, one after
+// the other).
 func newLayout(m *Map, narrow bool, gran, minA uint64, f *minidump.File) *layout {
+	return beginLayout(m, narrow, gran, minA, f)()
+}
+
+// beginLayout starts laying the MemoryInfoList of f out on another goroutine and
+// returns the function that completes it: called on the caller's goroutine once
+// that has done its other reads, it lays out the second half of a long list there
+// (addSplit), waits for the first and returns the layout. The work is thus split in
+// exactly two streams for two cores: a third runnable goroutine would wait in the
+// scheduler's queue, not share a core, and whichever stream it delayed would delay
+// the map.
+func beginLayout(m *Map, narrow bool, gran, minA uint64, f *minidump.File) func() *layout {
 	l := &layout{m: m, narrow: narrow, gran: gran, minA: minA}
 	n, err := f.MemoryInfoCount()
 	if err == nil {
@@ -194,23 +214,47 @@ func newLayout(m *Map, narrow bool, gran, minA uint64, f *minidump.File) *layout
 	}
 	full := l.out
 	intact := err == nil && f.Stream(minidump.StreamMemoryInfoList).Damage == nil
-	if !intact || n < splitMin || runtime.GOMAXPROCS(0) < 2 || !l.addSplit(f, n) {
-		if intact && n >= splitMin {
-			l = &layout{m: m, narrow: narrow, gran: gran, minA: minA, out: full}
-		}
-		_, err := f.ScanMemoryInfo(func(batch []minidump.MemoryInfo) bool {
-			for i := range batch {
-				if !l.add(&batch[i]) {
-					return false
-				}
+	if intact && n >= splitMin && runtime.GOMAXPROCS(0) >= 2 {
+		join := l.addSplit(f, n)
+		return func() *layout {
+			if !join() {
+				l = &layout{m: m, narrow: narrow, gran: gran, minA: minA, out: full}
+				l.scan(f)
 			}
-			return true
-		})
-		if err != nil && !errors.Is(err, minidump.ErrNoStream) {
-			l.damage = append(l.damage, process.Flatten(err)...)
+			return l.end(f)
 		}
 	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		l.scan(f)
+	}()
+	return func() *layout {
+		<-done
+		return l.end(f)
+	}
+}
+
+// scan lays the whole list out in one pass.
+func (l *layout) scan(f *minidump.File) {
+	_, err := f.ScanMemoryInfo(func(batch []minidump.MemoryInfo) bool {
+		for i := range batch {
+			if !l.add(&batch[i]) {
+				return false
+			}
+		}
+		return true
+	})
+	if err != nil && !errors.Is(err, minidump.ErrNoStream) {
+		l.damage = append(l.damage, process.Flatten(err)...)
+	}
+}
+
+// end completes a layout whose pass is over: a list found out of address order is
+// read whole, sorted and laid out again, and the last free run is closed.
+func (l *layout) end(f *minidump.File) *layout {
 	if l.unsorted {
+		narrow := l.narrow
 		list, _ := f.MemoryInfo()
 		ext := 0
 		for i := range list {
@@ -221,7 +265,7 @@ func newLayout(m *Map, narrow bool, gran, minA uint64, f *minidump.File) *layout
 		}
 		keysort.Stable(list, func(e *minidump.MemoryInfo) uint64 { return e.BaseAddress })
 		notes := append(l.notes, Note{NoteUnsorted, "MemoryInfoList entries were not in address order"})
-		l = &layout{m: m, narrow: narrow, gran: gran, minA: minA, out: make([]Region, 0, len(list)+len(list)/2+8), sorting: true, signExtended: ext, notes: notes, damage: l.damage}
+		l = &layout{m: l.m, narrow: narrow, gran: l.gran, minA: l.minA, out: make([]Region, 0, len(list)+len(list)/2+8), sorting: true, signExtended: ext, notes: notes, damage: l.damage}
 		for i := range list {
 			l.add(&list[i])
 		}
@@ -257,13 +301,14 @@ func splitAfter(e *minidump.MemoryInfo) bool {
 	return e.State != minidump.MemFree && e.RegionSize > 0 && e.BaseAddress+e.RegionSize > e.BaseAddress
 }
 
-// addSplit lays the n entries of an intact list out in two halves on two
-// goroutines: l takes the entries up to the first split point (splitAfter) at or
-// after the middle, a second layout the rest, starting from the state l must reach
-// there; the second's regions are then appended to l's. It reports false, with l
-// to be discarded, when the halves do not join as a single pass would have laid
-// them out (entries out of order or overlapping across the cut, no split point):
-// the caller then lays the list out in one pass.
+// addSplit lays the n entries of an intact list out in two halves: it starts l
+// on the entries up to the first split point (splitAfter) at or after the middle,
+// on another goroutine, and returns join, which lays out the rest on the caller's
+// goroutine with a second layout, starting from the state l must reach there, waits
+// for l and appends the second's regions to l's. join reports false, with l to be
+// discarded, when the halves do not join as a single pass would have laid them out
+// (entries out of order or overlapping across the cut, no split point): the caller
+// then lays the list out in one pass.
 //
 // A MemoryInfoList of 200,000 entries takes about 8 ms to lay out on one core;
 // the other core is idle once the module list is read.
@@ -272,10 +317,10 @@ func splitAfter(e *minidump.MemoryInfo) bool {
 // then moved down behind the first: another array would count towards the heap
 // size that starts the first garbage collection, which a run of dumpmap on a dump
 // of this size otherwise never needs (and a collection has to scan every region).
-func (l *layout) addSplit(f *minidump.File, n int) bool {
-	// The second half shares its core with NewMap's other reads, the module list
-	// above all (about 25 entries' worth of work a module): the first half takes
-	// the larger share, so that both end together.
+func (l *layout) addSplit(f *minidump.File, n int) (join func() bool) {
+	// The caller does NewMap's other reads before the second half, the module
+	// list above all (about 25 entries' worth of work a module): the first half
+	// takes the larger share, so that both end together.
 	mid := n / 2
 	if ms := f.Stream(minidump.StreamModuleList); ms != nil {
 		mid = min((n+int(min(ms.Size/108, 1<<20))*25)/2, n*3/4)
@@ -283,15 +328,33 @@ func (l *layout) addSplit(f *minidump.File, n int) bool {
 	full := l.out[:0]
 	top := max(cap(full)-((n-mid)+(n-mid)/4+8), cap(full)/2)
 	l.out = full[:0:top]
-	l2 := &layout{m: l.m, narrow: l.narrow, gran: l.gran, minA: l.minA, out: full[top:top]}
-	split2 := -1
-	var seedCur, seedBase uint64
-	var err2 error
+	split1 := -1
+	var err1 error
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		i := 0
+		_, err1 = f.ScanMemoryInfo(func(batch []minidump.MemoryInfo) bool {
+			for k := range batch {
+				e := &batch[k]
+				if !l.add(e) {
+					return false
+				}
+				if i >= mid && splitAfter(e) {
+					split1 = i
+					return false
+				}
+				i++
+			}
+			return true
+		})
+	}()
+	return func() bool {
+		l2 := &layout{m: l.m, narrow: l.narrow, gran: l.gran, minA: l.minA, out: full[top:top]}
+		split2 := -1
+		var seedCur, seedBase uint64
 		i := mid
-		_, err2 = f.ScanMemoryInfoFrom(mid, func(batch []minidump.MemoryInfo) bool {
+		_, err2 := f.ScanMemoryInfoFrom(mid, func(batch []minidump.MemoryInfo) bool {
 			for k := range batch {
 				e := &batch[k]
 				if split2 < 0 {
@@ -310,27 +373,19 @@ func (l *layout) addSplit(f *minidump.File, n int) bool {
 			}
 			return true
 		})
-	}()
-	split1, i := -1, 0
-	_, err1 := f.ScanMemoryInfo(func(batch []minidump.MemoryInfo) bool {
-		for k := range batch {
-			e := &batch[k]
-			if !l.add(e) {
-				return false
-			}
-			if i >= mid && splitAfter(e) {
-				split1 = i
-				return false
-			}
-			i++
+		<-done
+		if err1 != nil || err2 != nil || split1 < 0 || split1 != split2 || l.unsorted || l2.unsorted ||
+			l.inFree || l.top || l.cur != seedCur || l.prevBase != seedBase || l.walk.walkEnd != seedCur {
+			return false
 		}
+		l.join(l2, full, top)
 		return true
-	})
-	<-done
-	if err1 != nil || err2 != nil || split1 < 0 || split1 != split2 || l.unsorted || l2.unsorted ||
-		l.inFree || l.top || l.cur != seedCur || l.prevBase != seedBase || l.walk.walkEnd != seedCur {
-		return false
 	}
+}
+
+// join appends the regions and counts of l2, the second half of a split layout
+// that wrote from full[top:], to l's.
+func (l *layout) join(l2 *layout, full []Region, top int) {
 	k1, k2 := len(l.out), len(l2.out)
 	if unsafe.SliceData(l.out) == unsafe.SliceData(full) && (k2 == 0 || unsafe.SliceData(l2.out) == &full[:top+1][top]) {
 		copy(full[k1:k1+k2], l2.out) // the halves stayed in their parts of the array
@@ -349,7 +404,9 @@ func (l *layout) addSplit(f *minidump.File, n int) bool {
 	l.overlaps += l2.overlaps
 	l.gaps += l2.gaps
 	l.merged += l2.merged
-	return true
+	for _, i := range l2.images {
+		l.images = append(l.images, k1+i)
+	}
 }
 
 // closeRun splits the open free run, now that no further free entry can extend it.
@@ -365,9 +422,25 @@ func (l *layout) closeRun() {
 	if l.gran == 0 || hi == 0 {
 		return
 	}
-	var pieces [3]Region
-	k := splitFreeRun(&pieces, lo, hi, l.gran, l.minA, hi)
-	l.out = append(l.out[:n], pieces[:k]...)
+	// splitFreeRun's pieces, written in place: the run's region becomes the first
+	// piece and the others are appended (every region of a map passes here or
+	// through add's append, so no piece is built twice).
+	ulo := max(alignUp(lo, l.gran), l.minA)
+	uhi := alignDown(hi, l.gran)
+	r := &l.out[n]
+	if ulo >= uhi {
+		r.Usage = UsageUnusable
+		return
+	}
+	if lo < ulo {
+		r.Size, r.Usage = ulo-lo, UsageUnusable
+		l.out = append(l.out, Region{Base: ulo, Size: uhi - ulo, State: minidump.MemFree, Protect: minidump.PageNoAccess, Usage: UsageFree})
+	} else {
+		r.Size = uhi - ulo
+	}
+	if uhi < hi {
+		l.out = append(l.out, Region{Base: uhi, Size: hi - uhi, State: minidump.MemFree, Protect: minidump.PageNoAccess, Usage: UsageUnusable})
+	}
 }
 
 // fix undoes the sign extension 32-bit dbghelp applies to addresses above 2 GB.
@@ -443,6 +516,9 @@ func (l *layout) add(e *minidump.MemoryInfo) bool {
 		return true
 	}
 	l.closeRun()
+	if e.Type == minidump.MemImage {
+		l.images = append(l.images, len(l.out))
+	}
 	l.out = append(l.out, Region{Base: base, Size: size, State: e.State, Type: e.Type, Protect: e.Protect,
 		AllocationBase: abase, AllocationProtect: e.AllocationProtect, Usage: usageOfType(e.Type)})
 	return true
@@ -458,6 +534,7 @@ func (l *layout) finish() {
 		// The runs were split for other limits (a WOW64 process whose
 		// SystemMemoryInfo gives another lowest address): split them again.
 		regs = m.resplit(regs)
+		l.resplit = true
 	}
 	end := s.End
 	// In address order: everything from k on lies at or above the end.

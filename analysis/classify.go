@@ -12,7 +12,7 @@ import (
 // classify assigns a usage to every busy region: images by the module lists, stacks
 // and TEBs by the thread list (and the TEBs' own contents when captured), the PEB by
 // the TEB's pointer to it, mapped views and other private memory by their type.
-func (m *Map) classify(mods []minidump.Module, unloaded []minidump.UnloadedModule, threads []minidump.Thread, mem *minidump.Memory, dumpPtr int, wow64 bool) {
+func (m *Map) classify(mods []minidump.Module, unloaded []minidump.UnloadedModule, threads []minidump.Thread, mem *minidump.Memory, dumpPtr int, wow64 bool, images []int) {
 	// Pointers sorted by base with the generic sort: sort.SliceStable's reflection,
 	// moving the large Module structs, was a third of the cost of a map in batch triage.
 	sorted := make([]*minidump.Module, len(mods))
@@ -33,48 +33,19 @@ func (m *Map) classify(mods []minidump.Module, unloaded []minidump.UnloadedModul
 		}
 		return cmp.Compare(named(a), named(b))
 	})
-	// Images: name them by the module (or unloaded module) that covers them. Regions
-	// of one module share one RegionInfo.
-	infos := map[uint64]*RegionInfo{}
-	var last *minidump.Module
-	var lastInfo *RegionInfo
-	next := 0 // the regions are in address order: the modules are swept, not searched
-	for i := range m.Regions {
-		r := &m.Regions[i]
-		if r.Usage != UsageImage {
-			continue
+	// Images: name them by the module (or unloaded module) that covers them: the
+	// last module starting at or below the region, when the region starts before
+	// its end. Regions of one module share one RegionInfo.
+	infos := make(map[uint64]*RegionInfo, len(sorted))
+	infoOf := func(mod *minidump.Module) *RegionInfo {
+		ri := infos[mod.Base]
+		if ri == nil {
+			ri = &RegionInfo{Detail: mod.Name, Module: mod.BaseName()}
+			infos[mod.Base] = ri
 		}
-		// The last module starting at or below the region.
-		for next < len(sorted) && sorted[next].Base <= r.Base {
-			next++
-		}
-		if next > 0 && r.Base < sorted[next-1].End() {
-			mod := sorted[next-1]
-			if mod != last {
-				last, lastInfo = mod, infos[mod.Base]
-				if lastInfo == nil {
-					lastInfo = &RegionInfo{Detail: mod.Name, Module: mod.BaseName()}
-					infos[mod.Base] = lastInfo
-				}
-			}
-			r.Info = lastInfo
-			continue
-		}
-		for _, u := range unloaded {
-			base := u.Base
-			if m.Space.PointerSize == 4 && base>>32 == 0xffffffff {
-				base &= 0xffffffff
-			}
-			if r.Base >= base && r.Base < base+uint64(u.Size) {
-				r.Unloaded = true
-				r.Info = &RegionInfo{Detail: u.Name + " (unloaded)", Module: minidump.BaseName(u.Name)}
-				break
-			}
-		}
-		if r.Info == nil {
-			r.setDetail("image not in the module list")
-		}
+		return ri
 	}
+	m.nameImages(sorted, unloaded, infoOf, images)
 
 	var pebs []uint64
 	for _, t := range threads {
@@ -221,4 +192,61 @@ func joinDetail(a, b string) string {
 		return a
 	}
 	return a + "; " + b
+}
+
+// sweepImages makes classify name images by the sweep over every region alone
+// (tests compare).
+var sweepImages = false
+
+// nameImages names each Image region by the last module (of sorted, by base)
+// starting at or below it, when the region starts before that module's end, else
+// by the unloaded module covering it. at, when not nil, lists where the Image
+// regions are (the layout recorded them): on a map of hundreds of thousands of
+// regions, reading the few thousand images instead of every region is most of
+// what classify costs. Positions that no longer hold an image are skipped.
+func (m *Map) nameImages(sorted []*minidump.Module, unloaded []minidump.UnloadedModule, infoOf func(*minidump.Module) *RegionInfo, at []int) {
+	var last *minidump.Module
+	var lastInfo *RegionInfo
+	next := 0 // the regions are in address order: the modules are swept, not searched
+	name := func(r *Region) {
+		// The last module starting at or below the region.
+		for next < len(sorted) && sorted[next].Base <= r.Base {
+			next++
+		}
+		if next > 0 && r.Base < sorted[next-1].End() {
+			mod := sorted[next-1]
+			if mod != last {
+				last, lastInfo = mod, infoOf(mod)
+			}
+			r.Info = lastInfo
+			return
+		}
+		for _, u := range unloaded {
+			base := u.Base
+			if m.Space.PointerSize == 4 && base>>32 == 0xffffffff {
+				base &= 0xffffffff
+			}
+			if r.Base >= base && r.Base < base+uint64(u.Size) {
+				r.Unloaded = true
+				r.Info = &RegionInfo{Detail: u.Name + " (unloaded)", Module: minidump.BaseName(u.Name)}
+				return
+			}
+		}
+		if r.Info == nil {
+			r.setDetail("image not in the module list")
+		}
+	}
+	if at != nil && !sweepImages {
+		for _, i := range at {
+			if i < len(m.Regions) && m.Regions[i].Usage == UsageImage {
+				name(&m.Regions[i])
+			}
+		}
+		return
+	}
+	for i := range m.Regions {
+		if m.Regions[i].Usage == UsageImage {
+			name(&m.Regions[i])
+		}
+	}
 }

@@ -226,7 +226,7 @@ func TestSplitLayoutMatchesOnePass(t *testing.T) {
 		f, _ := minidump.New(bytes.NewReader(data), int64(len(data)))
 		if n, err := f.MemoryInfoCount(); err == nil && n >= 4 {
 			l := &layout{m: &Map{}, narrow: x86, gran: 0x10000, minA: 0x10000}
-			if l.addSplit(f, n) {
+			if l.addSplit(f, n)() {
 				split++
 			}
 		}
