@@ -243,7 +243,7 @@ func xzBuild(s xzSpec) []byte {
 		case 1:
 			check = le32(crc32.ChecksumIEEE(b.data))
 		case 4:
-			check = binary.LittleEndian.AppendUint64(nil, crc64.Checksum(b.data, crc64Table))
+			check = binary.LittleEndian.AppendUint64(nil, crc64.Checksum(b.data, crc64Table()))
 		}
 		if b.badCheck {
 			check[0] ^= 1

@@ -10,6 +10,7 @@ import (
 	"hash/crc32"
 	"hash/crc64"
 	"io"
+	"sync"
 
 	// xz: the standard library has no xz decoder. ulikunitz/xz is the only
 	// maintained Go one, and pure Go (no cgo, so the CLI stays one static binary).
@@ -22,7 +23,9 @@ import (
 	"github.com/ulikunitz/xz/lzma"
 )
 
-var crc64Table = crc64.MakeTable(crc64.ECMA) // the xz CRC64 (xz-file-format 6)
+// crc64Table is the xz CRC64 (xz-file-format 6), built on first use: a table
+// built at package initialisation would cost every run of the program, xz or not.
+var crc64Table = sync.OnceValue(func() *crc64.Table { return crc64.MakeTable(crc64.ECMA) })
 
 // An xzReader decodes the blocks of a walked xz file, in file order.
 type xzReader struct {
@@ -134,7 +137,7 @@ func newXZBlockReader(b xzBlock, check byte, src *xzSource) *xzBlockReader {
 	case 0x01:
 		br.h = crc32.NewIEEE()
 	case 0x04:
-		br.h = crc64.New(crc64Table)
+		br.h = crc64.New(crc64Table())
 	case 0x0a:
 		br.h = sha256.New()
 	}

@@ -158,6 +158,7 @@ func (m *Module) PDB(ctx context.Context) (*pdb.File, error) {
 		return nil, m.pdbErr
 	}
 	m.pdb, m.pdbPath = f, path
+	m.p.opened(m)
 	return f, nil
 }
 
@@ -247,6 +248,9 @@ func (m *Module) DiskImage() (*pe.File, error) {
 		} else if errors.Is(m.diskErr, ErrNoImagePath) {
 			m.diskErr = fmt.Errorf("%w; not on the symbol path (%d places tried)", ErrNoImagePath, len(tried))
 		}
+	}
+	if m.disk != nil {
+		m.p.opened(m)
 	}
 	return m.disk, m.diskErr
 }

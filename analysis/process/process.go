@@ -52,9 +52,14 @@ type Process struct {
 
 	modsOnce sync.Once
 	mods     []*Module
-	modList  []minidump.Module
-	index    *ModuleIndex
-	modErr   error
+	// open lists the modules holding a file (a PDB, a disk image) for Close: a
+	// dump of thousands of modules opens a few, and visiting all of them to close
+	// nothing costed a noticeable part of a summary.
+	openMu  sync.Mutex
+	open    []*Module
+	modList []minidump.Module
+	index   *ModuleIndex
+	modErr  error
 
 	factsOnce sync.Once
 	wow64     WOW64
@@ -122,14 +127,22 @@ func (p *Process) Options() Options { return p.opts }
 
 // Close closes the PDBs and image files the process opened.
 func (p *Process) Close() error {
-	if p.mods == nil {
-		return nil
-	}
+	p.openMu.Lock()
+	open := p.open
+	p.open = nil
+	p.openMu.Unlock()
 	var errs []error
-	for _, m := range p.mods {
+	for _, m := range open {
 		errs = append(errs, m.close())
 	}
 	return errors.Join(errs...)
+}
+
+// opened records that m holds a file Close must close (once per module and file).
+func (p *Process) opened(m *Module) {
+	p.openMu.Lock()
+	p.open = append(p.open, m)
+	p.openMu.Unlock()
 }
 
 // once decodes a stream the first time it is asked for and keeps the value and
