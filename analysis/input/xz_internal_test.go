@@ -161,7 +161,7 @@ type xzSpec struct {
 	// Damage, applied after the CRCs are computed unless noted.
 	flags       []byte // the stream flags, in header and footer, with CRCs
 	footerFlags []byte // the footer's only, with its CRC
-	records     int    // added to the index's record count, with its CRC
+	records     int64  // added to the index's record count, with its CRC
 	index       []byte // the index up to its padding, instead of the records
 	backward    int    // added to Backward Size, with the footer CRC
 }
@@ -258,7 +258,7 @@ func xzBuild(s xzSpec) []byte {
 		index = append(index, xzVarintBytes(uint64(unpadded))...)
 		index = append(index, xzVarintBytes(uint64(unc))...)
 	}
-	index = slices.Concat([]byte{0}, xzVarintBytes(uint64(len(s.blocks)+s.records)), index)
+	index = slices.Concat([]byte{0}, xzVarintBytes(uint64(int64(len(s.blocks))+s.records)), index)
 	if s.index != nil {
 		index = bytes.Clone(s.index)
 	}

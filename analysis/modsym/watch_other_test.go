@@ -1,6 +1,6 @@
 //go:build !linux
 
-package modsym
+package modsym_test
 
 import "testing"
 

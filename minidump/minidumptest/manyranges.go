@@ -66,7 +66,7 @@ func ManyRanges(spec ManyRangesSpec) *Builder {
 	le := binary.LittleEndian
 	var regions []minidump.MemoryInfo
 	for i := range spec.Modules {
-		base := uint64(modBase + i*modStride)
+		base := modBase + uint64(i)*modStride
 		size := uint32(0x10_0000 + rng.IntN(0x20_0000)&^0xfff)
 		name := fmt.Sprintf(`C:\Program Files\Game\Game_Data\Plugins\module%03d.dll`, i)
 		if i == 0 {
@@ -81,14 +81,14 @@ func ManyRanges(spec ManyRangesSpec) *Builder {
 	}
 	modAddr := func() uint64 {
 		m := rng.IntN(spec.Modules)
-		return uint64(modBase+m*modStride) + 0x1000 + uint64(rng.IntN(0xf0000))
+		return modBase + uint64(m)*modStride + 0x1000 + uint64(rng.IntN(0xf0000))
 	}
 	heapAddr := func() uint64 {
 		return heapBase + uint64(rng.IntN(heapSegs))*heapSeg + uint64(rng.IntN(heapSeg-0x1000))&^7
 	}
 	for i := range spec.Threads {
 		id := uint32(0x1000 + 4*i)
-		res := uint64(stackBase + i*stackRes)
+		res := stackBase + uint64(i)*stackRes
 		captured := 0x1000 + rng.IntN(0x4000)&^0xf
 		top := res + stackRes
 		start := top - uint64(captured)
@@ -107,7 +107,7 @@ func ManyRanges(spec ManyRangesSpec) *Builder {
 			}
 			le.PutUint64(stack[o:], v)
 		}
-		teb := uint64(tebBase + i*0x2000)
+		teb := tebBase + uint64(i)*0x2000
 		rsp := start + 0x100
 		ctx := Context(minidump.ArchAMD64, map[string]uint64{"rip": modAddr(), "rsp": rsp, "rbp": rsp + 0x80})
 		b.Thread(Thread{ID: id, TEB: teb, StackStart: start, Stack: stack, Context: ctx})
@@ -122,7 +122,7 @@ func ManyRanges(spec ManyRangesSpec) *Builder {
 		}
 	}
 	for s := range heapSegs {
-		base := uint64(heapBase + s*heapSeg)
+		base := heapBase + uint64(s)*heapSeg
 		regions = append(regions, minidump.MemoryInfo{BaseAddress: base, AllocationBase: base, AllocationProtect: minidump.PageReadWrite,
 			RegionSize: heapSeg, State: minidump.MemCommit, Protect: minidump.PageReadWrite, Type: minidump.MemPrivate})
 	}
@@ -147,7 +147,7 @@ func ManyRanges(spec ManyRangesSpec) *Builder {
 		b.Memory(r.va, slices.Clone(data[:r.n]))
 	}
 	for i := range 3 {
-		b.UnloadedModule(UnloadedModule{Base: uint64(modBase + (spec.Modules+i)*modStride), Size: 0x10000, Name: fmt.Sprintf(`C:\Windows\System32\gone%d.dll`, i)})
+		b.UnloadedModule(UnloadedModule{Base: modBase + uint64(spec.Modules+i)*modStride, Size: 0x10000, Name: fmt.Sprintf(`C:\Windows\System32\gone%d.dll`, i)})
 	}
 	if spec.MemoryInfo {
 		slices.SortFunc(regions, func(a, b minidump.MemoryInfo) int {
