@@ -281,10 +281,26 @@ func makeRegions(n int) []Region { return makeLarge[Region](n) }
 // makeLarge returns an empty slice with room for n elements, backed by huge pages
 // where the system allows when it is large (adviseHuge): the lists a map derives
 // from its regions are megabytes written once, in pages the process never had.
+//
+// A huge page backs only a 2 MiB-aligned stretch of 2 MiB that lies wholly in
+// the advised range; the rest of a slice at an arbitrary address is faulted in
+// 4 KiB pages, which on a map of 200,000 regions was a tenth of the layout's
+// time. So a large slice is allocated with room to start at a 2 MiB boundary and
+// to end on one: the few megabytes of address space more are never touched.
 func makeLarge[T any](n int) []T {
-	out := make([]T, 0, n)
 	var zero T
-	adviseHuge(unsafe.Pointer(unsafe.SliceData(out)), uintptr(cap(out))*unsafe.Sizeof(zero))
+	size, page := unsafe.Sizeof(zero), uintptr(hugePage)
+	if page == 0 || size == 0 || uintptr(n)*size < hugeMin {
+		return make([]T, 0, n)
+	}
+	slack := int(2 * page / size)
+	buf := make([]T, 0, n+slack+1)
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(buf)))
+	aligned := (base + page - 1) &^ (page - 1)
+	skip := int((aligned - base + size - 1) / size) // whole elements up to the boundary
+	out := buf[skip : skip : skip+n]
+	end := (aligned + uintptr(n)*size + page - 1) &^ (page - 1)
+	adviseHuge(aligned, end-aligned)
 	return out
 }
 
