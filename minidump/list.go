@@ -112,6 +112,11 @@ func parseListHeader(t StreamType, s *Stream, hdr []byte, avail int64, minHeader
 // scanChunk is how many entries scanList reads at a time.
 const scanChunk = 4096
 
+// releaseWindow is how much of a mapped list scanList reads before it gives the
+// pages back: a reader holds at most this much of the file mapped (the list of a
+// million regions is 48 MB).
+const releaseWindow = 8 << 20
+
 // scanList walks the entries of a headed list in chunks of up to scanChunk entries,
 // so that a caller consuming them holds neither the raw stream nor a decoded copy of
 // it. fn gets each chunk's bytes, the entry size (at least minEntry) and the number
@@ -147,6 +152,17 @@ func (f *File) scanList(t StreamType, first, minHeader, minEntry int, count64 bo
 		defer guardFault(&err)
 	}
 	var buf []byte
+	// The mapped pages read are given back a window at a time: each release is a
+	// system call that makes every core running the process flush its TLB, which
+	// per chunk was a tenth of laying out a MemoryInfoList.
+	relFrom, relTo := int64(-1), int64(0)
+	if mf != nil {
+		defer func() {
+			if relFrom >= 0 {
+				mf.done(relFrom, int(relTo-relFrom))
+			}
+		}()
+	}
 	done = min(max(first, 0), count.n)
 	for done < count.n {
 		k := min(count.n-done, scanChunk)
@@ -167,7 +183,14 @@ func (f *File) scanList(t StreamType, first, minHeader, minEntry int, count64 bo
 		done += k
 		more := fn(chunk, es, k)
 		if mf != nil {
-			mf.done(off, k*es)
+			if relFrom < 0 {
+				relFrom = off
+			}
+			relTo = off + int64(k*es)
+			if relTo-relFrom >= releaseWindow {
+				mf.done(relFrom, int(relTo-relFrom))
+				relFrom = -1
+			}
 		}
 		if !more {
 			return done, count.err
