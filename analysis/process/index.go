@@ -12,14 +12,19 @@ import (
 // ModuleIndex finds the module, loaded or unloaded, that holds an address, and names
 // addresses the way WinDbg does: "ntdll.dll+0x1e8a3", "<Unloaded_foo.dll>+0x10".
 type ModuleIndex struct {
-	loaded   []*minidump.Module        // into a copy of the caller's slice, sorted by Base
+	loaded   []*minidump.Module        // into the indexed slice, sorted by Base
 	unloaded []minidump.UnloadedModule // sorted by Base
 }
 
 // NewModuleIndex indexes the given modules. Either slice may be nil. The slices are
 // copied, so the caller may keep using its own.
 func NewModuleIndex(loaded []minidump.Module, unloaded []minidump.UnloadedModule) *ModuleIndex {
-	mods := append([]minidump.Module(nil), loaded...)
+	return newModuleIndex(append([]minidump.Module(nil), loaded...), unloaded)
+}
+
+// newModuleIndex indexes mods in place: the index points into the slice, which
+// must not change afterwards.
+func newModuleIndex(mods []minidump.Module, unloaded []minidump.UnloadedModule) *ModuleIndex {
 	x := &ModuleIndex{
 		loaded:   make([]*minidump.Module, len(mods)),
 		unloaded: append([]minidump.UnloadedModule(nil), unloaded...),

@@ -59,11 +59,14 @@ func (p *Process) loadModules() {
 		}
 		p.modList = mods
 		p.mods = make([]*Module, len(mods))
+		all := make([]Module, len(mods)) // one allocation, not one a module
 		for i := range mods {
-			p.mods[i] = &Module{p: p, Index: i, Module: mods[i], FileName: minidump.BaseName(mods[i].Name)}
+			all[i] = Module{p: p, Index: i, Module: mods[i], FileName: minidump.BaseName(mods[i].Name)}
+			p.mods[i] = &all[i]
 		}
 		unl, _ := p.UnloadedModules()
-		p.index = NewModuleIndex(mods, unl)
+		// The process's list is never changed once loaded: the index points into it.
+		p.index = newModuleIndex(mods, unl)
 	})
 }
 
@@ -77,7 +80,14 @@ type Module struct {
 	FileName string
 
 	mu sync.Mutex
+	// The files behind the module, looked up on first use; made by lock. Most
+	// modules of a dump are never asked for theirs, and a module costs its
+	// process less without them (2,000 modules are common).
+	*moduleFiles
+}
 
+// moduleFiles is what a Module finds and opens on first use.
+type moduleFiles struct {
 	pdbDone  bool
 	pdb      *pdb.File
 	pdbPath  string
@@ -101,8 +111,16 @@ type Module struct {
 	symTried []string
 }
 
-func (m *Module) close() error {
+// lock takes the module's lock, making its moduleFiles on first use.
+func (m *Module) lock() {
 	m.mu.Lock()
+	if m.moduleFiles == nil {
+		m.moduleFiles = new(moduleFiles)
+	}
+}
+
+func (m *Module) close() error {
+	m.lock()
 	defer m.mu.Unlock()
 	var errs []error
 	if m.pdb != nil {
@@ -128,7 +146,7 @@ var (
 // not found (PDBTried lists the places looked at and what was there, including
 // GUID/age mismatches), or unreadable.
 func (m *Module) PDB(ctx context.Context) (*pdb.File, error) {
-	m.mu.Lock()
+	m.lock()
 	defer m.mu.Unlock()
 	if m.pdbDone {
 		return m.pdb, m.pdbErr
@@ -164,7 +182,7 @@ func (m *Module) PDB(ctx context.Context) (*pdb.File, error) {
 
 // PDBTried lists the places the PDB lookup looked at, and what was there.
 func (m *Module) PDBTried() []string {
-	m.mu.Lock()
+	m.lock()
 	defer m.mu.Unlock()
 	return append([]string(nil), m.pdbTried...)
 }
@@ -180,7 +198,7 @@ func (t trimPrefix) Unwrap() error { return t.err }
 
 // PDBPath returns the path of the PDB opened by PDB, or "".
 func (m *Module) PDBPath() string {
-	m.mu.Lock()
+	m.lock()
 	defer m.mu.Unlock()
 	return m.pdbPath
 }
@@ -190,7 +208,7 @@ func (m *Module) PDBPath() string {
 // parts past the headers may still be missing, which the pe reader reports when
 // they are read.
 func (m *Module) MappedImage() (*pe.File, error) {
-	m.mu.Lock()
+	m.lock()
 	defer m.mu.Unlock()
 	if m.mappedDone {
 		return m.mapped, m.mappedErr
@@ -227,7 +245,7 @@ func (m *Module) MappedImage() (*pe.File, error) {
 // the module's (sanitized) file name whose TimeDateStamp and SizeOfImage match
 // the module list's.
 func (m *Module) DiskImage() (*pe.File, error) {
-	m.mu.Lock()
+	m.lock()
 	defer m.mu.Unlock()
 	if m.diskDone {
 		return m.disk, m.diskErr
@@ -278,7 +296,7 @@ func (m *Module) BreakpadID() (file, id string, ok bool) {
 // Chromium's and Electron's symbol servers serve these), found and parsed on first
 // use.
 func (m *Module) Symbols(ctx context.Context) (*breakpad.File, error) {
-	m.mu.Lock()
+	m.lock()
 	defer m.mu.Unlock()
 	if m.symDone {
 		return m.sym, m.symErr
@@ -311,7 +329,7 @@ func (m *Module) Symbols(ctx context.Context) (*breakpad.File, error) {
 
 // DiskImagePath returns the path of the image file found by DiskImage, or "".
 func (m *Module) DiskImagePath() string {
-	m.mu.Lock()
+	m.lock()
 	defer m.mu.Unlock()
 	return m.diskPath
 }
@@ -321,7 +339,7 @@ func (m *Module) DiskImagePath() string {
 // whichever is known first.
 func (m *Module) Is32() bool {
 	img, _ := m.MappedImage()
-	m.mu.Lock()
+	m.lock()
 	disk, pd := m.disk, m.pdb
 	m.mu.Unlock()
 	switch {
@@ -378,7 +396,7 @@ func (m *Module) Image(use func(img *pe.File) error) (source string, err error) 
 // Report describes what was found for the module and where, and what was tried
 // without success, one line each.
 func (m *Module) Report() []string {
-	m.mu.Lock()
+	m.lock()
 	defer m.mu.Unlock()
 	var out []string
 	switch {
@@ -509,7 +527,7 @@ func (p *Process) findFold(dir, name string) (string, bool) {
 // DiskTried lists the files the image lookup looked at, and why each was passed
 // over.
 func (m *Module) DiskTried() []string {
-	m.mu.Lock()
+	m.lock()
 	defer m.mu.Unlock()
 	return append([]string(nil), m.diskTried...)
 }
