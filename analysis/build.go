@@ -339,7 +339,7 @@ func (l *layout) addSplit(f *minidump.File, n int) (join func() bool) {
 	// takes the larger share, so that both end together.
 	mid := n / 2
 	if ms := f.Stream(minidump.StreamModuleList); ms != nil {
-		mid = min((n+int(min(ms.Size/108, 1<<20))*23)/2, n*3/4)
+		mid = min((n+int(min(ms.Size/108, 1<<20))*19)/2, n*3/4)
 	}
 	full := l.out[:0]
 	top := max(cap(full)-((n-mid)+(n-mid)/4+8), cap(full)/2)
