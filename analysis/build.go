@@ -145,6 +145,9 @@ func NewMap(p *process.Process, opt Options) (*Map, error) {
 	if m.Source == SourceMemoryInfoList && len(opt.Unavailable) == 0 && !lay.resplit {
 		images = lay.images
 	}
+	if m.Source == SourceMemoryInfoList && !opt.NoHeaps && len(m.Regions) >= summaryHalfMin && runtime.GOMAXPROCS(0) > 1 {
+		m.derived.tables.start(m.Regions)
+	}
 	m.classify(mods, unloaded, threads, mem, p.DumpPointerSize(), wow, images)
 	if opt.NoHeaps {
 		m.Heaps = &HeapSet{}

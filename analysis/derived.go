@@ -3,6 +3,8 @@ package analysis
 import (
 	"slices"
 	"sync"
+
+	"github.com/dumpmap/dumpmap/minidump"
 )
 
 // derived holds what the map's readers compute from its regions and ask for
@@ -20,6 +22,7 @@ type derived struct {
 
 	sumOnce sync.Once
 	sum     *Summary
+	tables  tablesJob // the summary's tables, counted as NewMap classifies
 
 	wasteOnce  sync.Once
 	waste      []WastePattern
@@ -27,6 +30,45 @@ type derived struct {
 
 	mu    sync.Mutex
 	rooms map[uint64]*room // findRoom's view of the free space, by limit
+}
+
+// A tablesJob counts the summary's tables (summaryAcc.addTables) of the first
+// part of a map's regions on another goroutine. NewMap starts it for a map laid
+// out from a MemoryInfoList before it classifies the regions and lays the heaps
+// over them: those steps change only the usages of busy regions, which the
+// tables do not read, and the second core is otherwise idle while they run. The
+// summary counts the rest and the usages meanwhile. The first part is three
+// quarters: the goroutine starts while the map is still being classified.
+type tablesJob struct {
+	done chan struct{} // nil: not started
+	cut  int           // the job counts the regions before cut
+	acc  summaryAcc
+}
+
+// tablesJob returns the started job, or nil.
+func (d *derived) tablesJob() *tablesJob {
+	if d == nil || d.tables.done == nil {
+		return nil
+	}
+	return &d.tables
+}
+
+func (j *tablesJob) start(rs []Region) {
+	j.cut = cutAtBusy(rs, len(rs)*3/4)
+	j.done = make(chan struct{})
+	go func() {
+		defer close(j.done)
+		j.acc.addTables(rs[:j.cut], true)
+	}()
+}
+
+// cutAtBusy returns the first index from k on where a free run cannot continue
+// (a region that is not free space), or len(rs).
+func cutAtBusy(rs []Region, k int) int {
+	for k < len(rs) && rs[k].IsFree() && rs[k].State == minidump.MemFree && !rs[k].Blocked {
+		k++
+	}
+	return k
 }
 
 // freeRuns returns the free runs, shared: callers must not modify the slice.

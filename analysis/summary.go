@@ -105,11 +105,21 @@ func (a *summaryAcc) addRun(f FreeRun) {
 	c.Usable += f.UsableSize
 }
 
-// add accumulates the regions rs. The free runs are gathered in the same pass as
-// the tables: on maps of millions of regions every pass over them counts. A run
-// open at the end of rs is closed there: callers cut the regions where a run
-// cannot continue.
+// add accumulates the regions rs: their tables and their usages. A run open
+// at the end of rs is closed there: callers cut the regions where a run cannot
+// continue.
 func (a *summaryAcc) add(rs []Region) {
+	a.addTables(rs, false)
+	a.addUsages(rs)
+}
+
+// addTables accumulates what does not depend on a busy region's usage: the free
+// runs, the state, type and protection tables, the total and busy sizes. With
+// byState a region is free when its state is MEM_FREE, which is so in maps laid
+// out from a MemoryInfoList (the layout gives every free region that state and
+// no busy one), and the usage of a busy region is never read: NewMap counts the
+// tables of such maps while classify and the heaps change those usages.
+func (a *summaryAcc) addTables(rs []Region, byState bool) {
 	a.classes = FreeSizeClasses()
 	// The free runs, gathered as runGatherer gathers them, inline: this loop
 	// visits every region of maps of millions.
@@ -117,7 +127,11 @@ func (a *summaryAcc) add(rs []Region) {
 	open := false
 	for i := range rs {
 		r := &rs[i]
-		if inRun(r) {
+		free := r.State == minidump.MemFree
+		if !byState {
+			free = r.IsFree()
+		}
+		if free && r.State == minidump.MemFree && !r.Blocked { // inRun
 			if open && run.End() != r.Base {
 				a.addRun(run)
 				open = false
@@ -137,15 +151,7 @@ func (a *summaryAcc) add(rs []Region) {
 			open = false
 		}
 		a.total += r.Size
-		a.usage[r.Usage].n++
-		a.usage[r.Usage].size += r.Size
-		if r.Size > a.largest[r.Usage].Size {
-			a.largest[r.Usage] = LargestRow{Usage: r.Usage, Base: r.Base, Size: r.Size}
-		}
-		if r.Usage == UsageUnknown {
-			a.unknown += r.Size
-		}
-		if r.IsFree() {
+		if free {
 			continue
 		}
 		a.busy += r.Size
@@ -194,6 +200,31 @@ func (a *summaryAcc) add(rs []Region) {
 	if open {
 		a.addRun(run)
 	}
+}
+
+// addUsages accumulates the usage table, the largest region of each usage and
+// the Unknown total.
+func (a *summaryAcc) addUsages(rs []Region) {
+	for i := range rs {
+		r := &rs[i]
+		x := &a.usage[r.Usage]
+		x.n++
+		x.size += r.Size
+		if r.Size > a.largest[r.Usage].Size {
+			a.largest[r.Usage] = LargestRow{Usage: r.Usage, Base: r.Base, Size: r.Size}
+		}
+		if r.Usage == UsageUnknown {
+			a.unknown += r.Size
+		}
+	}
+}
+
+// takeTables takes t's tables (addTables) for a's, which holds the usages of the
+// same regions.
+func (a *summaryAcc) takeTables(t *summaryAcc) {
+	a.free, a.classes, a.total, a.busy = t.free, t.classes, t.total, t.busy
+	a.types, a.states, a.protects = t.types, t.states, t.protects
+	a.commit, a.reserve, a.byType, a.byProtect = t.commit, t.reserve, t.byType, t.byProtect
 }
 
 // merge adds b, the accumulation of the regions after a's, as if one pass had
@@ -254,11 +285,18 @@ func (m *Map) computeSummary() *Summary {
 	var a summaryAcc
 	rs := m.Regions
 	// Cut at a region that is not free space, where no free run continues.
-	k := len(rs) / 2
-	for k < len(rs) && rs[k].IsFree() && rs[k].State == minidump.MemFree && !rs[k].Blocked {
-		k++
-	}
-	if len(rs) >= summaryHalfMin && k < len(rs) && runtime.GOMAXPROCS(0) > 1 {
+	k := cutAtBusy(rs, len(rs)/2)
+	if j := m.derived.tablesJob(); j != nil {
+		// NewMap started counting the tables of the first part while it
+		// classified the map: count the rest and the usages meanwhile.
+		var rest summaryAcc
+		rest.addTables(rs[j.cut:], true)
+		a.addUsages(rs)
+		<-j.done
+		tables := j.acc
+		tables.merge(&rest)
+		a.takeTables(&tables)
+	} else if len(rs) >= summaryHalfMin && k < len(rs) && runtime.GOMAXPROCS(0) > 1 {
 		var b summaryAcc
 		done := make(chan struct{})
 		go func() {
