@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/dumpmap/dumpmap/analysis/process"
@@ -60,15 +61,21 @@ func NewMap(p *process.Process, opt Options) (*Map, error) {
 	// streams are read: on a dump of 200,000 regions and 2,000 modules that hides the
 	// module list's cost on a second core.
 	var endLayout func() *layout
+	names := new(atomic.Pointer[imageNamer])
 	if f.HasStream(minidump.StreamMemoryInfoList) {
 		narrow := si != nil && si.Arch.PointerSize() == 4 // WOW64 needs a 64-bit SystemInfo
 		// The granularity and the lowest address come from SystemInfo and
 		// SystemMemoryInfo (only WOW64, known from the modules, can move the lowest
 		// address; finish then splits again), so free runs are split as they close.
 		pre := addressSpace(dumpFacts{si: si, smi: smi})
-		endLayout = beginLayout(m, narrow, pre.Granularity, alignUp(pre.MinAddress, pre.Granularity), f)
+		endLayout = beginLayout(m, narrow, pre.Granularity, alignUp(pre.MinAddress, pre.Granularity), f, names)
 	}
 	mods := p.ModuleList()
+	// The layout names the images it writes from here on.
+	namer := newImageNamer(mods)
+	if !sweepImages {
+		names.Store(namer)
+	}
 	mem := p.Memory()
 	m.mem = mem
 	vm, _ := p.VMCounters()
@@ -148,7 +155,7 @@ func NewMap(p *process.Process, opt Options) (*Map, error) {
 	if m.Source == SourceMemoryInfoList && !opt.NoHeaps && len(m.Regions) >= summaryHalfMin && runtime.GOMAXPROCS(0) > 1 {
 		m.derived.tables.start(m.Regions)
 	}
-	m.classify(mods, unloaded, threads, mem, p.DumpPointerSize(), wow, images)
+	m.classify(namer, unloaded, threads, mem, p.DumpPointerSize(), wow, images)
 	if opt.NoHeaps {
 		m.Heaps = &HeapSet{}
 	} else {
@@ -181,8 +188,11 @@ type layout struct {
 	// the pass; gran 0 leaves every run whole for finish (the reference path of tests).
 	gran, minA uint64
 	walk       walkStats
-	// images lists where in out the Image regions are, so that classify names
-	// them without reading every region of the map.
+	// names, once the modules are read, names the Image regions as they are
+	// laid out (nameNext is its place in the modules); images lists where in out
+	// the others are, so that classify names them without reading every region.
+	names                                         *atomic.Pointer[imageNamer]
+	nameNext                                      int
 	images                                        []int
 	signExtended, overlaps, gaps, merged, outside int
 	unsorted, sorting, resplit                    bool
@@ -195,7 +205,7 @@ type layout struct {
 // newLayout lays the MemoryInfoList of f out (beginLayout and its end, one after
 // the other).
 func newLayout(m *Map, narrow bool, gran, minA uint64, f *minidump.File) *layout {
-	return beginLayout(m, narrow, gran, minA, f)()
+	return beginLayout(m, narrow, gran, minA, f, nil)()
 }
 
 // beginLayout starts laying the MemoryInfoList of f out on another goroutine and
@@ -205,8 +215,8 @@ func newLayout(m *Map, narrow bool, gran, minA uint64, f *minidump.File) *layout
 // exactly two streams for two cores: a third runnable goroutine would wait in the
 // scheduler's queue, not share a core, and whichever stream it delayed would delay
 // the map.
-func beginLayout(m *Map, narrow bool, gran, minA uint64, f *minidump.File) func() *layout {
-	l := &layout{m: m, narrow: narrow, gran: gran, minA: minA}
+func beginLayout(m *Map, narrow bool, gran, minA uint64, f *minidump.File, names *atomic.Pointer[imageNamer]) func() *layout {
+	l := &layout{m: m, narrow: narrow, gran: gran, minA: minA, names: names}
 	n, err := f.MemoryInfoCount()
 	if err == nil {
 		// Room for the splits of the free runs: a region per entry and a quarter
@@ -231,6 +241,7 @@ func beginLayout(m *Map, narrow bool, gran, minA uint64, f *minidump.File) func(
 	go func() {
 		defer close(done)
 		l.scan(f)
+		l.nameRecorded()
 	}()
 	return func() *layout {
 		<-done
@@ -367,9 +378,12 @@ func (l *layout) addSplit(f *minidump.File, n int) (join func() bool) {
 			}
 			return true
 		})
+		// The images laid out before the modules were read, named while this
+		// goroutine would otherwise wait for the second half.
+		l.nameRecorded()
 	}()
 	return func() bool {
-		l2 := &layout{m: l.m, narrow: l.narrow, gran: l.gran, minA: l.minA, out: full[top:top]}
+		l2 := &layout{m: l.m, narrow: l.narrow, gran: l.gran, minA: l.minA, out: full[top:top], names: l.names}
 		split2 := -1
 		var seedCur, seedBase uint64
 		i := mid
@@ -535,12 +549,41 @@ func (l *layout) add(e *minidump.MemoryInfo) bool {
 		return true
 	}
 	l.closeRun()
-	if e.Type == minidump.MemImage {
-		l.images = append(l.images, len(l.out))
-	}
 	l.out = append(l.out, Region{Base: base, Size: size, State: e.State, Type: e.Type, Protect: e.Protect,
 		AllocationBase: abase, AllocationProtect: e.AllocationProtect, Usage: usageOfType(e.Type)})
+	if e.Type == minidump.MemImage {
+		l.image(len(l.out) - 1)
+	}
 	return true
+}
+
+// image names the Image region at out[i] when the modules are known and one
+// covers it, or records where it is for classify.
+func (l *layout) image(i int) {
+	if l.names != nil {
+		if n := l.names.Load(); n != nil && n.name(&l.out[i], &l.nameNext) {
+			return
+		}
+	}
+	l.images = append(l.images, i)
+}
+
+// nameRecorded names the recorded images the modules cover, once they are known.
+func (l *layout) nameRecorded() {
+	if l.names == nil || len(l.images) == 0 {
+		return
+	}
+	n := l.names.Load()
+	if n == nil {
+		return
+	}
+	next, keep := 0, l.images[:0]
+	for _, i := range l.images {
+		if !n.name(&l.out[i], &next) {
+			keep = append(keep, i)
+		}
+	}
+	l.images = keep
 }
 
 // finish clips the layout at the end of the address space, re-splits the free run

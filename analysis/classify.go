@@ -12,40 +12,8 @@ import (
 // classify assigns a usage to every busy region: images by the module lists, stacks
 // and TEBs by the thread list (and the TEBs' own contents when captured), the PEB by
 // the TEB's pointer to it, mapped views and other private memory by their type.
-func (m *Map) classify(mods []minidump.Module, unloaded []minidump.UnloadedModule, threads []minidump.Thread, mem *minidump.Memory, dumpPtr int, wow64 bool, images []int) {
-	// Pointers sorted by base with the generic sort: sort.SliceStable's reflection,
-	// moving the large Module structs, was a third of the cost of a map in batch triage.
-	sorted := make([]*minidump.Module, len(mods))
-	for i := range mods {
-		sorted[i] = &mods[i]
-	}
-	// Where a damaged list repeats a base, the named entry sorts last, which is the
-	// one the sweep below picks.
-	slices.SortStableFunc(sorted, func(a, b *minidump.Module) int {
-		if c := cmp.Compare(a.Base, b.Base); c != 0 {
-			return c
-		}
-		named := func(m *minidump.Module) int {
-			if m.Name != "" {
-				return 1
-			}
-			return 0
-		}
-		return cmp.Compare(named(a), named(b))
-	})
-	// Images: name them by the module (or unloaded module) that covers them: the
-	// last module starting at or below the region, when the region starts before
-	// its end. Regions of one module share one RegionInfo.
-	infos := make(map[uint64]*RegionInfo, len(sorted))
-	infoOf := func(mod *minidump.Module) *RegionInfo {
-		ri := infos[mod.Base]
-		if ri == nil {
-			ri = &RegionInfo{Detail: mod.Name, Module: mod.BaseName()}
-			infos[mod.Base] = ri
-		}
-		return ri
-	}
-	m.nameImages(sorted, unloaded, infoOf, images)
+func (m *Map) classify(names *imageNamer, unloaded []minidump.UnloadedModule, threads []minidump.Thread, mem *minidump.Memory, dumpPtr int, wow64 bool, images []int) {
+	m.nameImages(names, unloaded, images)
 
 	var pebs []uint64
 	for _, t := range threads {
@@ -198,27 +166,74 @@ func joinDetail(a, b string) string {
 // (tests compare).
 var sweepImages = false
 
-// nameImages names each Image region by the last module (of sorted, by base)
-// starting at or below it, when the region starts before that module's end, else
-// by the unloaded module covering it. at, when not nil, lists where the Image
-// regions are (the layout recorded them): on a map of hundreds of thousands of
-// regions, reading the few thousand images instead of every region is most of
-// what classify costs. Positions that no longer hold an image are skipped.
-func (m *Map) nameImages(sorted []*minidump.Module, unloaded []minidump.UnloadedModule, infoOf func(*minidump.Module) *RegionInfo, at []int) {
-	var last *minidump.Module
-	var lastInfo *RegionInfo
-	next := 0 // the regions are in address order: the modules are swept, not searched
-	name := func(r *Region) {
-		// The last module starting at or below the region.
-		for next < len(sorted) && sorted[next].Base <= r.Base {
-			next++
+// An imageNamer names Image regions by the module list: by the last module
+// starting at or below the region, when the region starts before that module's
+// end. It is made from the modules as soon as they are read, while the layout
+// still runs, so that the layout names the images it writes (they are in the
+// cache then; named afterwards, the few thousand images of a large map are as
+// many cache misses). It is not changed once made.
+type imageNamer struct {
+	sorted []*minidump.Module // by base; of modules sharing a base, the named one last
+	infos  []*RegionInfo      // infos[i] names sorted[i]'s regions; one per base
+}
+
+func newImageNamer(mods []minidump.Module) *imageNamer {
+	// Pointers sorted by base with the generic sort: sort.SliceStable's reflection,
+	// moving the large Module structs, was a third of the cost of a map in batch triage.
+	sorted := make([]*minidump.Module, len(mods))
+	for i := range mods {
+		sorted[i] = &mods[i]
+	}
+	// Where a damaged list repeats a base, the named entry sorts last, which is the
+	// one the sweep picks.
+	slices.SortStableFunc(sorted, func(a, b *minidump.Module) int {
+		if c := cmp.Compare(a.Base, b.Base); c != 0 {
+			return c
 		}
-		if next > 0 && r.Base < sorted[next-1].End() {
-			mod := sorted[next-1]
-			if mod != last {
-				last, lastInfo = mod, infoOf(mod)
+		named := func(m *minidump.Module) int {
+			if m.Name != "" {
+				return 1
 			}
-			r.Info = lastInfo
+			return 0
+		}
+		return cmp.Compare(named(a), named(b))
+	})
+	// Regions of one module share one RegionInfo, made from the module the sweep
+	// picks (the last of those sharing its base).
+	infos := make([]*RegionInfo, len(sorted))
+	for i := len(sorted) - 1; i >= 0; i-- {
+		if i+1 < len(sorted) && sorted[i+1].Base == sorted[i].Base {
+			infos[i] = infos[i+1]
+			continue
+		}
+		infos[i] = &RegionInfo{Detail: sorted[i].Name, Module: sorted[i].BaseName()}
+	}
+	return &imageNamer{sorted: sorted, infos: infos}
+}
+
+// name names r and reports whether a module covers it. *next is the sweep's
+// place in the modules: the regions one cursor names must come in address order.
+func (n *imageNamer) name(r *Region, next *int) bool {
+	for *next < len(n.sorted) && n.sorted[*next].Base <= r.Base {
+		*next++
+	}
+	if k := *next - 1; k >= 0 && r.Base < n.sorted[k].End() {
+		r.Info = n.infos[k]
+		return true
+	}
+	return false
+}
+
+// nameImages names the Image regions the modules do not name already: by the
+// module covering them, else by the unloaded module covering them. at, when not
+// nil, lists where the unnamed Image regions are (the layout recorded them): on a
+// map of hundreds of thousands of regions, reading a few images instead of every
+// region is most of what classify costs. Positions that no longer hold an image
+// are skipped.
+func (m *Map) nameImages(names *imageNamer, unloaded []minidump.UnloadedModule, at []int) {
+	next := 0
+	name := func(r *Region) {
+		if names.name(r, &next) {
 			return
 		}
 		for _, u := range unloaded {

@@ -61,6 +61,9 @@ func imagesAgree(t *testing.T, name string, data []byte) (images int, ok bool) {
 // modules that overlap, share bases, stop short or are missing, and unloaded
 // modules, and on every real dump, the result is the sweep's.
 func TestImagesNamedLikeTheSweep(t *testing.T) {
+	// Split layouts too, so that both halves name images as they lay them out.
+	defer func(v int) { splitMin = v }(splitMin)
+	splitMin = 4
 	withImages := 0
 	for seed := range uint64(600) {
 		r := rand.New(rand.NewPCG(seed, 21))
