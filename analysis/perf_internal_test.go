@@ -265,7 +265,8 @@ func TestSizeClassIndex(t *testing.T) {
 }
 
 // FuzzSplitLayout builds the map of a hostile dump twice, once with the layout and
-// the summary in two halves (thresholds lowered) and once in one pass, and wants
+// the summary in two halves and the summary's tables counted during classify
+// (thresholds lowered) and once in one pass, and wants
 // the same regions, notes, limits and summary: the halves must never change what
 // a map says.
 func FuzzSplitLayout(f *testing.F) {
@@ -292,7 +293,9 @@ func FuzzSplitLayout(f *testing.F) {
 			if err != nil {
 				return nil, nil, err
 			}
-			m, err := NewMap(process.New(fl, process.Options{}), Options{NoHeaps: true})
+			// Heaps on: the split build also counts the summary's tables while
+			// the map is classified (tablesJob).
+			m, err := NewMap(process.New(fl, process.Options{}), Options{})
 			if err != nil {
 				return nil, nil, err
 			}
