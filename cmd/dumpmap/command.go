@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"cmp"
 	"embed"
 	"errors"
@@ -250,8 +251,17 @@ func exitCode(stderr io.Writer, c *command, err error) int {
 
 // write writes a command's output: its JSON object with --json, else its text.
 func (e *env) write(o render.Output) error {
+	// One buffer for the whole output: the renderers write a table or a line at a
+	// time, each a system call on an unbuffered stdout (26 for a summary).
+	bw := bufio.NewWriterSize(e.stdout, 64<<10)
+	var err error
 	if e.json {
-		return o.WriteJSON(e.stdout)
+		err = o.WriteJSON(bw)
+	} else {
+		err = o.WriteText(bw)
 	}
-	return o.WriteText(e.stdout)
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
+	return err
 }
