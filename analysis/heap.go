@@ -282,7 +282,18 @@ func (m *Map) heapCandidates(mem *minidump.Memory) func(yield func(uint64) bool)
 	return func(yield func(uint64) bool) {
 		ranges := mem.Ranges()
 		j := 0
-		for i := range m.Regions {
+		for i := 0; i < len(m.Regions); i++ {
+			// No region below the start of range j is yielded or moves j on: jump
+			// to the first that is not (a map of 200,000 regions has a few
+			// captured ranges).
+			if j < len(ranges) {
+				if rg := ranges[j]; rg.Start <= rg.End() && m.Regions[i].Base < rg.Start {
+					i += sort.Search(len(m.Regions)-i, func(k int) bool { return m.Regions[i+k].Base >= rg.Start })
+					if i == len(m.Regions) {
+						break
+					}
+				}
+			}
 			r := &m.Regions[i]
 			if r.State != minidump.MemCommit || r.Type != minidump.MemPrivate || r.Base != r.AllocationBase {
 				continue
