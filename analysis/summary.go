@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/bits"
 	"runtime"
+	"slices"
 	"sort"
 
 	"github.com/dumpmap/dumpmap/minidump"
@@ -120,7 +121,9 @@ func (a *summaryAcc) add(rs []Region) {
 // no busy one), and the usage of a busy region is never read: NewMap counts the
 // tables of such maps while classify and the heaps change those usages.
 func (a *summaryAcc) addTables(rs []Region, byState bool) {
-	a.classes = FreeSizeClasses()
+	if a.classes == nil {
+		a.classes = FreeSizeClasses()
+	}
 	// The free runs, gathered as runGatherer gathers them, inline: this loop
 	// visits every region of maps of millions.
 	var run FreeRun
@@ -222,8 +225,8 @@ func (a *summaryAcc) addUsages(rs []Region) {
 // takeTables takes t's tables (addTables) for a's, which holds the usages of the
 // same regions.
 func (a *summaryAcc) takeTables(t *summaryAcc) {
-	a.free, a.classes, a.total, a.busy = t.free, t.classes, t.total, t.busy
-	a.types, a.states, a.protects = t.types, t.states, t.protects
+	a.free, a.classes, a.total, a.busy = t.free, slices.Clone(t.classes), t.total, t.busy
+	a.types, a.states, a.protects = t.types.clone(), t.states.clone(), t.protects.clone()
 	a.commit, a.reserve, a.byType, a.byProtect = t.commit, t.reserve, t.byType, t.byProtect
 }
 
@@ -287,15 +290,10 @@ func (m *Map) computeSummary() *Summary {
 	// Cut at a region that is not free space, where no free run continues.
 	k := cutAtBusy(rs, len(rs)/2)
 	if j := m.derived.tablesJob(); j != nil {
-		// NewMap started counting the tables of the first part while it
-		// classified the map: count the rest and the usages meanwhile.
-		var rest summaryAcc
-		rest.addTables(rs[j.cut:], true)
+		// NewMap started counting the tables while it classified the map: count
+		// the usages, then help with the tables.
 		a.addUsages(rs)
-		<-j.done
-		tables := j.acc
-		tables.merge(&rest)
-		a.takeTables(&tables)
+		a.takeTables(j.finish())
 	} else if len(rs) >= summaryHalfMin && k < len(rs) && runtime.GOMAXPROCS(0) > 1 {
 		var b summaryAcc
 		done := make(chan struct{})
@@ -414,6 +412,10 @@ type accList[K comparable] struct {
 	keys []K
 	vals []acc
 	last int
+}
+
+func (l *accList[K]) clone() accList[K] {
+	return accList[K]{keys: slices.Clone(l.keys), vals: slices.Clone(l.vals), last: l.last}
 }
 
 func (l *accList[K]) find(k K) *acc {
