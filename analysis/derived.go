@@ -55,8 +55,9 @@ type tablesJob struct {
 }
 
 // tableChunk is about how many regions a chunk of a tablesJob holds: 0.1 ms of
-// counting, so that neither side waits long for the other's last chunk.
-const tableChunk = 1 << 13
+// counting, so that neither side waits long for the other's last chunk. (A
+// variable for the tests.)
+var tableChunk = 1 << 13
 
 // tablesJob returns the started job, or nil.
 func (d *derived) tablesJob() *tablesJob {

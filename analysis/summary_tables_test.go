@@ -22,8 +22,10 @@ import (
 // region is free exactly when its state is MEM_FREE.
 func tablesAgree(t *testing.T, name string, data []byte, opt Options) bool {
 	t.Helper()
-	defer func(v int) { summaryHalfMin = v }(summaryHalfMin)
+	defer func(v, c int) { summaryHalfMin, tableChunk = v, c }(summaryHalfMin, tableChunk)
 	summaryHalfMin = 2
+	// Chunks of a few regions, so that both sides take several.
+	tableChunk = 1 + len(data)%5
 	f, err := minidump.New(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		return false
