@@ -353,7 +353,7 @@ func (l *layout) addSplit(f *minidump.File, n int) (join func() bool) {
 	// takes the larger share, so that both end together.
 	mid := n / 2
 	if ms := f.Stream(minidump.StreamModuleList); ms != nil {
-		mid = min((n+int(min(ms.Size/108, 1<<20))*19)/2, n*3/4)
+		mid = min((n+int(min(ms.Size/108, 1<<20))*12)/2, n*3/4)
 	}
 	full := l.out[:0]
 	top := max(cap(full)-((n-mid)+(n-mid)/4+8), cap(full)/2)
@@ -361,6 +361,13 @@ func (l *layout) addSplit(f *minidump.File, n int) (join func() bool) {
 	split1 := -1
 	var err1 error
 	done := make(chan struct{})
+	// The second half publishes how many of its regions are final (progress; -1
+	// when they left full[top:]) and when it has ended; the first, once ended,
+	// moves those behind its own while the second is still being laid out
+	// (moved), so that the join moves only what is left.
+	var progress atomic.Int64
+	var secondDone atomic.Bool
+	moved := 0
 	go func() {
 		defer close(done)
 		i := 0
@@ -381,6 +388,10 @@ func (l *layout) addSplit(f *minidump.File, n int) (join func() bool) {
 		// The images laid out before the modules were read, named while this
 		// goroutine would otherwise wait for the second half.
 		l.nameRecorded()
+		if err1 != nil || split1 < 0 || unsafe.SliceData(l.out) != unsafe.SliceData(full) {
+			return // no join, or one that appends
+		}
+		moved = l.moveSecond(full, top, &progress, &secondDone)
 	}()
 	return func() bool {
 		l2 := &layout{m: l.m, narrow: l.narrow, gran: l.gran, minA: l.minA, out: full[top:top], names: l.names}
@@ -404,24 +415,70 @@ func (l *layout) addSplit(f *minidump.File, n int) (join func() bool) {
 					return false
 				}
 			}
+			l2.publish(full, top, &progress, false)
 			return true
 		})
+		l2.publish(full, top, &progress, true)
+		secondDone.Store(true)
 		<-done
 		if err1 != nil || err2 != nil || split1 < 0 || split1 != split2 || l.unsorted || l2.unsorted ||
 			l.inFree || l.top || l.cur != seedCur || l.prevBase != seedBase || l.walk.walkEnd != seedCur {
 			return false
 		}
-		l.join(l2, full, top)
+		l.join(l2, full, top, moved)
 		return true
 	}
 }
 
+// publish tells the first half how many of the second half's regions are final:
+// all of them at the end, else all but an open free run (closeRun and merging
+// change it). -1 says they are no longer in full[top:] (the slice outgrew its
+// part and was moved).
+func (l *layout) publish(full []Region, top int, progress *atomic.Int64, end bool) {
+	n := len(l.out)
+	if !end && l.inFree {
+		n--
+	}
+	if n > 0 && (top >= cap(full) || unsafe.SliceData(l.out) != &full[:top+1][top]) {
+		n = -1
+	}
+	progress.Store(int64(n))
+}
+
+// moveSecond moves the second half's final regions from full[top:] behind the
+// first half's as the second publishes them, while it is still being laid out,
+// and returns how many it moved (0 when they left full[top:]). The moves go down
+// (k1 < top) and forward, so a destination never covers a source not yet moved,
+// and they stay below the second half's writes. Waiting, it yields to other
+// goroutines.
+func (l *layout) moveSecond(full []Region, top int, progress *atomic.Int64, secondDone *atomic.Bool) int {
+	k1, moved := len(l.out), 0
+	for !secondDone.Load() {
+		p := int(progress.Load())
+		if p < 0 {
+			return 0
+		}
+		if p > moved {
+			copy(full[k1+moved:k1+p], full[top+moved:top+p])
+			moved = p
+		}
+		runtime.Gosched()
+	}
+	// What is left, the second half's goroutine moves: those regions are in its
+	// cache (measured: 0.35 ms for 95,000 regions there, 0.5-0.6 ms here).
+	return moved
+}
+
 // join appends the regions and counts of l2, the second half of a split layout
-// that wrote from full[top:], to l's.
-func (l *layout) join(l2 *layout, full []Region, top int) {
+// that wrote from full[top:] (of which the first moved the first `moved` behind
+// its own), to l's.
+func (l *layout) join(l2 *layout, full []Region, top, moved int) {
 	k1, k2 := len(l.out), len(l2.out)
 	if unsafe.SliceData(l.out) == unsafe.SliceData(full) && (k2 == 0 || unsafe.SliceData(l2.out) == &full[:top+1][top]) {
-		copy(full[k1:k1+k2], l2.out) // the halves stayed in their parts of the array
+		// The halves stayed in their parts of the array; the first moved some of
+		// the second already.
+		moved = min(moved, k2)
+		copy(full[k1+moved:k1+k2], l2.out[moved:])
 		l.out = full[:k1+k2]
 	} else {
 		l.out = append(l.out, l2.out...)
