@@ -109,8 +109,11 @@ func parseListHeader(t StreamType, s *Stream, hdr []byte, avail int64, minHeader
 	return int(h), int(e), count, nil
 }
 
-// scanChunk is how many entries scanList reads at a time.
-const scanChunk = 4096
+// scanChunk is how many entries scanList reads at a time: 48 KB of MemoryInfoList,
+// decoded into 40 KB, both in the first- or second-level cache while the caller
+// reads them (and fresh pages a process pays for once: 4,096 entries made two
+// 160 KB batches a map).
+const scanChunk = 1024
 
 // releaseWindow is how much of a mapped list scanList reads before it gives the
 // pages back: a reader holds at most this much of the file mapped (the list of a

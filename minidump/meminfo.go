@@ -145,7 +145,7 @@ func (m *MemoryInfo) End() uint64 { return m.BaseAddress + m.RegionSize }
 // hold hundreds of thousands of entries). It honours the header's SizeOfHeader and
 // SizeOfEntry, so a writer's longer header or entries still decode.
 //
-// The list is read in chunks of 4096 entries straight into the result, as
+// The list is read in chunks of 1024 entries straight into the result, as
 // ScanMemoryInfo reads it: one read of the whole stream would first copy it into a
 // buffer as large as the result, and decoding is bound by memory traffic
 // (BenchmarkMemoryInfo on 1,000,000 entries: 25 ns an entry with one read, 20 in
