@@ -129,7 +129,7 @@ func (f *File) readCodeView(loc Location, where string, r *refs) (*CodeView, err
 	if err := r.take(int64(loc.Size), int64(loc.RVA), where); err != nil {
 		return nil, err
 	}
-	b := make([]byte, loc.Size)
+	b := r.scratch(int(loc.Size)) // ParseCodeView copies what it keeps
 	if err := f.readAt(b, int64(loc.RVA), where); err != nil {
 		return nil, err
 	}
