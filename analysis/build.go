@@ -152,7 +152,11 @@ func NewMap(p *process.Process, opt Options) (*Map, error) {
 	if m.Source == SourceMemoryInfoList && len(opt.Unavailable) == 0 && !lay.resplit {
 		images = lay.images
 	}
-	if m.Source == SourceMemoryInfoList && !opt.NoHeaps && len(m.Regions) >= summaryHalfMin && runtime.GOMAXPROCS(0) > 1 {
+	// The summary the layout counted holds while finish left its regions alone;
+	// classify and the heaps keep it true as they change usages (retag).
+	if m.Source == SourceMemoryInfoList && len(opt.Unavailable) == 0 && lay.inc != nil && !lay.resplit && lay.firstChanged >= lay.counted && !noLayoutSummary {
+		m.derived.inc, m.derived.counted = lay.inc, lay.counted
+	} else if m.Source == SourceMemoryInfoList && !opt.NoHeaps && len(m.Regions) >= summaryHalfMin && runtime.GOMAXPROCS(0) > 1 {
 		m.derived.tables.start(m.Regions)
 	}
 	m.classify(namer, unloaded, threads, mem, p.DumpPointerSize(), wow, images)
@@ -191,9 +195,20 @@ type layout struct {
 	// names, once the modules are read, names the Image regions as they are
 	// laid out (nameNext is its place in the modules); images lists where in out
 	// the others are, so that classify names them without reading every region.
-	names                                         *atomic.Pointer[imageNamer]
-	nameNext                                      int
-	images                                        []int
+	names    *atomic.Pointer[imageNamer]
+	nameNext int
+	images   []int
+	// inc counts the summary of out[:counted] as the regions become final (a busy
+	// region when it is appended, a free run's pieces when the run is split): they
+	// are in the cache then, and the summary is left to count only the regions
+	// after counted and the usages classification changes (derived.inc). nil: not
+	// counted. incStop: nothing more is counted (a run reaching 2^64, which finish
+	// splits); ending: the run end closes is the last, which finish may split again.
+	inc                                           *summaryAcc
+	counted                                       int
+	incStop                                       bool
+	ending                                        bool
+	firstChanged                                  int // finish changed or dropped nothing before this region
 	signExtended, overlaps, gaps, merged, outside int
 	unsorted, sorting, resplit                    bool
 	// notes and damage collect what newLayout has to say: it runs beside NewMap's
@@ -216,7 +231,7 @@ func newLayout(m *Map, narrow bool, gran, minA uint64, f *minidump.File) *layout
 // scheduler's queue, not share a core, and whichever stream it delayed would delay
 // the map.
 func beginLayout(m *Map, narrow bool, gran, minA uint64, f *minidump.File, names *atomic.Pointer[imageNamer]) func() *layout {
-	l := &layout{m: m, narrow: narrow, gran: gran, minA: minA, names: names}
+	l := &layout{m: m, narrow: narrow, gran: gran, minA: minA, names: names, inc: newSummaryAcc()}
 	n, err := f.MemoryInfoCount()
 	if err == nil {
 		// Room for the splits of the free runs: a region per entry and a quarter
@@ -231,7 +246,7 @@ func beginLayout(m *Map, narrow bool, gran, minA uint64, f *minidump.File, names
 		join := l.addSplit(f, n)
 		return func() *layout {
 			if !join() {
-				l = &layout{m: m, narrow: narrow, gran: gran, minA: minA, out: full}
+				l = &layout{m: m, narrow: narrow, gran: gran, minA: minA, out: full, inc: newSummaryAcc()}
 				l.scan(f)
 			}
 			return l.end(f)
@@ -279,11 +294,12 @@ func (l *layout) end(f *minidump.File) *layout {
 		}
 		keysort.Stable(list, func(e *minidump.MemoryInfo) uint64 { return e.BaseAddress })
 		notes := append(l.notes, Note{NoteUnsorted, "MemoryInfoList entries were not in address order"})
-		l = &layout{m: l.m, narrow: narrow, gran: l.gran, minA: l.minA, out: make([]Region, 0, len(list)+len(list)/2+8), sorting: true, signExtended: ext, notes: notes, damage: l.damage}
+		l = &layout{m: l.m, narrow: narrow, gran: l.gran, minA: l.minA, out: make([]Region, 0, len(list)+len(list)/2+8), sorting: true, signExtended: ext, notes: notes, damage: l.damage, inc: newSummaryAcc()}
 		for i := range list {
 			l.add(&list[i])
 		}
 	}
+	l.ending = true
 	l.closeRun()
 	return l
 }
@@ -317,6 +333,10 @@ func makeLarge[T any](n int) []T {
 	adviseHuge(aligned, end-aligned)
 	return out
 }
+
+// noLayoutSummary makes NewMap count the summary's tables with the tables job even
+// where the layout's count holds (tests compare both).
+var noLayoutSummary = false
 
 // splitMin is the length from which a MemoryInfoList is laid out in two halves at
 // once: below it, starting a goroutine costs more than it saves. (A variable so
@@ -396,7 +416,7 @@ func (l *layout) addSplit(f *minidump.File, n int) (join func() bool) {
 		moved = l.moveSecond(full, top, &progress, &secondDone)
 	}()
 	return func() bool {
-		l2 := &layout{m: l.m, narrow: l.narrow, gran: l.gran, minA: l.minA, out: full[top:top], names: l.names}
+		l2 := &layout{m: l.m, narrow: l.narrow, gran: l.gran, minA: l.minA, out: full[top:top], names: l.names, inc: newSummaryAcc()}
 		split2 := -1
 		var seedCur, seedBase uint64
 		i := mid
@@ -485,6 +505,12 @@ func (l *layout) join(l2 *layout, full []Region, top, moved int) {
 	} else {
 		l.out = append(l.out, l2.out...)
 	}
+	if l.inc != nil && l2.inc != nil && l.counted == k1 && !l.incStop {
+		l.inc.merge(l2.inc)
+		l.counted, l.incStop = k1+l2.counted, l2.incStop
+	} else {
+		l.inc = nil
+	}
 	l.cur, l.prevBase, l.inFree, l.top = l2.cur, l2.prevBase, l2.inFree, l2.top
 	w, w2 := &l.walk, &l2.walk
 	w.entries += w2.entries
@@ -511,7 +537,12 @@ func (l *layout) closeRun() {
 	l.inFree = false
 	n := len(l.out) - 1
 	lo, hi := l.out[n].Base, l.out[n].End()
-	if l.gran == 0 || hi == 0 {
+	if hi == 0 {
+		l.incStop = true // finish splits it, at the end of the space
+		return
+	}
+	if l.gran == 0 {
+		l.countRun(FreeRun{Base: lo, Size: hi - lo, UsableBase: lo, UsableSize: hi - lo})
 		return
 	}
 	// splitFreeRun's pieces, written in place: the run's region becomes the first
@@ -522,6 +553,7 @@ func (l *layout) closeRun() {
 	r := &l.out[n]
 	if ulo >= uhi {
 		r.Usage = UsageUnusable
+		l.countRun(FreeRun{Base: lo, Size: hi - lo})
 		return
 	}
 	if lo < ulo {
@@ -532,6 +564,30 @@ func (l *layout) closeRun() {
 	}
 	if uhi < hi {
 		l.out = append(l.out, Region{Base: uhi, Size: hi - uhi, State: minidump.MemFree, Protect: minidump.PageNoAccess, Usage: UsageUnusable})
+	}
+	l.countRun(FreeRun{Base: lo, Size: hi - lo, UsableBase: ulo, UsableSize: uhi - ulo})
+}
+
+// countRun adds a run just closed to the summary the layout counts, unless it is
+// the last (end closes it, and finish may split it again).
+func (l *layout) countRun(f FreeRun) {
+	if l.inc != nil && !l.ending && !l.incStop {
+		l.inc.addRun(f)
+	}
+}
+
+// countFinal counts the regions that became final since the last call: all but an
+// open free run.
+func (l *layout) countFinal() {
+	if l.inc == nil || l.incStop {
+		return
+	}
+	n := len(l.out)
+	if l.inFree {
+		n--
+	}
+	for ; l.counted < n; l.counted++ {
+		l.inc.countRegion(&l.out[l.counted])
 	}
 }
 
@@ -605,6 +661,7 @@ func (l *layout) add(e *minidump.MemoryInfo) bool {
 			l.out = append(l.out, Region{Base: base, Size: size, State: minidump.MemFree, Protect: minidump.PageNoAccess, Usage: UsageFree})
 			l.inFree = true
 		}
+		l.countFinal()
 		return true
 	}
 	l.closeRun()
@@ -613,6 +670,7 @@ func (l *layout) add(e *minidump.MemoryInfo) bool {
 	if e.Type == minidump.MemImage {
 		l.image(len(l.out) - 1)
 	}
+	l.countFinal()
 	return true
 }
 
@@ -663,6 +721,7 @@ func (l *layout) finish() {
 	above := k // regions from here on are dropped
 	keep := -1 // when the crossing run is split again: how many of pieces replace regs[j:]
 	j := k
+	truncated := false // regs[k-1] cut at the end
 	var pieces [3]Region
 	if k > 0 && regs[k-1].State == minidump.MemFree {
 		// The free run holding the last kept piece was split without knowing the end,
@@ -682,6 +741,7 @@ func (l *layout) finish() {
 	} else if k > 0 {
 		if r := &regs[k-1]; r.End() > end || r.End() == 0 {
 			r.Size = end - r.Base
+			truncated = true
 		}
 	}
 	// Count what lies above as the entries were merged: a free run is one.
@@ -693,8 +753,16 @@ func (l *layout) finish() {
 	}
 	if keep >= 0 {
 		regs = append(regs[:j], pieces[:keep]...)
+		l.firstChanged = j
 	} else {
 		regs = regs[:k]
+		l.firstChanged = k
+	}
+	if truncated {
+		l.firstChanged = k - 1
+	}
+	if l.resplit {
+		l.firstChanged = 0
 	}
 	if cur := lastEnd(regs); cur < end {
 		if cur > 0 || len(regs) == 0 {

@@ -61,7 +61,7 @@ func (m *Map) classify(names *imageNamer, unloaded []minidump.UnloadedModule, th
 				if r.Usage == UsageTEB {
 					prev = r.Detail()
 				}
-				r.Usage = UsagePEB
+				m.retag(i, UsagePEB)
 				r.setDetail(joinDetail("process environment block", prev))
 			}
 		}
@@ -109,7 +109,8 @@ func (m *Map) markTEB(teb uint64, tid uint32, wow32 bool) {
 		r.setDetail(joinDetail(r.Detail(), what))
 		return
 	}
-	r.Usage, r.ThreadID = UsageTEB, tid
+	m.retag(i, UsageTEB)
+	r.ThreadID = tid
 	r.setDetail(what)
 }
 
@@ -139,7 +140,8 @@ func (m *Map) markStack(a uint64, tid uint32) {
 		if s.Usage == UsageStack && s.ThreadID != tid {
 			continue
 		}
-		s.Usage, s.ThreadID = UsageStack, tid
+		m.retag(k, UsageStack)
+		s.ThreadID = tid
 		s.Guard = s.Protect.Guard()
 		switch {
 		case s.Guard:

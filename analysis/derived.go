@@ -24,6 +24,12 @@ type derived struct {
 	sumOnce sync.Once
 	sum     *Summary
 	tables  tablesJob // the summary's tables, counted as NewMap classifies
+	// inc is the summary of Regions[:counted] the layout counted, kept true by
+	// retag; incDirty marks the usages whose largest region must be found again
+	// (it changed usage).
+	inc      *summaryAcc
+	counted  int
+	incDirty uint32
 
 	wasteOnce  sync.Once
 	waste      []WastePattern
@@ -35,7 +41,9 @@ type derived struct {
 
 // A tablesJob counts the summary's tables (summaryAcc.addTables) of a map's
 // regions on another goroutine. NewMap starts it for a map laid out from a
-// MemoryInfoList before it classifies the regions and lays the heaps over them:
+// MemoryInfoList whose layout's own count does not hold (Unavailable ranges, a
+// WOW64 process's runs split again, the end of the space inside the list),
+// before it classifies the regions and lays the heaps over them:
 // those steps change only the usages of busy regions, which the tables do not
 // read, and the second core is otherwise idle while they run.
 //
@@ -152,6 +160,23 @@ func cutAtBusy(rs []Region, k int) int {
 		k++
 	}
 	return k
+}
+
+// retag gives region i usage u, keeping the summary the layout counted true.
+func (m *Map) retag(i int, u Usage) {
+	r := &m.Regions[i]
+	if r.Usage == u {
+		return
+	}
+	if d := m.derived; d != nil && d.inc != nil && i < d.counted {
+		switch {
+		case r.Usage.IsFree() != u.IsFree():
+			d.inc = nil // not a change classification makes: count afresh
+		case !d.inc.retag(r, u):
+			d.incDirty |= 1 << r.Usage
+		}
+	}
+	r.Usage = u
 }
 
 // freeRuns returns the free runs, shared: callers must not modify the slice.

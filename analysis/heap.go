@@ -555,7 +555,7 @@ func (m *Map) layOutReservation(h *Heap, a uint64) (Segment, bool) {
 			run += r.Size
 			seg.LargestUncommitted = max(seg.LargestUncommitted, run)
 		}
-		r.Usage = UsageHeap
+		m.retag(k, UsageHeap)
 		r.Info = info
 	}
 	return seg, true

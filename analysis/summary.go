@@ -154,50 +154,8 @@ func (a *summaryAcc) addTables(rs []Region, byState bool) {
 			open = false
 		}
 		a.total += r.Size
-		if free {
-			continue
-		}
-		a.busy += r.Size
-		// Direct-indexed counters for the common values keep this loop cheap on maps
-		// of millions of regions; anything else goes to the lists.
-		switch r.State {
-		case 0:
-		case minidump.MemCommit:
-			a.commit.n++
-			a.commit.size += r.Size
-		case minidump.MemReserve:
-			a.reserve.n++
-			a.reserve.size += r.Size
-		default:
-			x := a.states.get(r.State)
-			x.n++
-			x.size += r.Size
-		}
-		switch r.Type {
-		case 0:
-		case minidump.MemPrivate:
-			a.byType[0].n++
-			a.byType[0].size += r.Size
-		case minidump.MemMapped:
-			a.byType[1].n++
-			a.byType[1].size += r.Size
-		case minidump.MemImage:
-			a.byType[2].n++
-			a.byType[2].size += r.Size
-		default:
-			x := a.types.get(r.Type)
-			x.n++
-			x.size += r.Size
-		}
-		if r.State == minidump.MemCommit {
-			var x *acc
-			if r.Protect < minidump.Protect(len(a.byProtect)) {
-				x = &a.byProtect[r.Protect]
-			} else {
-				x = a.protects.get(r.Protect)
-			}
-			x.n++
-			x.size += r.Size
+		if !free {
+			a.countBusy(r)
 		}
 	}
 	if open {
@@ -205,21 +163,117 @@ func (a *summaryAcc) addTables(rs []Region, byState bool) {
 	}
 }
 
+// countBusy counts busy region r in the state, type and protection tables.
+func (a *summaryAcc) countBusy(r *Region) {
+	a.busy += r.Size
+	// Direct-indexed counters for the common values keep this cheap on maps of
+	// millions of regions; anything else goes to the lists.
+	switch r.State {
+	case 0:
+	case minidump.MemCommit:
+		a.commit.n++
+		a.commit.size += r.Size
+	case minidump.MemReserve:
+		a.reserve.n++
+		a.reserve.size += r.Size
+	default:
+		x := a.states.get(r.State)
+		x.n++
+		x.size += r.Size
+	}
+	switch r.Type {
+	case 0:
+	case minidump.MemPrivate:
+		a.byType[0].n++
+		a.byType[0].size += r.Size
+	case minidump.MemMapped:
+		a.byType[1].n++
+		a.byType[1].size += r.Size
+	case minidump.MemImage:
+		a.byType[2].n++
+		a.byType[2].size += r.Size
+	default:
+		x := a.types.get(r.Type)
+		x.n++
+		x.size += r.Size
+	}
+	if r.State == minidump.MemCommit {
+		var x *acc
+		if r.Protect < minidump.Protect(len(a.byProtect)) {
+			x = &a.byProtect[r.Protect]
+		} else {
+			x = a.protects.get(r.Protect)
+		}
+		x.n++
+		x.size += r.Size
+	}
+}
+
 // addUsages accumulates the usage table, the largest region of each usage and
 // the Unknown total.
 func (a *summaryAcc) addUsages(rs []Region) {
 	for i := range rs {
-		r := &rs[i]
-		x := &a.usage[r.Usage]
-		x.n++
-		x.size += r.Size
-		if r.Size > a.largest[r.Usage].Size {
-			a.largest[r.Usage] = LargestRow{Usage: r.Usage, Base: r.Base, Size: r.Size}
-		}
-		if r.Usage == UsageUnknown {
-			a.unknown += r.Size
-		}
+		a.countUsage(&rs[i])
 	}
+}
+
+// countUsage counts region r in the usage table, the largest region of its usage
+// and the Unknown total.
+func (a *summaryAcc) countUsage(r *Region) {
+	x := &a.usage[r.Usage]
+	x.n++
+	x.size += r.Size
+	if r.Size > a.largest[r.Usage].Size {
+		a.largest[r.Usage] = LargestRow{Usage: r.Usage, Base: r.Base, Size: r.Size}
+	}
+	if r.Usage == UsageUnknown {
+		a.unknown += r.Size
+	}
+}
+
+// countRegion counts region r, laid out from a MemoryInfoList (free when its state
+// is MEM_FREE), in every table but the free runs, which the layout adds as it
+// closes them (addRun).
+func (a *summaryAcc) countRegion(r *Region) {
+	a.total += r.Size
+	if r.State != minidump.MemFree {
+		a.countBusy(r)
+	}
+	a.countUsage(r)
+}
+
+// retag moves region r, counted with its old usage, to usage u. It reports false
+// when the largest region of the old usage was r: that one is then to be found
+// again among the regions.
+func (a *summaryAcc) retag(r *Region, u Usage) bool {
+	old, size := r.Usage, r.Size
+	a.usage[old].n--
+	a.usage[old].size -= size
+	if old == UsageUnknown {
+		a.unknown -= size
+	}
+	x := &a.usage[u]
+	x.n++
+	x.size += size
+	if u == UsageUnknown {
+		a.unknown += size
+	}
+	// Of equal sizes the first in address order is the largest, as a pass finds it.
+	if l := &a.largest[u]; size > l.Size || size == l.Size && size > 0 && r.Base < l.Base {
+		*l = LargestRow{Usage: u, Base: r.Base, Size: size}
+	}
+	return a.largest[old].Size != size || a.largest[old].Base != r.Base
+}
+
+// newSummaryAcc returns an empty accumulator.
+func newSummaryAcc() *summaryAcc { return &summaryAcc{classes: FreeSizeClasses()} }
+
+// clone returns a copy of a that shares nothing with it.
+func (a *summaryAcc) clone() summaryAcc {
+	c := *a
+	c.classes = slices.Clone(a.classes)
+	c.types, c.states, c.protects = a.types.clone(), a.states.clone(), a.protects.clone()
+	return c
 }
 
 // takeTables takes t's tables (addTables) for a's, which holds the usages of the
@@ -289,7 +343,28 @@ func (m *Map) computeSummary() *Summary {
 	rs := m.Regions
 	// Cut at a region that is not free space, where no free run continues.
 	k := cutAtBusy(rs, len(rs)/2)
-	if j := m.derived.tablesJob(); j != nil {
+	if d := m.derived; d != nil && d.inc != nil {
+		// The layout counted the regions as it laid them out: count those after
+		// it stopped (the end of the space, which finish settled), and find again
+		// the largest region of usages whose largest changed usage.
+		a = d.inc.clone()
+		var rest summaryAcc
+		rest.add(rs[d.counted:])
+		a.merge(&rest)
+		if d.incDirty != 0 {
+			for u := range a.largest {
+				if d.incDirty&(1<<u) != 0 {
+					a.largest[u] = LargestRow{}
+				}
+			}
+			for i := range rs {
+				r := &rs[i]
+				if d.incDirty&(1<<r.Usage) != 0 && r.Size > a.largest[r.Usage].Size {
+					a.largest[r.Usage] = LargestRow{Usage: r.Usage, Base: r.Base, Size: r.Size}
+				}
+			}
+		}
+	} else if j := m.derived.tablesJob(); j != nil {
 		// NewMap started counting the tables while it classified the map: count
 		// the usages, then help with the tables.
 		a.addUsages(rs)

@@ -15,49 +15,58 @@ import (
 	"github.com/dumpmap/dumpmap/minidump/minidumptest"
 )
 
-// tablesAgree builds the map of data with the summary's tables counted while the
-// map is classified (thresholds lowered so that every map does) and wants the
-// summary the plain one-pass count gives on the finished map. On maps laid out
-// from a MemoryInfoList it also checks what the concurrent count relies on: a
-// region is free exactly when its state is MEM_FREE.
-func tablesAgree(t *testing.T, name string, data []byte, opt Options) bool {
+// tablesAgree builds the map of data twice, with the summary the layout counts
+// (patched as classify and the heaps change usages) and without it, so that the
+// summary's tables are counted on another goroutine while the map is classified
+// (thresholds lowered so that every map does), and wants from each the summary
+// the plain one-pass count gives on the finished map. On maps laid out from a
+// MemoryInfoList it also checks what both rely on: a region is free exactly when
+// its state is MEM_FREE. It reports whether each way was taken.
+func tablesAgree(t *testing.T, name string, data []byte, opt Options) (counted, job bool) {
 	t.Helper()
-	defer func(v, c int) { summaryHalfMin, tableChunk = v, c }(summaryHalfMin, tableChunk)
-	summaryHalfMin = 2
-	// Chunks of a few regions, so that both sides take several.
-	tableChunk = 1 + len(data)%5
-	f, err := minidump.New(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		return false
-	}
-	m, err := NewMap(process.New(f, process.Options{}), opt)
-	if err != nil {
-		return false
-	}
-	started := m.derived.tables.done != nil
-	got := m.Summary()
-	plain := *m
-	plain.derived = nil
-	summaryHalfMin = 1 << 30
-	want := plain.computeSummary()
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("%s: summary with the tables counted during classify\n%+v\nplain\n%+v", name, got, want)
-	}
-	if m.Source == SourceMemoryInfoList {
-		for i := range m.Regions {
-			if r := &m.Regions[i]; r.IsFree() != (r.State == minidump.MemFree) {
-				t.Fatalf("%s: region %#x is %v with state %v", name, r.Base, r.Usage, r.State)
+	defer func(v, c int, n bool) { summaryHalfMin, tableChunk, noLayoutSummary = v, c, n }(summaryHalfMin, tableChunk, noLayoutSummary)
+	for _, noInc := range []bool{false, true} {
+		summaryHalfMin, noLayoutSummary = 2, noInc
+		// Chunks of a few regions, so that both sides take several.
+		tableChunk = 1 + len(data)%5
+		f, err := minidump.New(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			return false, false
+		}
+		m, err := NewMap(process.New(f, process.Options{}), opt)
+		if err != nil {
+			return false, false
+		}
+		if m.derived.inc != nil {
+			counted = true
+		}
+		if m.derived.tables.done != nil {
+			job = true
+		}
+		got := m.Summary()
+		plain := *m
+		plain.derived = nil
+		summaryHalfMin = 1 << 30
+		want := plain.computeSummary()
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s (layout's count off: %v): summary\n%+v\nplain\n%+v", name, noInc, got, want)
+		}
+		if m.Source == SourceMemoryInfoList {
+			for i := range m.Regions {
+				if r := &m.Regions[i]; r.IsFree() != (r.State == minidump.MemFree) {
+					t.Fatalf("%s: region %#x is %v with state %v", name, r.Base, r.Usage, r.State)
+				}
 			}
 		}
 	}
-	return started
+	return counted, job
 }
 
 // TestSummaryTablesDuringClassify: random maps (damaged states and types,
 // Unavailable ranges, threads whose stacks and TEBs classify marks), the
 // fixtures (heaps laid over the map) and every real dump.
 func TestSummaryTablesDuringClassify(t *testing.T) {
-	started := 0
+	started, jobs := 0, 0
 	for seed := range uint64(300) {
 		r := rand.New(rand.NewPCG(seed, 23))
 		walk := randomWalk(r, seed%2 == 0)
@@ -84,12 +93,16 @@ func TestSummaryTablesDuringClassify(t *testing.T) {
 		if seed%3 == 0 {
 			opt.Unavailable = []AddrRange{{0x20000, 0x40000}}
 		}
-		if tablesAgree(t, "random map", b.Bytes(), opt) {
+		counted, job := tablesAgree(t, "random map", b.Bytes(), opt)
+		if counted {
 			started++
 		}
+		if job {
+			jobs++
+		}
 	}
-	if started < 100 {
-		t.Fatalf("the tables were counted during classify on only %d random maps", started)
+	if started < 100 || jobs < 100 {
+		t.Fatalf("of 300 random maps the layout counted %d, the tables job %d", started, jobs)
 	}
 	dir, ok := sharedtest.Find()
 	if !ok {
@@ -106,7 +119,7 @@ func TestSummaryTablesDuringClassify(t *testing.T) {
 			if err != nil || !bytes.HasPrefix(data, []byte("MDMP")) {
 				return nil
 			}
-			if tablesAgree(t, p, data, Options{}) {
+			if counted, job := tablesAgree(t, p, data, Options{}); counted && job {
 				n++
 			}
 			return nil
@@ -120,8 +133,8 @@ func TestSummaryTablesDuringClassify(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !tablesAgree(t, p, data, Options{}) {
-			t.Errorf("%s: the tables were not counted during classify", p)
+		if counted, job := tablesAgree(t, p, data, Options{}); !counted || !job {
+			t.Errorf("%s: counted by the layout %v, by the tables job %v", p, counted, job)
 		}
 		n++
 	}
