@@ -153,11 +153,11 @@ func NewMap(p *process.Process, opt Options) (*Map, error) {
 		images = lay.images
 	}
 	// The summary the layout counted holds while finish left its regions alone;
-	// classify and the heaps keep it true as they change usages (retag).
+	// classify and the heaps keep it true as they change usages (retag). Where it
+	// does not hold (Unavailable ranges, a WOW64 process's runs split again, the
+	// end of the space inside the list), the summary counts every region.
 	if m.Source == SourceMemoryInfoList && len(opt.Unavailable) == 0 && lay.inc != nil && !lay.resplit && lay.firstChanged >= lay.counted && !noLayoutSummary {
 		m.derived.inc, m.derived.counted = lay.inc, lay.counted
-	} else if m.Source == SourceMemoryInfoList && !opt.NoHeaps && len(m.Regions) >= summaryHalfMin && runtime.GOMAXPROCS(0) > 1 {
-		m.derived.tables.start(m.Regions)
 	}
 	m.classify(namer, unloaded, threads, mem, p.DumpPointerSize(), wow, images)
 	if opt.NoHeaps {
@@ -334,8 +334,8 @@ func makeLarge[T any](n int) []T {
 	return out
 }
 
-// noLayoutSummary makes NewMap count the summary's tables with the tables job even
-// where the layout's count holds (tests compare both).
+// noLayoutSummary makes NewMap leave the layout's count of the summary unused
+// (tests compare both ways).
 var noLayoutSummary = false
 
 // splitMin is the length from which a MemoryInfoList is laid out in two halves at

@@ -3,7 +3,6 @@ package analysis
 import (
 	"slices"
 	"sync"
-	"sync/atomic"
 
 	"github.com/dumpmap/dumpmap/minidump"
 )
@@ -23,7 +22,6 @@ type derived struct {
 
 	sumOnce sync.Once
 	sum     *Summary
-	tables  tablesJob // the summary's tables, counted as NewMap classifies
 	// inc is the summary of Regions[:counted] the layout counted, kept true by
 	// retag; incDirty marks the usages whose largest region must be found again
 	// (it changed usage).
@@ -37,120 +35,6 @@ type derived struct {
 
 	mu    sync.Mutex
 	rooms map[uint64]*room // findRoom's view of the free space, by limit
-}
-
-// A tablesJob counts the summary's tables (summaryAcc.addTables) of a map's
-// regions on another goroutine. NewMap starts it for a map laid out from a
-// MemoryInfoList whose layout's own count does not hold (Unavailable ranges, a
-// WOW64 process's runs split again, the end of the space inside the list),
-// before it classifies the regions and lays the heaps over them:
-// those steps change only the usages of busy regions, which the tables do not
-// read, and the second core is otherwise idle while they run.
-//
-// The regions are cut into chunks where no free run continues. The goroutine
-// counts them from the front, the summary (Finish) from the back once it has
-// counted the usages, until they meet: the two cores end together whatever each
-// was slowed by (on a shared machine, one often is).
-type tablesJob struct {
-	done   chan struct{} // nil: not started
-	rs     []Region
-	bounds []int         // chunk i is rs[bounds[i]:bounds[i+1]]
-	ends   atomic.Uint64 // the chunks not yet claimed: [lo, hi), as lo<<32 | hi
-	front  summaryAcc    // the goroutine's chunks, [0, lo)
-
-	once   sync.Once
-	tables summaryAcc // all of them, once finish has run
-}
-
-// tableChunk is about how many regions a chunk of a tablesJob holds: 0.1 ms of
-// counting, so that neither side waits long for the other's last chunk. (A
-// variable for the tests.)
-var tableChunk = 1 << 13
-
-// tablesJob returns the started job, or nil.
-func (d *derived) tablesJob() *tablesJob {
-	if d == nil || d.tables.done == nil {
-		return nil
-	}
-	return &d.tables
-}
-
-func (j *tablesJob) start(rs []Region) {
-	j.rs = rs
-	j.bounds = []int{0}
-	for k := tableChunk; k < len(rs); {
-		c := cutAtBusy(rs, k)
-		if c >= len(rs) {
-			break
-		}
-		j.bounds = append(j.bounds, c)
-		k = c + tableChunk
-	}
-	j.bounds = append(j.bounds, len(rs))
-	j.ends.Store(uint64(len(j.bounds) - 1))
-	j.done = make(chan struct{})
-	go func() {
-		defer close(j.done)
-		j.front.classes = FreeSizeClasses()
-		for {
-			i, ok := j.claim(true)
-			if !ok {
-				return
-			}
-			j.front.addTables(rs[j.bounds[i]:j.bounds[i+1]], true)
-		}
-	}()
-}
-
-// claim takes the next chunk from the front or from the back.
-func (j *tablesJob) claim(front bool) (int, bool) {
-	for {
-		e := j.ends.Load()
-		lo, hi := e>>32, e&0xffffffff
-		if lo >= hi {
-			return 0, false
-		}
-		next, i := e+1<<32, lo
-		if !front {
-			next, i = e-1, hi-1
-		}
-		if j.ends.CompareAndSwap(e, next) {
-			return int(i), true
-		}
-	}
-}
-
-// finish counts chunks from the back until the goroutine's and these meet, waits
-// for it and returns the tables of all the regions (shared: callers must not
-// modify them).
-func (j *tablesJob) finish() *summaryAcc {
-	j.once.Do(func() {
-		// The chunks from the back, counted from the last down: each is counted
-		// afresh and followed by what was counted before it, in two accumulators
-		// used in turn (each is 34 KB).
-		var acc [2]summaryAcc
-		back, any := 0, false
-		for {
-			i, ok := j.claim(false)
-			if !ok {
-				break
-			}
-			next := &acc[1-back]
-			*next = summaryAcc{}
-			next.addTables(j.rs[j.bounds[i]:j.bounds[i+1]], true)
-			if any {
-				next.merge(&acc[back])
-			}
-			back, any = 1-back, true
-		}
-		<-j.done
-		j.tables = j.front
-		j.tables.classes = slices.Clone(j.front.classes)
-		if any {
-			j.tables.merge(&acc[back])
-		}
-	})
-	return &j.tables
 }
 
 // cutAtBusy returns the first index from k on where a free run cannot continue

@@ -265,8 +265,9 @@ func TestSizeClassIndex(t *testing.T) {
 }
 
 // FuzzSplitLayout builds the map of a hostile dump twice, once with the layout and
-// the summary in two halves and the summary's tables counted during classify
-// (thresholds lowered) and once in one pass, and wants
+// the summary the layout counts (thresholds lowered; heaps on, so that classify
+// and the heaps retag what it counted) and once in one pass, the summary counted
+// afterwards, and wants
 // the same regions, notes, limits and summary: the halves must never change what
 // a map says.
 func FuzzSplitLayout(f *testing.F) {
@@ -283,18 +284,16 @@ func FuzzSplitLayout(f *testing.F) {
 		f.Add(minidumptest.New().SystemInfo(si).Region(walk...).Bytes())
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		defer func(a, b int) { splitMin, summaryHalfMin = a, b }(splitMin, summaryHalfMin)
+		defer func(a, b int, n bool) { splitMin, summaryHalfMin, noLayoutSummary = a, b, n }(splitMin, summaryHalfMin, noLayoutSummary)
 		build := func(split bool) (*Map, *Summary, error) {
-			splitMin, summaryHalfMin = 1<<30, 1<<30
+			splitMin, summaryHalfMin, noLayoutSummary = 1<<30, 1<<30, true
 			if split {
-				splitMin, summaryHalfMin = 4, 2
+				splitMin, summaryHalfMin, noLayoutSummary = 4, 2, false
 			}
 			fl, err := minidump.New(bytes.NewReader(data), int64(len(data)))
 			if err != nil {
 				return nil, nil, err
 			}
-			// Heaps on: the split build also counts the summary's tables while
-			// the map is classified (tablesJob).
 			m, err := NewMap(process.New(fl, process.Options{}), Options{})
 			if err != nil {
 				return nil, nil, err

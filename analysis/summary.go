@@ -110,17 +110,13 @@ func (a *summaryAcc) addRun(f FreeRun) {
 // at the end of rs is closed there: callers cut the regions where a run cannot
 // continue.
 func (a *summaryAcc) add(rs []Region) {
-	a.addTables(rs, false)
+	a.addTables(rs)
 	a.addUsages(rs)
 }
 
 // addTables accumulates what does not depend on a busy region's usage: the free
-// runs, the state, type and protection tables, the total and busy sizes. With
-// byState a region is free when its state is MEM_FREE, which is so in maps laid
-// out from a MemoryInfoList (the layout gives every free region that state and
-// no busy one), and the usage of a busy region is never read: NewMap counts the
-// tables of such maps while classify and the heaps change those usages.
-func (a *summaryAcc) addTables(rs []Region, byState bool) {
+// runs, the state, type and protection tables, the total and busy sizes.
+func (a *summaryAcc) addTables(rs []Region) {
 	if a.classes == nil {
 		a.classes = FreeSizeClasses()
 	}
@@ -130,10 +126,7 @@ func (a *summaryAcc) addTables(rs []Region, byState bool) {
 	open := false
 	for i := range rs {
 		r := &rs[i]
-		free := r.State == minidump.MemFree
-		if !byState {
-			free = r.IsFree()
-		}
+		free := r.IsFree()
 		if free && r.State == minidump.MemFree && !r.Blocked { // inRun
 			if open && run.End() != r.Base {
 				a.addRun(run)
@@ -276,14 +269,6 @@ func (a *summaryAcc) clone() summaryAcc {
 	return c
 }
 
-// takeTables takes t's tables (addTables) for a's, which holds the usages of the
-// same regions.
-func (a *summaryAcc) takeTables(t *summaryAcc) {
-	a.free, a.classes, a.total, a.busy = t.free, slices.Clone(t.classes), t.total, t.busy
-	a.types, a.states, a.protects = t.types.clone(), t.states.clone(), t.protects.clone()
-	a.commit, a.reserve, a.byType, a.byProtect = t.commit, t.reserve, t.byType, t.byProtect
-}
-
 // merge adds b, the accumulation of the regions after a's, as if one pass had
 // gone on: sums add up, and of equal maxima the first (a's) is kept.
 func (a *summaryAcc) merge(b *summaryAcc) {
@@ -364,11 +349,6 @@ func (m *Map) computeSummary() *Summary {
 				}
 			}
 		}
-	} else if j := m.derived.tablesJob(); j != nil {
-		// NewMap started counting the tables while it classified the map: count
-		// the usages, then help with the tables.
-		a.addUsages(rs)
-		a.takeTables(j.finish())
 	} else if len(rs) >= summaryHalfMin && k < len(rs) && runtime.GOMAXPROCS(0) > 1 {
 		var b summaryAcc
 		done := make(chan struct{})

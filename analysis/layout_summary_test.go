@@ -15,33 +15,27 @@ import (
 	"github.com/dumpmap/dumpmap/minidump/minidumptest"
 )
 
-// tablesAgree builds the map of data twice, with the summary the layout counts
-// (patched as classify and the heaps change usages) and without it, so that the
-// summary's tables are counted on another goroutine while the map is classified
-// (thresholds lowered so that every map does), and wants from each the summary
-// the plain one-pass count gives on the finished map. On maps laid out from a
-// MemoryInfoList it also checks what both rely on: a region is free exactly when
-// its state is MEM_FREE. It reports whether each way was taken.
-func tablesAgree(t *testing.T, name string, data []byte, opt Options) (counted, job bool) {
+// layoutSummaryAgrees builds the map of data twice, with the summary the layout
+// counts (patched as classify and the heaps change usages) and without it, and
+// wants from each the summary the plain one-pass count gives on the finished map.
+// On maps laid out from a MemoryInfoList it also checks what the layout's count
+// relies on (countRegion): a region is free exactly when its state is MEM_FREE.
+// It reports whether the layout's count was used.
+func layoutSummaryAgrees(t *testing.T, name string, data []byte, opt Options) (counted bool) {
 	t.Helper()
-	defer func(v, c int, n bool) { summaryHalfMin, tableChunk, noLayoutSummary = v, c, n }(summaryHalfMin, tableChunk, noLayoutSummary)
+	defer func(v int, n bool) { summaryHalfMin, noLayoutSummary = v, n }(summaryHalfMin, noLayoutSummary)
 	for _, noInc := range []bool{false, true} {
 		summaryHalfMin, noLayoutSummary = 2, noInc
-		// Chunks of a few regions, so that both sides take several.
-		tableChunk = 1 + len(data)%5
 		f, err := minidump.New(bytes.NewReader(data), int64(len(data)))
 		if err != nil {
-			return false, false
+			return false
 		}
 		m, err := NewMap(process.New(f, process.Options{}), opt)
 		if err != nil {
-			return false, false
+			return false
 		}
 		if m.derived.inc != nil {
 			counted = true
-		}
-		if m.derived.tables.done != nil {
-			job = true
 		}
 		got := m.Summary()
 		plain := *m
@@ -59,14 +53,14 @@ func tablesAgree(t *testing.T, name string, data []byte, opt Options) (counted, 
 			}
 		}
 	}
-	return counted, job
+	return counted
 }
 
-// TestSummaryTablesDuringClassify: random maps (damaged states and types,
+// TestLayoutSummary: random maps (damaged states and types,
 // Unavailable ranges, threads whose stacks and TEBs classify marks), the
 // fixtures (heaps laid over the map) and every real dump.
-func TestSummaryTablesDuringClassify(t *testing.T) {
-	started, jobs := 0, 0
+func TestLayoutSummary(t *testing.T) {
+	started := 0
 	for seed := range uint64(300) {
 		r := rand.New(rand.NewPCG(seed, 23))
 		walk := randomWalk(r, seed%2 == 0)
@@ -93,16 +87,12 @@ func TestSummaryTablesDuringClassify(t *testing.T) {
 		if seed%3 == 0 {
 			opt.Unavailable = []AddrRange{{0x20000, 0x40000}}
 		}
-		counted, job := tablesAgree(t, "random map", b.Bytes(), opt)
-		if counted {
+		if layoutSummaryAgrees(t, "random map", b.Bytes(), opt) {
 			started++
 		}
-		if job {
-			jobs++
-		}
 	}
-	if started < 100 || jobs < 100 {
-		t.Fatalf("of 300 random maps the layout counted %d, the tables job %d", started, jobs)
+	if started < 100 {
+		t.Fatalf("the layout counted the summary of only %d of 300 random maps", started)
 	}
 	dir, ok := sharedtest.Find()
 	if !ok {
@@ -119,7 +109,7 @@ func TestSummaryTablesDuringClassify(t *testing.T) {
 			if err != nil || !bytes.HasPrefix(data, []byte("MDMP")) {
 				return nil
 			}
-			if counted, job := tablesAgree(t, p, data, Options{}); counted && job {
+			if layoutSummaryAgrees(t, p, data, Options{}) {
 				n++
 			}
 			return nil
@@ -133,13 +123,13 @@ func TestSummaryTablesDuringClassify(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if counted, job := tablesAgree(t, p, data, Options{}); !counted || !job {
-			t.Errorf("%s: counted by the layout %v, by the tables job %v", p, counted, job)
+		if !layoutSummaryAgrees(t, p, data, Options{}) {
+			t.Errorf("%s: the layout did not count the summary", p)
 		}
 		n++
 	}
 	if n < 10 {
-		t.Fatalf("the tables were counted during classify on only %d real dumps", n)
+		t.Fatalf("the layout counted the summary of only %d real dumps", n)
 	}
 	t.Logf("%d real dumps compared", n)
 }
