@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -235,4 +236,58 @@ func TestSplitLayoutMatchesOnePass(t *testing.T) {
 		t.Fatalf("only %d of 3000 walks were laid out in two halves", split)
 	}
 	t.Logf("%d of 3000 walks laid out in two halves", split)
+}
+
+// TestSplitLayoutSecondHalfOutgrows: a list whose second half lays out into far
+// more regions than entries (a gap before every entry, free runs split in three)
+// while its first half lays out one region an entry, so that the first half ends
+// early and moves the second's regions while the second outgrows its part of the
+// array. The split layout must give the one-pass regions. Before ensureRoom the
+// second half's growth copied regions the first had overwritten: 17,500 regions
+// were lost in 27 runs of 30.
+func TestSplitLayoutSecondHalfOutgrows(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a 140,000-entry list")
+	}
+	var walk []minidump.MemoryInfo
+	a := uint64(0x10000)
+	busy := func(size uint64) {
+		walk = append(walk, minidump.MemoryInfo{BaseAddress: a, AllocationBase: a, RegionSize: size, State: minidump.MemCommit,
+			Type: minidump.MemPrivate, Protect: minidump.PageReadWrite, AllocationProtect: minidump.PageReadWrite})
+		a += size
+	}
+	for range 80000 {
+		busy(0x1000)
+	}
+	for range 20000 {
+		a += 0x3000
+		busy(0x1000)
+		walk = append(walk, minidump.MemoryInfo{BaseAddress: a, RegionSize: 0x12000, State: minidump.MemFree, Protect: minidump.PageNoAccess})
+		a += 0x12000
+		busy(0x1000)
+	}
+	data := minidumptest.New().SystemInfo(minidumptest.Windows10x64()).Region(walk...).Bytes()
+	f, err := minidump.New(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func(v int) { splitMin = v }(splitMin)
+	splitMin = 1 << 30
+	one, err := NewMap(process.New(f, process.Options{}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	splitMin = 1 << 15
+	for run := range 10 {
+		two, err := NewMap(process.New(f, process.Options{}), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.EqualFunc(one.Regions, two.Regions, sameRegion) {
+			t.Fatalf("run %d: %d regions split, %d in one pass", run, len(two.Regions), len(one.Regions))
+		}
+		if !reflect.DeepEqual(one.Summary(), two.Summary()) {
+			t.Fatalf("run %d: summaries differ", run)
+		}
+	}
 }

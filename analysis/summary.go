@@ -90,7 +90,28 @@ type summaryAcc struct {
 	protects             accList[minidump.Protect]
 	commit, reserve      acc
 	byType               [3]acc
-	byProtect            [0x800]acc // every PAGE_* combination but PAGE_TARGETS_INVALID
+	byProtect            [numProtectSlots]acc // see protectSlot
+}
+
+// numProtectSlots is the number of protections counted directly: the eight
+// access values, each alone or with any of PAGE_GUARD, PAGE_NOCACHE and
+// PAGE_WRITECOMBINE. (A table indexed by the value itself was 32 KB: three of
+// them on computeSummary's frame made every run grow its stack to 256 KB.)
+const numProtectSlots = 8 * 8
+
+// protectSlot returns the direct counter of protection p, or -1 for a value
+// counted in the list: no access value, more than one, or other bits.
+func protectSlot(p minidump.Protect) int {
+	low := uint32(p) & 0xff
+	if low == 0 || low&(low-1) != 0 || uint32(p)&^0x7ff != 0 {
+		return -1
+	}
+	return bits.TrailingZeros32(low)<<3 | int(p>>8)&7
+}
+
+// slotProtect is the protection that protectSlot maps to slot i.
+func slotProtect(i int) minidump.Protect {
+	return minidump.Protect(1<<(i>>3) | (i&7)<<8)
 }
 
 func (a *summaryAcc) addRun(f FreeRun) {
@@ -192,8 +213,8 @@ func (a *summaryAcc) countBusy(r *Region) {
 	}
 	if r.State == minidump.MemCommit {
 		var x *acc
-		if r.Protect < minidump.Protect(len(a.byProtect)) {
-			x = &a.byProtect[r.Protect]
+		if i := protectSlot(r.Protect); i >= 0 {
+			x = &a.byProtect[i]
 		} else {
 			x = a.protects.get(r.Protect)
 		}
@@ -378,9 +399,9 @@ func (m *Map) computeSummary() *Summary {
 			addAcc(types.get(t), byType[i])
 		}
 	}
-	for p := range byProtect {
-		if byProtect[p].n > 0 {
-			addAcc(protects.get(minidump.Protect(p)), byProtect[p])
+	for i := range byProtect {
+		if byProtect[i].n > 0 {
+			addAcc(protects.get(slotProtect(i)), byProtect[i])
 		}
 	}
 	pct := func(x, of uint64) float64 {

@@ -29,17 +29,46 @@ const (
 	ArchUnknown  Arch = 0xffff
 )
 
-var archNames = map[Arch]string{
-	ArchX86: "x86", ArchMIPS: "mips", ArchAlpha: "alpha", ArchPPC: "ppc", ArchSHX: "shx",
-	ArchARM: "arm", ArchIA64: "ia64", ArchAlpha64: "alpha64", ArchMSIL: "msil",
-	ArchAMD64: "amd64", ArchX86Win64: "x86-on-win64", ArchARM64: "arm64", ArchSPARC: "sparc",
-	ArchPPC64: "ppc64", ArchARM64Old: "arm64", ArchMIPS64: "mips64", ArchRISCV: "riscv",
-	ArchRISCV64: "riscv64", ArchUnknown: "unknown",
-}
-
+// String returns the architecture's short name ("amd64", "arm64", ...), or its
+// number in hex. A switch rather than a map: there is nothing to build at start-up.
 func (a Arch) String() string {
-	if n, ok := archNames[a]; ok {
-		return n
+	switch a {
+	case ArchX86:
+		return "x86"
+	case ArchMIPS:
+		return "mips"
+	case ArchAlpha:
+		return "alpha"
+	case ArchPPC:
+		return "ppc"
+	case ArchSHX:
+		return "shx"
+	case ArchARM:
+		return "arm"
+	case ArchIA64:
+		return "ia64"
+	case ArchAlpha64:
+		return "alpha64"
+	case ArchMSIL:
+		return "msil"
+	case ArchAMD64:
+		return "amd64"
+	case ArchX86Win64:
+		return "x86-on-win64"
+	case ArchARM64, ArchARM64Old:
+		return "arm64"
+	case ArchSPARC:
+		return "sparc"
+	case ArchPPC64:
+		return "ppc64"
+	case ArchMIPS64:
+		return "mips64"
+	case ArchRISCV:
+		return "riscv"
+	case ArchRISCV64:
+		return "riscv64"
+	case ArchUnknown:
+		return "unknown"
 	}
 	return fmt.Sprintf("arch(%#x)", uint16(a))
 }
@@ -76,16 +105,36 @@ const (
 	PlatformUnknownP Platform = 0xffffffff
 )
 
-var platformNames = map[Platform]string{
-	PlatformWin32s: "Win32s", PlatformWin9x: "Windows 9x", PlatformWindows: "Windows NT",
-	PlatformWinCE: "Windows CE", PlatformUnix: "Unix", PlatformMacOS: "macOS", PlatformIOS: "iOS",
-	PlatformLinux: "Linux", PlatformSolaris: "Solaris", PlatformAndroid: "Android",
-	PlatformPS3: "PS3", PlatformNaCl: "NaCl", PlatformFuchsia: "Fuchsia",
-}
-
+// String returns the platform's name ("Windows NT", "Linux", ...), or its number
+// in hex. A switch rather than a map: there is nothing to build at start-up.
 func (p Platform) String() string {
-	if n, ok := platformNames[p]; ok {
-		return n
+	switch p {
+	case PlatformWin32s:
+		return "Win32s"
+	case PlatformWin9x:
+		return "Windows 9x"
+	case PlatformWindows:
+		return "Windows NT"
+	case PlatformWinCE:
+		return "Windows CE"
+	case PlatformUnix:
+		return "Unix"
+	case PlatformMacOS:
+		return "macOS"
+	case PlatformIOS:
+		return "iOS"
+	case PlatformLinux:
+		return "Linux"
+	case PlatformSolaris:
+		return "Solaris"
+	case PlatformAndroid:
+		return "Android"
+	case PlatformPS3:
+		return "PS3"
+	case PlatformNaCl:
+		return "NaCl"
+	case PlatformFuchsia:
+		return "Fuchsia"
 	}
 	return fmt.Sprintf("platform(%#x)", uint32(p))
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
@@ -28,8 +29,12 @@ type MemoryRange struct {
 func (r MemoryRange) End() uint64 { return r.Start + r.Size }
 
 // MemoryList decodes the MemoryList stream.
-func (f *File) MemoryList() ([]MemoryRange, error) {
-	_, entries, n, err := f.countedList(StreamMemoryList, 16)
+func (f *File) MemoryList() (_ []MemoryRange, err error) {
+	if f.mapped != nil {
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+		defer guardFault(&err)
+	}
+	_, entries, n, err := f.countedListInPlace(StreamMemoryList, 16)
 	errs := newErrList(err)
 	out := make([]MemoryRange, n)
 	le := binary.LittleEndian

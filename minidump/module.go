@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"path"
+	"runtime/debug"
 	"strings"
 )
 
@@ -58,14 +59,18 @@ type MiscRecord struct {
 // Modules decodes the ModuleList stream. Module names, CodeView and misc records are
 // read from where the entries point; damage in one of them is reported in the error
 // and the module is still returned with what could be read.
-func (f *File) Modules() ([]Module, error) {
-	_, entries, n, err := f.countedList(StreamModuleList, moduleSize)
+func (f *File) Modules() (_ []Module, err error) {
+	if f.mapped != nil {
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+		defer guardFault(&err)
+	}
+	_, entries, n, err := f.countedListInPlace(StreamModuleList, moduleSize)
 	if n == 0 {
 		return nil, err
 	}
 	errs := newErrList(err)
 	mods := make([]Module, n)
-	refs := f.newRefs()
+	refs := f.newRefsFor(n)
 	for i := range mods {
 		e := entries[i*moduleSize:]
 		m := &mods[i]
@@ -106,15 +111,15 @@ func decodeModule(e []byte, m *Module) {
 	m.Size = le.Uint32(e[8:])
 	m.Checksum = le.Uint32(e[12:])
 	m.TimeDateStamp = le.Uint32(e[16:])
-	v := e[24:]
-	m.Version = FixedFileInfo{
-		Signature: le.Uint32(v[0:]), StrucVersion: le.Uint32(v[4:]),
-		FileVersionMS: le.Uint32(v[8:]), FileVersionLS: le.Uint32(v[12:]),
-		ProductVersionMS: le.Uint32(v[16:]), ProductVersionLS: le.Uint32(v[20:]),
-		FileFlagsMask: le.Uint32(v[24:]), FileFlags: le.Uint32(v[28:]), FileOS: le.Uint32(v[32:]),
-		FileType: le.Uint32(v[36:]), FileSubtype: le.Uint32(v[40:]),
-		FileDateMS: le.Uint32(v[44:]), FileDateLS: le.Uint32(v[48:]),
-	}
+	// Field by field: a composite literal is copied in with stalls (see
+	// decodeMemoryInfo).
+	v, x := e[24:24+52], &m.Version
+	x.Signature, x.StrucVersion = le.Uint32(v[0:]), le.Uint32(v[4:])
+	x.FileVersionMS, x.FileVersionLS = le.Uint32(v[8:]), le.Uint32(v[12:])
+	x.ProductVersionMS, x.ProductVersionLS = le.Uint32(v[16:]), le.Uint32(v[20:])
+	x.FileFlagsMask, x.FileFlags, x.FileOS = le.Uint32(v[24:]), le.Uint32(v[28:]), le.Uint32(v[32:])
+	x.FileType, x.FileSubtype = le.Uint32(v[36:]), le.Uint32(v[40:])
+	x.FileDateMS, x.FileDateLS = le.Uint32(v[44:]), le.Uint32(v[48:])
 	m.CvRecord = Location{Size: le.Uint32(e[76:]), RVA: le.Uint32(e[80:])}
 	m.MiscRecord = Location{Size: le.Uint32(e[84:]), RVA: le.Uint32(e[88:])}
 }

@@ -1,6 +1,9 @@
 package minidump
 
-import "fmt"
+import (
+	"fmt"
+	"sync"
+)
 
 // StreamType is the type of a stream in the minidump directory
 // (MINIDUMP_STREAM_TYPE, plus the vendor types of Breakpad, Crashpad, Mozilla and
@@ -72,69 +75,73 @@ const (
 	StreamFacebookLogcat        StreamType = 0xFACE1CA7
 )
 
-var streamTypeNames = map[StreamType]string{
-	StreamUnused:                "Unused",
-	StreamReserved0:             "Reserved0",
-	StreamReserved1:             "Reserved1",
-	StreamThreadList:            "ThreadList",
-	StreamModuleList:            "ModuleList",
-	StreamMemoryList:            "MemoryList",
-	StreamException:             "Exception",
-	StreamSystemInfo:            "SystemInfo",
-	StreamThreadExList:          "ThreadExList",
-	StreamMemory64List:          "Memory64List",
-	StreamCommentA:              "CommentA",
-	StreamCommentW:              "CommentW",
-	StreamHandleData:            "HandleData",
-	StreamFunctionTable:         "FunctionTable",
-	StreamUnloadedModuleList:    "UnloadedModuleList",
-	StreamMiscInfo:              "MiscInfo",
-	StreamMemoryInfoList:        "MemoryInfoList",
-	StreamThreadInfoList:        "ThreadInfoList",
-	StreamHandleOperationList:   "HandleOperationList",
-	StreamToken:                 "Token",
-	StreamJavaScriptData:        "JavaScriptData",
-	StreamSystemMemoryInfo:      "SystemMemoryInfo",
-	StreamProcessVMCounters:     "ProcessVmCounters",
-	StreamIptTrace:              "IptTrace",
-	StreamThreadNames:           "ThreadNames",
-	StreamBreakpadInfo:          "BreakpadInfo",
-	StreamBreakpadAssertionInfo: "BreakpadAssertionInfo",
-	StreamLinuxCPUInfo:          "LinuxCpuInfo",
-	StreamLinuxProcStatus:       "LinuxProcStatus",
-	StreamLinuxLSBRelease:       "LinuxLsbRelease",
-	StreamLinuxCmdLine:          "LinuxCmdLine",
-	StreamLinuxEnviron:          "LinuxEnviron",
-	StreamLinuxAuxv:             "LinuxAuxv",
-	StreamLinuxMaps:             "LinuxMaps",
-	StreamLinuxDSODebug:         "LinuxDsoDebug",
-	StreamLinuxProcStat:         "LinuxProcStat",
-	StreamLinuxProcUptime:       "LinuxProcUptime",
-	StreamLinuxProcFD:           "LinuxProcFd",
-	StreamCrashpadInfo:          "CrashpadInfo",
-	StreamMozMacosCrashInfo:     "MozMacosCrashInfo",
-	StreamMozMacosBootargs:      "MozMacosBootargs",
-	StreamMozLinuxLimits:        "MozLinuxLimits",
-	StreamMozSoftErrors:         "MozSoftErrors",
-	StreamMozMacosTaskVMInfo:    "MozMacosTaskVmInfo",
-	StreamLLVMProcessID:         "LLVMProcessId",
-	StreamFacebookAppCustomData: "FacebookAppCustomData",
-	StreamFacebookBuildID:       "FacebookBuildId",
-	StreamFacebookAppVersion:    "FacebookAppVersionName",
-	StreamFacebookJavaStack:     "FacebookJavaStack",
-	StreamFacebookDalvikInfo:    "FacebookDalvikInfo",
-	StreamFacebookUnwindSymbols: "FacebookUnwindSymbols",
-	StreamFacebookDumpErrorLog:  "FacebookDumpErrorLog",
-	StreamFacebookAppStateLog:   "FacebookAppStateLog",
-	StreamFacebookAbortReason:   "FacebookAbortReason",
-	StreamFacebookThreadName:    "FacebookThreadName",
-	StreamFacebookLogcat:        "FacebookLogcat",
-}
+// streamTypeNames names the known stream types. Built on first use: a run that
+// never names a stream does not pay for it at start-up.
+var streamTypeNames = sync.OnceValue(func() map[StreamType]string {
+	return map[StreamType]string{
+		StreamUnused:                "Unused",
+		StreamReserved0:             "Reserved0",
+		StreamReserved1:             "Reserved1",
+		StreamThreadList:            "ThreadList",
+		StreamModuleList:            "ModuleList",
+		StreamMemoryList:            "MemoryList",
+		StreamException:             "Exception",
+		StreamSystemInfo:            "SystemInfo",
+		StreamThreadExList:          "ThreadExList",
+		StreamMemory64List:          "Memory64List",
+		StreamCommentA:              "CommentA",
+		StreamCommentW:              "CommentW",
+		StreamHandleData:            "HandleData",
+		StreamFunctionTable:         "FunctionTable",
+		StreamUnloadedModuleList:    "UnloadedModuleList",
+		StreamMiscInfo:              "MiscInfo",
+		StreamMemoryInfoList:        "MemoryInfoList",
+		StreamThreadInfoList:        "ThreadInfoList",
+		StreamHandleOperationList:   "HandleOperationList",
+		StreamToken:                 "Token",
+		StreamJavaScriptData:        "JavaScriptData",
+		StreamSystemMemoryInfo:      "SystemMemoryInfo",
+		StreamProcessVMCounters:     "ProcessVmCounters",
+		StreamIptTrace:              "IptTrace",
+		StreamThreadNames:           "ThreadNames",
+		StreamBreakpadInfo:          "BreakpadInfo",
+		StreamBreakpadAssertionInfo: "BreakpadAssertionInfo",
+		StreamLinuxCPUInfo:          "LinuxCpuInfo",
+		StreamLinuxProcStatus:       "LinuxProcStatus",
+		StreamLinuxLSBRelease:       "LinuxLsbRelease",
+		StreamLinuxCmdLine:          "LinuxCmdLine",
+		StreamLinuxEnviron:          "LinuxEnviron",
+		StreamLinuxAuxv:             "LinuxAuxv",
+		StreamLinuxMaps:             "LinuxMaps",
+		StreamLinuxDSODebug:         "LinuxDsoDebug",
+		StreamLinuxProcStat:         "LinuxProcStat",
+		StreamLinuxProcUptime:       "LinuxProcUptime",
+		StreamLinuxProcFD:           "LinuxProcFd",
+		StreamCrashpadInfo:          "CrashpadInfo",
+		StreamMozMacosCrashInfo:     "MozMacosCrashInfo",
+		StreamMozMacosBootargs:      "MozMacosBootargs",
+		StreamMozLinuxLimits:        "MozLinuxLimits",
+		StreamMozSoftErrors:         "MozSoftErrors",
+		StreamMozMacosTaskVMInfo:    "MozMacosTaskVmInfo",
+		StreamLLVMProcessID:         "LLVMProcessId",
+		StreamFacebookAppCustomData: "FacebookAppCustomData",
+		StreamFacebookBuildID:       "FacebookBuildId",
+		StreamFacebookAppVersion:    "FacebookAppVersionName",
+		StreamFacebookJavaStack:     "FacebookJavaStack",
+		StreamFacebookDalvikInfo:    "FacebookDalvikInfo",
+		StreamFacebookUnwindSymbols: "FacebookUnwindSymbols",
+		StreamFacebookDumpErrorLog:  "FacebookDumpErrorLog",
+		StreamFacebookAppStateLog:   "FacebookAppStateLog",
+		StreamFacebookAbortReason:   "FacebookAbortReason",
+		StreamFacebookThreadName:    "FacebookThreadName",
+		StreamFacebookLogcat:        "FacebookLogcat",
+	}
+})
 
 // String returns the stream type's name ("ModuleList", "LinuxMaps", ...), or its
 // number in hex for a type this package does not know.
 func (t StreamType) String() string {
-	if n, ok := streamTypeNames[t]; ok {
+	if n, ok := streamTypeNames()[t]; ok {
 		return n
 	}
 	if t >= 0x8000 && t <= 0x800C {
@@ -145,7 +152,7 @@ func (t StreamType) String() string {
 
 // Known reports whether the package has a name for t.
 func (t StreamType) Known() bool {
-	_, ok := streamTypeNames[t]
+	_, ok := streamTypeNames()[t]
 	return ok
 }
 

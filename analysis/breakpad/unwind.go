@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // Arch is a CPU architecture whose registers CFI rules name.
@@ -68,36 +69,40 @@ type archRegs struct {
 	essential   []string
 }
 
-var regTables = map[Arch]*archRegs{
-	ArchX86: {
-		names:       []string{"$eip", "$esp", "$ebp", "$eax", "$ebx", "$ecx", "$edx", "$esi", "$edi"},
-		calleeSaved: set("$ebp", "$ebx", "$esi", "$edi"),
-		pc:          "$eip", sp: "$esp",
-		essential: []string{"$eip", "$esp", "$ebp"},
-	},
-	ArchAMD64: {
-		names: []string{"$rax", "$rdx", "$rcx", "$rbx", "$rsi", "$rdi", "$rbp", "$rsp",
-			"$r8", "$r9", "$r10", "$r11", "$r12", "$r13", "$r14", "$r15", "$rip"},
-		calleeSaved: set("$rbx", "$rbp", "$r12", "$r13", "$r14", "$r15"),
-		pc:          "$rip", sp: "$rsp",
-		essential: []string{"$rip", "$rsp"},
-	},
-	ArchARM: {
-		names: []string{"r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "sp", "lr", "pc"},
-		// r4-r11 per the AAPCS, as stackwalker_arm.cc.
-		calleeSaved: set("r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11"),
-		pc:          "pc", sp: "sp",
-		essential: []string{"pc", "sp"},
-	},
-	ArchARM64: {
-		names: []string{"x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "x12", "x13", "x14", "x15",
-			"x16", "x17", "x18", "x19", "x20", "x21", "x22", "x23", "x24", "x25", "x26", "x27", "x28", "x29", "x30", "sp", "pc"},
-		// x19-x29 per the AAPCS64, as stackwalker_arm64.cc.
-		calleeSaved: set("x19", "x20", "x21", "x22", "x23", "x24", "x25", "x26", "x27", "x28", "x29"),
-		pc:          "pc", sp: "sp",
-		essential: []string{"pc", "sp"},
-	},
-}
+// regTables holds each architecture's registers. Built on first use: a run that
+// never unwinds with CFI does not pay for it at start-up.
+var regTables = sync.OnceValue(func() map[Arch]*archRegs {
+	return map[Arch]*archRegs{
+		ArchX86: {
+			names:       []string{"$eip", "$esp", "$ebp", "$eax", "$ebx", "$ecx", "$edx", "$esi", "$edi"},
+			calleeSaved: set("$ebp", "$ebx", "$esi", "$edi"),
+			pc:          "$eip", sp: "$esp",
+			essential: []string{"$eip", "$esp", "$ebp"},
+		},
+		ArchAMD64: {
+			names: []string{"$rax", "$rdx", "$rcx", "$rbx", "$rsi", "$rdi", "$rbp", "$rsp",
+				"$r8", "$r9", "$r10", "$r11", "$r12", "$r13", "$r14", "$r15", "$rip"},
+			calleeSaved: set("$rbx", "$rbp", "$r12", "$r13", "$r14", "$r15"),
+			pc:          "$rip", sp: "$rsp",
+			essential: []string{"$rip", "$rsp"},
+		},
+		ArchARM: {
+			names: []string{"r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "sp", "lr", "pc"},
+			// r4-r11 per the AAPCS, as stackwalker_arm.cc.
+			calleeSaved: set("r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11"),
+			pc:          "pc", sp: "sp",
+			essential: []string{"pc", "sp"},
+		},
+		ArchARM64: {
+			names: []string{"x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "x12", "x13", "x14", "x15",
+				"x16", "x17", "x18", "x19", "x20", "x21", "x22", "x23", "x24", "x25", "x26", "x27", "x28", "x29", "x30", "sp", "pc"},
+			// x19-x29 per the AAPCS64, as stackwalker_arm64.cc.
+			calleeSaved: set("x19", "x20", "x21", "x22", "x23", "x24", "x25", "x26", "x27", "x28", "x29"),
+			pc:          "pc", sp: "sp",
+			essential: []string{"pc", "sp"},
+		},
+	}
+})
 
 func set(names ...string) map[string]bool {
 	m := make(map[string]bool, len(names))
@@ -110,7 +115,7 @@ func set(names ...string) map[string]bool {
 // Registers returns the Breakpad names of a's integer registers, the
 // names UnwindCFI reads and returns.
 func (a Arch) Registers() []string {
-	t := regTables[a]
+	t := regTables()[a]
 	if t == nil {
 		return nil
 	}
@@ -119,7 +124,7 @@ func (a Arch) Registers() []string {
 
 // PC and SP return the names of a's program counter and stack pointer.
 func (a Arch) PC() string {
-	if t := regTables[a]; t != nil {
+	if t := regTables()[a]; t != nil {
 		return t.pc
 	}
 	return ""
@@ -127,7 +132,7 @@ func (a Arch) PC() string {
 
 // SP returns the name of a's stack pointer.
 func (a Arch) SP() string {
-	if t := regTables[a]; t != nil {
+	if t := regTables()[a]; t != nil {
 		return t.sp
 	}
 	return ""
@@ -192,7 +197,7 @@ func (r *CFIRules) FindCallerRegs(callee Registers, mem Memory, width int) (Regi
 // counter and stack pointer (and EBP on x86), else the step fails as
 // Breakpad's does.
 func UnwindCFI(arch Arch, rules *CFIRules, callee Registers, mem Memory) (Registers, error) {
-	t := regTables[arch]
+	t := regTables()[arch]
 	if t == nil {
 		return nil, fmt.Errorf("breakpad: no register names for architecture %v", arch)
 	}

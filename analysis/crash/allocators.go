@@ -2,6 +2,7 @@ package crash
 
 import (
 	"strings"
+	"sync"
 )
 
 // Path is the allocation path a failed request took: which allocator the
@@ -40,46 +41,51 @@ type allocator struct {
 // BaseAddress, Size, ...), NtAllocateVirtualMemory(ProcessHandle, *BaseAddress,
 // ZeroBits, *RegionSize, ...) (Microsoft Learn); malloc(size), calloc(num,
 // size), realloc(ptr, size) (the C standard); operator new(size_t).
-var allocators = map[string]allocator{
-	"operator new":   {PathOperatorNew, "operator new", []int{0}, false, -1},
-	"operator new[]": {PathOperatorNew, "operator new[]", []int{0}, false, -1},
-	// Wine's msvcrt/msvcr* name their operator new so in their symbols.
-	"operator_new":     {PathOperatorNew, "operator new", []int{0}, false, -1},
-	"operator_new_dbg": {PathOperatorNew, "operator new", []int{0}, false, -1},
-	// Itanium ABI (MinGW libstdc++, Linux): new(size_t) and new[](size_t).
-	"_Znwm": {PathOperatorNew, "operator new", []int{0}, false, -1},
-	"_Znam": {PathOperatorNew, "operator new[]", []int{0}, false, -1},
-	"_Znwj": {PathOperatorNew, "operator new", []int{0}, false, -1},
-	"_Znaj": {PathOperatorNew, "operator new[]", []int{0}, false, -1},
+//
+// Built on first use, as is raiseFrames: a run that never reads a crashing
+// stack does not pay for them at start-up.
+var allocators = sync.OnceValue(func() map[string]allocator {
+	return map[string]allocator{
+		"operator new":   {PathOperatorNew, "operator new", []int{0}, false, -1},
+		"operator new[]": {PathOperatorNew, "operator new[]", []int{0}, false, -1},
+		// Wine's msvcrt/msvcr* name their operator new so in their symbols.
+		"operator_new":     {PathOperatorNew, "operator new", []int{0}, false, -1},
+		"operator_new_dbg": {PathOperatorNew, "operator new", []int{0}, false, -1},
+		// Itanium ABI (MinGW libstdc++, Linux): new(size_t) and new[](size_t).
+		"_Znwm": {PathOperatorNew, "operator new", []int{0}, false, -1},
+		"_Znam": {PathOperatorNew, "operator new[]", []int{0}, false, -1},
+		"_Znwj": {PathOperatorNew, "operator new", []int{0}, false, -1},
+		"_Znaj": {PathOperatorNew, "operator new[]", []int{0}, false, -1},
 
-	"malloc":          {PathMalloc, "malloc", []int{0}, false, -1},
-	"_malloc_base":    {PathMalloc, "malloc", []int{0}, false, -1},
-	"_malloc_dbg":     {PathMalloc, "malloc", []int{0}, false, -1},
-	"_malloc_crt":     {PathMalloc, "malloc", []int{0}, false, -1},
-	"_aligned_malloc": {PathMalloc, "_aligned_malloc", []int{0}, false, -1},
-	"calloc":          {PathMalloc, "calloc", []int{0, 1}, false, -1},
-	"_calloc_base":    {PathMalloc, "calloc", []int{0, 1}, false, -1},
-	"_calloc_dbg":     {PathMalloc, "calloc", []int{0, 1}, false, -1},
-	"realloc":         {PathMalloc, "realloc", []int{1}, false, -1},
-	"_realloc_base":   {PathMalloc, "realloc", []int{1}, false, -1},
-	"_realloc_dbg":    {PathMalloc, "realloc", []int{1}, false, -1},
-	"MSVCRT_malloc":   {PathMalloc, "malloc", []int{0}, false, -1},
-	"MSVCRT_calloc":   {PathMalloc, "calloc", []int{0, 1}, false, -1},
-	"MSVCRT_realloc":  {PathMalloc, "realloc", []int{1}, false, -1},
+		"malloc":          {PathMalloc, "malloc", []int{0}, false, -1},
+		"_malloc_base":    {PathMalloc, "malloc", []int{0}, false, -1},
+		"_malloc_dbg":     {PathMalloc, "malloc", []int{0}, false, -1},
+		"_malloc_crt":     {PathMalloc, "malloc", []int{0}, false, -1},
+		"_aligned_malloc": {PathMalloc, "_aligned_malloc", []int{0}, false, -1},
+		"calloc":          {PathMalloc, "calloc", []int{0, 1}, false, -1},
+		"_calloc_base":    {PathMalloc, "calloc", []int{0, 1}, false, -1},
+		"_calloc_dbg":     {PathMalloc, "calloc", []int{0, 1}, false, -1},
+		"realloc":         {PathMalloc, "realloc", []int{1}, false, -1},
+		"_realloc_base":   {PathMalloc, "realloc", []int{1}, false, -1},
+		"_realloc_dbg":    {PathMalloc, "realloc", []int{1}, false, -1},
+		"MSVCRT_malloc":   {PathMalloc, "malloc", []int{0}, false, -1},
+		"MSVCRT_calloc":   {PathMalloc, "calloc", []int{0, 1}, false, -1},
+		"MSVCRT_realloc":  {PathMalloc, "realloc", []int{1}, false, -1},
 
-	"HeapAlloc":         {PathHeap, "HeapAlloc", []int{2}, false, 0},
-	"RtlAllocateHeap":   {PathHeap, "RtlAllocateHeap", []int{2}, false, 0},
-	"HeapReAlloc":       {PathHeap, "HeapReAlloc", []int{3}, false, 0},
-	"RtlReAllocateHeap": {PathHeap, "RtlReAllocateHeap", []int{3}, false, 0},
+		"HeapAlloc":         {PathHeap, "HeapAlloc", []int{2}, false, 0},
+		"RtlAllocateHeap":   {PathHeap, "RtlAllocateHeap", []int{2}, false, 0},
+		"HeapReAlloc":       {PathHeap, "HeapReAlloc", []int{3}, false, 0},
+		"RtlReAllocateHeap": {PathHeap, "RtlReAllocateHeap", []int{3}, false, 0},
 
-	"VirtualAlloc":              {PathVirtualAlloc, "VirtualAlloc", []int{1}, false, -1},
-	"VirtualAllocEx":            {PathVirtualAlloc, "VirtualAllocEx", []int{2}, false, -1},
-	"VirtualAllocExNuma":        {PathVirtualAlloc, "VirtualAllocExNuma", []int{2}, false, -1},
-	"VirtualAlloc2":             {PathVirtualAlloc, "VirtualAlloc2", []int{2}, false, -1},
-	"NtAllocateVirtualMemory":   {PathVirtualAlloc, "NtAllocateVirtualMemory", []int{3}, true, -1},
-	"ZwAllocateVirtualMemory":   {PathVirtualAlloc, "NtAllocateVirtualMemory", []int{3}, true, -1},
-	"NtAllocateVirtualMemoryEx": {PathVirtualAlloc, "NtAllocateVirtualMemoryEx", []int{2}, true, -1},
-}
+		"VirtualAlloc":              {PathVirtualAlloc, "VirtualAlloc", []int{1}, false, -1},
+		"VirtualAllocEx":            {PathVirtualAlloc, "VirtualAllocEx", []int{2}, false, -1},
+		"VirtualAllocExNuma":        {PathVirtualAlloc, "VirtualAllocExNuma", []int{2}, false, -1},
+		"VirtualAlloc2":             {PathVirtualAlloc, "VirtualAlloc2", []int{2}, false, -1},
+		"NtAllocateVirtualMemory":   {PathVirtualAlloc, "NtAllocateVirtualMemory", []int{3}, true, -1},
+		"ZwAllocateVirtualMemory":   {PathVirtualAlloc, "NtAllocateVirtualMemory", []int{3}, true, -1},
+		"NtAllocateVirtualMemoryEx": {PathVirtualAlloc, "NtAllocateVirtualMemoryEx", []int{2}, true, -1},
+	}
+})
 
 // lookupAllocator recognises an allocator by its symbol name: a plain name, an
 // MSVC-decorated operator new (??2@ and ??_U@, whatever their parameter
@@ -87,18 +93,18 @@ var allocators = map[string]allocator{
 // demangled one with its parameter list.
 func lookupAllocator(name string) (allocator, bool) {
 	name = plainName(name)
-	if a, ok := allocators[name]; ok {
+	if a, ok := allocators()[name]; ok {
 		return a, true
 	}
 	switch {
 	case strings.HasPrefix(name, "??2@"):
-		return allocators["operator new"], true
+		return allocators()["operator new"], true
 	case strings.HasPrefix(name, "??_U@"):
-		return allocators["operator new[]"], true
+		return allocators()["operator new[]"], true
 	case strings.HasPrefix(name, "_ZnwmSt11align_val_t"), strings.HasPrefix(name, "_ZnwmRKSt9nothrow_t"):
-		return allocators["_Znwm"], true
+		return allocators()["_Znwm"], true
 	case strings.HasPrefix(name, "_ZnamSt11align_val_t"), strings.HasPrefix(name, "_ZnamRKSt9nothrow_t"):
-		return allocators["_Znam"], true
+		return allocators()["_Znam"], true
 	}
 	return allocator{}, false
 }
@@ -121,24 +127,26 @@ func plainName(name string) string {
 
 // raiseFrames are the functions that raise or throw on an allocator's behalf:
 // frames above the allocator on a crashing stack that carry no request.
-var raiseFrames = map[string]bool{
-	"RaiseException": true, "RtlRaiseException": true, "RtlRaiseStatus": true, "raise_status": true,
-	"RtlpRaiseException": true, "KiUserExceptionDispatcher": true, "RtlRaiseNoncontinuableException": true,
-	"_CxxThrowException": true, "CxxThrowException": true, "throw_bad_alloc": true, "throw_exception": true,
-	"__scrt_throw_std_bad_alloc": true, "__scrt_throw_std_bad_array_new_length": true,
-	"std::_Throw_bad_array_new_length": true, "std::_Xbad_alloc": true, "_Xbad_alloc": true,
-	"std::_Xlength_error": true, "__cxa_throw": true, "_Unwind_RaiseException": true,
-	"__cxa_allocate_exception": true, "RtlpExecuteHandlerForException": true,
-	"_CxxThrowException@8": true, "__CxxThrowException@8": true, "?_Xbad_alloc@std@@YAXXZ": true,
-	"?_Throw_bad_array_new_length@std@@YAXXZ": true, "_ZSt17__throw_bad_allocv": true,
-	"std::__throw_bad_alloc": true, "_ZSt28__throw_bad_array_new_lengthv": true,
-}
+var raiseFrames = sync.OnceValue(func() map[string]bool {
+	return map[string]bool{
+		"RaiseException": true, "RtlRaiseException": true, "RtlRaiseStatus": true, "raise_status": true,
+		"RtlpRaiseException": true, "KiUserExceptionDispatcher": true, "RtlRaiseNoncontinuableException": true,
+		"_CxxThrowException": true, "CxxThrowException": true, "throw_bad_alloc": true, "throw_exception": true,
+		"__scrt_throw_std_bad_alloc": true, "__scrt_throw_std_bad_array_new_length": true,
+		"std::_Throw_bad_array_new_length": true, "std::_Xbad_alloc": true, "_Xbad_alloc": true,
+		"std::_Xlength_error": true, "__cxa_throw": true, "_Unwind_RaiseException": true,
+		"__cxa_allocate_exception": true, "RtlpExecuteHandlerForException": true,
+		"_CxxThrowException@8": true, "__CxxThrowException@8": true, "?_Xbad_alloc@std@@YAXXZ": true,
+		"?_Throw_bad_array_new_length@std@@YAXXZ": true, "_ZSt17__throw_bad_allocv": true,
+		"std::__throw_bad_alloc": true, "_ZSt28__throw_bad_array_new_lengthv": true,
+	}
+})
 
 // isRaiseFrame reports whether a frame's function raises the exception rather
 // than asks for memory.
 func isRaiseFrame(name string) bool {
 	n := plainName(name)
-	return raiseFrames[n] || raiseFrames[name]
+	return raiseFrames()[n] || raiseFrames()[name]
 }
 
 // chromiumOOMFrames are Chromium's and PartitionAlloc's out-of-memory reporters,

@@ -29,7 +29,7 @@ func TestCodeNames(t *testing.T) {
 }
 
 func TestFastFailNames(t *testing.T) {
-	for code, name := range fastFailNames {
+	for code, name := range fastFailNames() {
 		if !strings.HasPrefix(name, "FAST_FAIL_") {
 			t.Errorf("%d: %s", code, name)
 		}

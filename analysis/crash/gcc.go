@@ -3,6 +3,7 @@ package crash
 import (
 	"encoding/binary"
 	"fmt"
+	"sync"
 )
 
 // MinGW C++ exceptions (GCC's libstdc++ or LLVM's libc++abi over SEH).
@@ -39,14 +40,17 @@ func align16(n uint64) uint64 { return (n + 15) &^ 15 }
 
 // itaniumMessageTypes keep their message in a string one pointer into the object:
 // libstdc++'s logic_error and runtime_error hold a __cow_string (a pointer to the
-// characters), libc++'s a __libcpp_refstring (the same).
-var itaniumMessageTypes = map[string]bool{
-	"std::logic_error": true, "std::domain_error": true, "std::invalid_argument": true,
-	"std::length_error": true, "std::out_of_range": true, "std::future_error": true,
-	"std::runtime_error": true, "std::range_error": true, "std::overflow_error": true,
-	"std::underflow_error": true, "std::system_error": true,
-	"std::ios_base::failure": true, "std::ios_base::failure[abi:cxx11]": true,
-}
+// characters), libc++'s a __libcpp_refstring (the same). Built on first use: a
+// run that never decodes a GCC or Clang exception does not pay for it at start-up.
+var itaniumMessageTypes = sync.OnceValue(func() map[string]bool {
+	return map[string]bool{
+		"std::logic_error": true, "std::domain_error": true, "std::invalid_argument": true,
+		"std::length_error": true, "std::out_of_range": true, "std::future_error": true,
+		"std::runtime_error": true, "std::range_error": true, "std::overflow_error": true,
+		"std::underflow_error": true, "std::system_error": true,
+		"std::ios_base::failure": true, "std::ios_base::failure[abi:cxx11]": true,
+	}
+})
 
 func (d *decoder) gcc() {
 	c, r := d.c, d.r
@@ -159,7 +163,7 @@ func (d *decoder) gcc() {
 	}
 	d.evidence(EvidenceThrownType, hexp(ti), t...)
 
-	if itaniumMessageTypes[tn.Name] {
+	if itaniumMessageTypes()[tn.Name] {
 		d.itaniumMessage(cpp, obj, ptr, runtime)
 	}
 }

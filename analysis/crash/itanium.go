@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // DemangleItanium demangles an Itanium C++ ABI type name as a std::type_info holds
@@ -105,29 +106,38 @@ func (p *itParser) addSub(s string) {
 	}
 }
 
-var itBuiltins = map[byte]string{
-	'v': "void", 'w': "wchar_t", 'b': "bool", 'c': "char", 'a': "signed char",
-	'h': "unsigned char", 's': "short", 't': "unsigned short", 'i': "int",
-	'j': "unsigned int", 'l': "long", 'm': "unsigned long", 'x': "long long",
-	'y': "unsigned long long", 'n': "__int128", 'o': "unsigned __int128", 'f': "float",
-	'd': "double", 'e': "long double", 'g': "__float128", 'z': "...",
-}
+// itBuiltins are the one-letter builtin type codes, itBuiltinsD those after 'D'.
+// These tables and itStdSubs are built on first use: a run that never demangles
+// an Itanium name does not pay for them at start-up.
+var itBuiltins = sync.OnceValue(func() map[byte]string {
+	return map[byte]string{
+		'v': "void", 'w': "wchar_t", 'b': "bool", 'c': "char", 'a': "signed char",
+		'h': "unsigned char", 's': "short", 't': "unsigned short", 'i': "int",
+		'j': "unsigned int", 'l': "long", 'm': "unsigned long", 'x': "long long",
+		'y': "unsigned long long", 'n': "__int128", 'o': "unsigned __int128", 'f': "float",
+		'd': "double", 'e': "long double", 'g': "__float128", 'z': "...",
+	}
+})
 
-var itBuiltinsD = map[byte]string{
-	'n': "decltype(nullptr)", 'i': "char32_t", 's': "char16_t", 'u': "char8_t",
-	'a': "auto", 'c': "decltype(auto)", 'f': "decimal32", 'd': "decimal64",
-	'e': "decimal128", 'h': "half",
-}
+var itBuiltinsD = sync.OnceValue(func() map[byte]string {
+	return map[byte]string{
+		'n': "decltype(nullptr)", 'i': "char32_t", 's': "char16_t", 'u': "char8_t",
+		'a': "auto", 'c': "decltype(auto)", 'f': "decimal32", 'd': "decimal64",
+		'e': "decimal128", 'h': "half",
+	}
+})
 
 // itStdSubs are the abbreviations for common std names.
 // They are written out in full, as c++filt does for type names.
-var itStdSubs = map[byte]string{
-	'a': "std::allocator", 'b': "std::basic_string",
-	's': "std::basic_string<char,std::char_traits<char>,std::allocator<char>>",
-	'i': "std::basic_istream<char,std::char_traits<char>>",
-	'o': "std::basic_ostream<char,std::char_traits<char>>",
-	'd': "std::basic_iostream<char,std::char_traits<char>>",
-}
+var itStdSubs = sync.OnceValue(func() map[byte]string {
+	return map[byte]string{
+		'a': "std::allocator", 'b': "std::basic_string",
+		's': "std::basic_string<char,std::char_traits<char>,std::allocator<char>>",
+		'i': "std::basic_istream<char,std::char_traits<char>>",
+		'o': "std::basic_ostream<char,std::char_traits<char>>",
+		'd': "std::basic_iostream<char,std::char_traits<char>>",
+	}
+})
 
 // typ parses <type>.
 func (p *itParser) typ() itType {
@@ -140,8 +150,8 @@ func (p *itParser) typ() itType {
 	case c == 0:
 		p.fail("name ends where a type was expected")
 		return itType{}
-	case c == 'D' && p.pos+1 < len(p.s) && itBuiltinsD[p.s[p.pos+1]] != "":
-		n := itBuiltinsD[p.s[p.pos+1]]
+	case c == 'D' && p.pos+1 < len(p.s) && itBuiltinsD()[p.s[p.pos+1]] != "":
+		n := itBuiltinsD()[p.s[p.pos+1]]
 		p.pos += 2
 		return itType{n, "builtin"}
 	case c == 'u':
@@ -150,9 +160,9 @@ func (p *itParser) typ() itType {
 		n := p.sourceName()
 		p.addSub(n)
 		return itType{n, "builtin"}
-	case itBuiltins[c] != "":
+	case itBuiltins()[c] != "":
 		p.pos++
-		return itType{itBuiltins[c], "builtin"}
+		return itType{itBuiltins()[c], "builtin"}
 	case c == 'r' || c == 'V' || c == 'K':
 		var q []string
 		for {
@@ -414,7 +424,7 @@ func (p *itParser) digitsN(max int) string {
 func (p *itParser) substitution() string {
 	p.pos++ // S
 	c := p.peek()
-	if s, ok := itStdSubs[c]; ok {
+	if s, ok := itStdSubs()[c]; ok {
 		p.pos++
 		return s
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // DemangleMSVC demangles an MSVC type encoding as the RTTI TypeDescriptor of a
@@ -377,19 +378,25 @@ func (p *msParser) qualifiers() msQuals {
 	return 0
 }
 
-// msBuiltins are the one-letter primitive type codes.
-var msBuiltins = map[byte]string{
-	'X': "void", 'D': "char", 'C': "signed char", 'E': "unsigned char", 'F': "short",
-	'G': "unsigned short", 'H': "int", 'I': "unsigned int", 'J': "long",
-	'K': "unsigned long", 'M': "float", 'N': "double", 'O': "long double",
-}
+// msBuiltins are the one-letter primitive type codes. These tables and
+// msCallingConventions are built on first use: a run that never demangles an
+// MSVC name does not pay for them at start-up.
+var msBuiltins = sync.OnceValue(func() map[byte]string {
+	return map[byte]string{
+		'X': "void", 'D': "char", 'C': "signed char", 'E': "unsigned char", 'F': "short",
+		'G': "unsigned short", 'H': "int", 'I': "unsigned int", 'J': "long",
+		'K': "unsigned long", 'M': "float", 'N': "double", 'O': "long double",
+	}
+})
 
 // msBuiltins2 are the primitive codes after '_'.
-var msBuiltins2 = map[byte]string{
-	'N': "bool", 'J': "__int64", 'K': "unsigned __int64", 'W': "wchar_t",
-	'Q': "char8_t", 'S': "char16_t", 'U': "char32_t", 'L': "__int128",
-	'M': "unsigned __int128",
-}
+var msBuiltins2 = sync.OnceValue(func() map[byte]string {
+	return map[byte]string{
+		'N': "bool", 'J': "__int64", 'K': "unsigned __int64", 'W': "wchar_t",
+		'Q': "char8_t", 'S': "char16_t", 'U': "char32_t", 'L': "__int128",
+		'M': "unsigned __int128",
+	}
+})
 
 func (p *msParser) unqualifiedType() *msType {
 	c := p.peek()
@@ -442,7 +449,7 @@ func (p *msParser) unqualifiedType() *msType {
 		return &msType{kind: msNullptr, name: msText{"std::nullptr_t", "std::nullptr_t"}}
 	case c == '_':
 		if p.pos+1 < len(p.s) {
-			if n, ok := msBuiltins2[p.s[p.pos+1]]; ok {
+			if n, ok := msBuiltins2()[p.s[p.pos+1]]; ok {
 				p.pos += 2
 				return &msType{kind: msBuiltin, name: msText{n, n}}
 			}
@@ -450,7 +457,7 @@ func (p *msParser) unqualifiedType() *msType {
 		p.fail("unknown type code %q", p.rest())
 		return nil
 	}
-	if n, ok := msBuiltins[c]; ok {
+	if n, ok := msBuiltins()[c]; ok {
 		p.pos++
 		return &msType{kind: msBuiltin, name: msText{n, n}}
 	}
@@ -502,16 +509,19 @@ func (p *msParser) function() *msType {
 	return t
 }
 
-var msCallingConventions = map[byte]string{
-	'A': "__cdecl", 'B': "__cdecl", 'C': "__pascal", 'D': "__pascal", 'E': "__thiscall",
-	'F': "__thiscall", 'G': "__stdcall", 'H': "__stdcall", 'I': "__fastcall",
-	'J': "__fastcall", 'M': "__clrcall", 'N': "__clrcall", 'Q': "__vectorcall",
-	'R': "__vectorcall",
-}
+// msCallingConventions name the calling-convention letters of a function type.
+var msCallingConventions = sync.OnceValue(func() map[byte]string {
+	return map[byte]string{
+		'A': "__cdecl", 'B': "__cdecl", 'C': "__pascal", 'D': "__pascal", 'E': "__thiscall",
+		'F': "__thiscall", 'G': "__stdcall", 'H': "__stdcall", 'I': "__fastcall",
+		'J': "__fastcall", 'M': "__clrcall", 'N': "__clrcall", 'Q': "__vectorcall",
+		'R': "__vectorcall",
+	}
+})
 
 func (p *msParser) callingConvention() string {
 	c := p.peek()
-	if cc, ok := msCallingConventions[c]; ok {
+	if cc, ok := msCallingConventions()[c]; ok {
 		p.pos++
 		return cc
 	}

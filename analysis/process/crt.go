@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/dumpmap/dumpmap/analysis/pe"
 )
@@ -90,7 +91,12 @@ type CRT struct {
 	Candidates, CodeCandidates []*Module
 }
 
-var versionedCRTName = regexp.MustCompile(`^msvcr[0-9]+d?(_clr[0-9]+)?\.dll$`)
+// versionedCRTName matches the versioned Visual C++ runtimes (msvcr120.dll,
+// msvcr100_clr0400.dll). Compiled on first use: a run that never classifies a C
+// runtime does not pay for the regexp at start-up.
+var versionedCRTName = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^msvcr[0-9]+d?(_clr[0-9]+)?\.dll$`)
+})
 
 // CRTKindOf classifies a DLL name as a C runtime: the one rule for the CRT
 // flavour of a module name.
@@ -101,7 +107,7 @@ func CRTKindOf(dll string) CRTKind {
 		return CRTUniversal
 	case n == "msvcrt.dll" || n == "msvcrtd.dll":
 		return CRTSystem
-	case versionedCRTName.MatchString(n):
+	case versionedCRTName().MatchString(n):
 		return CRTVersioned
 	case n == "":
 		return CRTUnknown

@@ -61,8 +61,10 @@ func (p *Process) loadModules() {
 		p.mods = make([]*Module, len(mods))
 		all := make([]Module, len(mods)) // one allocation, not one a module
 		for i := range mods {
-			all[i] = Module{p: p, Index: i, Module: mods[i], FileName: minidump.BaseName(mods[i].Name)}
-			p.mods[i] = &all[i]
+			// In place: a composite literal this size is built aside and copied.
+			m := &all[i]
+			m.p, m.Index, m.Module, m.FileName = p, i, mods[i], minidump.BaseName(mods[i].Name)
+			p.mods[i] = m
 		}
 		unl, _ := p.UnloadedModules()
 		// The process's list is never changed once loaded: the index points into it.

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"unicode/utf16"
 
 	"github.com/dumpmap/dumpmap/analysis/process"
@@ -692,23 +693,30 @@ func swBasename(p string) string {
 	return p[strings.LastIndexAny(p, `/\`)+1:]
 }
 
-// swRegisters are the general-purpose registers rust-minidump lists for each
-// context type (CpuContext::REGISTERS), with their width in hex digits.
-var swRegisters = map[swCPU]struct {
+// swRegisterSet is the register list of one context type, with the width of the
+// values in hex digits.
+type swRegisterSet struct {
 	names []string
 	width int
-}{
-	swCPUX86:   {[]string{"eip", "esp", "ebp", "ebx", "esi", "edi", "eax", "ecx", "edx", "eflags"}, 8},
-	swCPUAMD64: {[]string{"rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rip"}, 16},
-	swCPUARM:   {[]string{"r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r12", "fp", "sp", "lr", "pc"}, 8},
-	swCPUARM64: {func() []string {
-		n := make([]string, 0, 33)
-		for i := range 29 {
-			n = append(n, fmt.Sprintf("x%d", i))
-		}
-		return append(n, "fp", "lr", "sp", "pc")
-	}(), 16},
 }
+
+// swRegisters are the general-purpose registers rust-minidump lists for each
+// context type (CpuContext::REGISTERS), with their width in hex digits. Built on
+// first use: a run that never writes a stackwalk does not pay for it at start-up.
+var swRegisters = sync.OnceValue(func() map[swCPU]swRegisterSet {
+	return map[swCPU]swRegisterSet{
+		swCPUX86:   {[]string{"eip", "esp", "ebp", "ebx", "esi", "edi", "eax", "ecx", "edx", "eflags"}, 8},
+		swCPUAMD64: {[]string{"rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rip"}, 16},
+		swCPUARM:   {[]string{"r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r12", "fp", "sp", "lr", "pc"}, 8},
+		swCPUARM64: {func() []string {
+			n := make([]string, 0, 33)
+			for i := range 29 {
+				n = append(n, fmt.Sprintf("x%d", i))
+			}
+			return append(n, "fp", "lr", "sp", "pc")
+		}(), 16},
+	}
+})
 
 // registers are the crashing frame's registers: the exception's context (the
 // thread's when the exception has none or it is damaged), as the walk used it.
@@ -725,7 +733,7 @@ func (b *swBuilder) registers(th *minidump.Thread) swObject {
 	if err != nil || c == nil {
 		return o
 	}
-	set := swRegisters[swCPUOf(c.Arch)]
+	set := swRegisters()[swCPUOf(c.Arch)]
 	for _, n := range set.names {
 		if v, ok := c.Reg(n); ok {
 			o[n] = fmt.Sprintf("0x%0*x", set.width, v)

@@ -3,6 +3,7 @@ package stack
 import (
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/arch/arm64/arm64asm"
 )
@@ -103,26 +104,34 @@ func a64Mem(a arm64asm.Arg) (base Reg, off, wb int64, ok bool) {
 	return 0, 0, 0, false
 }
 
-// a64ReadOnly are operations whose first operand is read, not written.
-var a64ReadOnly = map[arm64asm.Op]bool{
-	arm64asm.CMP: true, arm64asm.CMN: true, arm64asm.TST: true, arm64asm.CCMP: true, arm64asm.CCMN: true,
-	arm64asm.CBZ: true, arm64asm.CBNZ: true, arm64asm.TBZ: true, arm64asm.TBNZ: true,
-	arm64asm.BR: true, arm64asm.BLR: true, arm64asm.RET: true, arm64asm.PRFM: true, arm64asm.NOP: true,
-	arm64asm.B: true, arm64asm.BL: true, arm64asm.HINT: true,
-}
+// a64ReadOnly are operations whose first operand is read, not written. This table,
+// a64Stores and a64Loads are built on first use: a run that never decodes ARM64
+// code does not pay for them at start-up.
+var a64ReadOnly = sync.OnceValue(func() map[arm64asm.Op]bool {
+	return map[arm64asm.Op]bool{
+		arm64asm.CMP: true, arm64asm.CMN: true, arm64asm.TST: true, arm64asm.CCMP: true, arm64asm.CCMN: true,
+		arm64asm.CBZ: true, arm64asm.CBNZ: true, arm64asm.TBZ: true, arm64asm.TBNZ: true,
+		arm64asm.BR: true, arm64asm.BLR: true, arm64asm.RET: true, arm64asm.PRFM: true, arm64asm.NOP: true,
+		arm64asm.B: true, arm64asm.BL: true, arm64asm.HINT: true,
+	}
+})
 
 // a64Stores write their first operands to memory.
-var a64Stores = map[arm64asm.Op]int{
-	arm64asm.STR: 1, arm64asm.STRB: 1, arm64asm.STRH: 1, arm64asm.STUR: 1, arm64asm.STURB: 1,
-	arm64asm.STURH: 1, arm64asm.STP: 2, arm64asm.STNP: 2, arm64asm.STLR: 1, arm64asm.STLRB: 1, arm64asm.STLRH: 1,
-}
+var a64Stores = sync.OnceValue(func() map[arm64asm.Op]int {
+	return map[arm64asm.Op]int{
+		arm64asm.STR: 1, arm64asm.STRB: 1, arm64asm.STRH: 1, arm64asm.STUR: 1, arm64asm.STURB: 1,
+		arm64asm.STURH: 1, arm64asm.STP: 2, arm64asm.STNP: 2, arm64asm.STLR: 1, arm64asm.STLRB: 1, arm64asm.STLRH: 1,
+	}
+})
 
 // a64Loads read memory into their first operands.
-var a64Loads = map[arm64asm.Op]int{
-	arm64asm.LDR: 1, arm64asm.LDUR: 1, arm64asm.LDP: 2, arm64asm.LDNP: 2, arm64asm.LDRB: 1, arm64asm.LDRH: 1,
-	arm64asm.LDRSB: 1, arm64asm.LDRSH: 1, arm64asm.LDRSW: 1, arm64asm.LDURB: 1, arm64asm.LDURH: 1,
-	arm64asm.LDURSB: 1, arm64asm.LDURSH: 1, arm64asm.LDURSW: 1, arm64asm.LDPSW: 2, arm64asm.LDAR: 1,
-}
+var a64Loads = sync.OnceValue(func() map[arm64asm.Op]int {
+	return map[arm64asm.Op]int{
+		arm64asm.LDR: 1, arm64asm.LDUR: 1, arm64asm.LDP: 2, arm64asm.LDNP: 2, arm64asm.LDRB: 1, arm64asm.LDRH: 1,
+		arm64asm.LDRSB: 1, arm64asm.LDRSH: 1, arm64asm.LDRSW: 1, arm64asm.LDURB: 1, arm64asm.LDURH: 1,
+		arm64asm.LDURSB: 1, arm64asm.LDURSH: 1, arm64asm.LDURSW: 1, arm64asm.LDPSW: 2, arm64asm.LDAR: 1,
+	}
+})
 
 // decodeARM64 decodes the ARM64 instruction at va and describes its effect.
 func (fl *argFlow) decodeARM64(va uint64) *flowInsn {
@@ -218,7 +227,7 @@ func (fl *argFlow) applyARM64(s *flowState, inst *arm64asm.Inst, va uint64) {
 	}
 	args := inst.Args
 	op := inst.Op
-	if n, ok := a64Stores[op]; ok {
+	if n, ok := a64Stores()[op]; ok {
 		mem := args[n]
 		base, off, wb, ok := a64Mem(mem)
 		if !ok {
@@ -259,7 +268,7 @@ func (fl *argFlow) applyARM64(s *flowState, inst *arm64asm.Inst, va uint64) {
 		writeback(base, wb)
 		return
 	}
-	if n, ok := a64Loads[op]; ok {
+	if n, ok := a64Loads()[op]; ok {
 		base, off, wb, okMem := a64Mem(args[n])
 		at, _, placed := slot(base, off)
 		for i := 0; i < n; i++ {
@@ -339,7 +348,7 @@ func (fl *argFlow) applyARM64(s *flowState, inst *arm64asm.Inst, va uint64) {
 			return
 		}
 	}
-	if a64ReadOnly[op] {
+	if a64ReadOnly()[op] {
 		return
 	}
 	// Every other operation writing a general register (including the status

@@ -1,6 +1,8 @@
 package stack
 
 import (
+	"sync"
+
 	"golang.org/x/arch/x86/x86asm"
 )
 
@@ -35,43 +37,51 @@ const (
 )
 
 // x86ReadOnlyFirst are the operations whose first operand is read, not written.
-var x86ReadOnlyFirst = map[x86asm.Op]bool{
-	x86asm.CMP: true, x86asm.TEST: true, x86asm.BT: true, x86asm.PUSH: true,
-	x86asm.CALL: true, x86asm.JMP: true, x86asm.NOP: true, x86asm.LJMP: true, x86asm.LCALL: true,
-	x86asm.PREFETCHNTA: true, x86asm.PREFETCHT0: true, x86asm.PREFETCHT1: true, x86asm.PREFETCHT2: true,
-	x86asm.PREFETCHW: true, x86asm.CLFLUSH: true, x86asm.UCOMISS: true, x86asm.UCOMISD: true,
-	x86asm.COMISS: true, x86asm.COMISD: true, x86asm.PTEST: true, x86asm.LFENCE: true,
-	x86asm.MFENCE: true, x86asm.SFENCE: true, x86asm.PAUSE: true,
-}
+// This table, x86Implicit and x86Branch are built on first use: a run that never
+// decodes x86 code does not pay for them at start-up.
+var x86ReadOnlyFirst = sync.OnceValue(func() map[x86asm.Op]bool {
+	return map[x86asm.Op]bool{
+		x86asm.CMP: true, x86asm.TEST: true, x86asm.BT: true, x86asm.PUSH: true,
+		x86asm.CALL: true, x86asm.JMP: true, x86asm.NOP: true, x86asm.LJMP: true, x86asm.LCALL: true,
+		x86asm.PREFETCHNTA: true, x86asm.PREFETCHT0: true, x86asm.PREFETCHT1: true, x86asm.PREFETCHT2: true,
+		x86asm.PREFETCHW: true, x86asm.CLFLUSH: true, x86asm.UCOMISS: true, x86asm.UCOMISD: true,
+		x86asm.COMISS: true, x86asm.COMISD: true, x86asm.PTEST: true, x86asm.LFENCE: true,
+		x86asm.MFENCE: true, x86asm.SFENCE: true, x86asm.PAUSE: true,
+	}
+})
 
 // x86Implicit are operations that write registers they do not name. They are
 // taken to write every register they might (rax, rcx, rdx, rbx, rsi, rdi):
 // forgetting a copy is safe, keeping a clobbered one is not.
-var x86Implicit = map[x86asm.Op]bool{
-	x86asm.MUL: true, x86asm.DIV: true, x86asm.IDIV: true, x86asm.CWD: true, x86asm.CDQ: true,
-	x86asm.CQO: true, x86asm.CBW: true, x86asm.CWDE: true, x86asm.CDQE: true, x86asm.CPUID: true,
-	x86asm.RDTSC: true, x86asm.RDTSCP: true, x86asm.RDPMC: true, x86asm.RDMSR: true, x86asm.XGETBV: true,
-	x86asm.SYSCALL: true, x86asm.SYSENTER: true, x86asm.LOOP: true, x86asm.LOOPE: true, x86asm.LOOPNE: true,
-	x86asm.MOVSB: true, x86asm.MOVSW: true, x86asm.MOVSD: true, x86asm.MOVSQ: true,
-	x86asm.STOSB: true, x86asm.STOSW: true, x86asm.STOSD: true, x86asm.STOSQ: true,
-	x86asm.LODSB: true, x86asm.LODSW: true, x86asm.LODSD: true, x86asm.LODSQ: true,
-	x86asm.SCASB: true, x86asm.SCASW: true, x86asm.SCASD: true, x86asm.SCASQ: true,
-	x86asm.CMPSB: true, x86asm.CMPSW: true, x86asm.CMPSD: true, x86asm.CMPSQ: true,
-	x86asm.INSB: true, x86asm.INSW: true, x86asm.INSD: true, x86asm.OUTSB: true, x86asm.OUTSW: true, x86asm.OUTSD: true,
-	x86asm.CMPXCHG: true, x86asm.CMPXCHG8B: true, x86asm.CMPXCHG16B: true, x86asm.LAHF: true,
-	x86asm.INT: true, x86asm.INTO: true, x86asm.XLATB: true, x86asm.AAA: true, x86asm.AAS: true,
-	x86asm.AAD: true, x86asm.AAM: true, x86asm.DAA: true, x86asm.DAS: true, x86asm.RDRAND: true,
-	x86asm.MONITOR: true, x86asm.MWAIT: true, x86asm.XSAVE: true, x86asm.XRSTOR: true,
-}
+var x86Implicit = sync.OnceValue(func() map[x86asm.Op]bool {
+	return map[x86asm.Op]bool{
+		x86asm.MUL: true, x86asm.DIV: true, x86asm.IDIV: true, x86asm.CWD: true, x86asm.CDQ: true,
+		x86asm.CQO: true, x86asm.CBW: true, x86asm.CWDE: true, x86asm.CDQE: true, x86asm.CPUID: true,
+		x86asm.RDTSC: true, x86asm.RDTSCP: true, x86asm.RDPMC: true, x86asm.RDMSR: true, x86asm.XGETBV: true,
+		x86asm.SYSCALL: true, x86asm.SYSENTER: true, x86asm.LOOP: true, x86asm.LOOPE: true, x86asm.LOOPNE: true,
+		x86asm.MOVSB: true, x86asm.MOVSW: true, x86asm.MOVSD: true, x86asm.MOVSQ: true,
+		x86asm.STOSB: true, x86asm.STOSW: true, x86asm.STOSD: true, x86asm.STOSQ: true,
+		x86asm.LODSB: true, x86asm.LODSW: true, x86asm.LODSD: true, x86asm.LODSQ: true,
+		x86asm.SCASB: true, x86asm.SCASW: true, x86asm.SCASD: true, x86asm.SCASQ: true,
+		x86asm.CMPSB: true, x86asm.CMPSW: true, x86asm.CMPSD: true, x86asm.CMPSQ: true,
+		x86asm.INSB: true, x86asm.INSW: true, x86asm.INSD: true, x86asm.OUTSB: true, x86asm.OUTSW: true, x86asm.OUTSD: true,
+		x86asm.CMPXCHG: true, x86asm.CMPXCHG8B: true, x86asm.CMPXCHG16B: true, x86asm.LAHF: true,
+		x86asm.INT: true, x86asm.INTO: true, x86asm.XLATB: true, x86asm.AAA: true, x86asm.AAS: true,
+		x86asm.AAD: true, x86asm.AAM: true, x86asm.DAA: true, x86asm.DAS: true, x86asm.RDRAND: true,
+		x86asm.MONITOR: true, x86asm.MWAIT: true, x86asm.XSAVE: true, x86asm.XRSTOR: true,
+	}
+})
 
 // x86Branch are the conditional jumps.
-var x86Branch = map[x86asm.Op]bool{
-	x86asm.JA: true, x86asm.JAE: true, x86asm.JB: true, x86asm.JBE: true, x86asm.JCXZ: true,
-	x86asm.JE: true, x86asm.JECXZ: true, x86asm.JG: true, x86asm.JGE: true, x86asm.JL: true,
-	x86asm.JLE: true, x86asm.JNE: true, x86asm.JNO: true, x86asm.JNP: true, x86asm.JNS: true,
-	x86asm.JO: true, x86asm.JP: true, x86asm.JRCXZ: true, x86asm.JS: true,
-	x86asm.LOOP: true, x86asm.LOOPE: true, x86asm.LOOPNE: true,
-}
+var x86Branch = sync.OnceValue(func() map[x86asm.Op]bool {
+	return map[x86asm.Op]bool{
+		x86asm.JA: true, x86asm.JAE: true, x86asm.JB: true, x86asm.JBE: true, x86asm.JCXZ: true,
+		x86asm.JE: true, x86asm.JECXZ: true, x86asm.JG: true, x86asm.JGE: true, x86asm.JL: true,
+		x86asm.JLE: true, x86asm.JNE: true, x86asm.JNO: true, x86asm.JNP: true, x86asm.JNS: true,
+		x86asm.JO: true, x86asm.JP: true, x86asm.JRCXZ: true, x86asm.JS: true,
+		x86asm.LOOP: true, x86asm.LOOPE: true, x86asm.LOOPNE: true,
+	}
+})
 
 // decodeX86 decodes the instruction at va and describes its effect.
 func (fl *argFlow) decodeX86(va uint64) *flowInsn {
@@ -109,7 +119,7 @@ func (fl *argFlow) decodeX86(va uint64) *flowInsn {
 			// targets inside the function are not followed.
 			in.kind = flowIndirect
 		}
-	case x86Branch[inst.Op]:
+	case x86Branch()[inst.Op]:
 		if t, ok := rel(); ok {
 			in.kind, in.target = flowBranch, t
 		}
@@ -338,7 +348,7 @@ func (fl *argFlow) applyX86(s *flowState, inst *x86asm.Inst, va uint64) {
 			s.spKnown = false
 		}
 		return
-	case x86Implicit[op]:
+	case x86Implicit()[op]:
 		for _, r := range []Reg{0, 1, 2, 3, 6, 7} {
 			s.setReg(r, false, va)
 		}
@@ -362,7 +372,7 @@ func (fl *argFlow) applyX86(s *flowState, inst *x86asm.Inst, va uint64) {
 		}
 		return
 	}
-	if x86ReadOnlyFirst[inst.Op] || dst == nil {
+	if x86ReadOnlyFirst()[inst.Op] || dst == nil {
 		return
 	}
 	if _, ok := dst.(x86asm.Mem); ok {

@@ -3,6 +3,7 @@ package stack
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/dumpmap/dumpmap/minidump"
 )
@@ -101,27 +102,34 @@ const (
 
 const maxRegs = 33
 
-var regNames = map[Arch][]string{
-	ArchAMD64: {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rip"},
-	ArchX86:   {"eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi", "eip"},
-	ArchARM64: func() []string {
-		n := make([]string, 0, 33)
-		for i := range 29 {
-			n = append(n, fmt.Sprintf("x%d", i))
-		}
-		return append(n, "fp", "lr", "sp", "pc")
-	}(),
-	ArchARM: {"r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "sp", "lr", "pc"},
-}
+// regNames are the names of each architecture's registers, indexed by Reg.
+// Built on first use, as is regAliases: a run that never walks a stack does not
+// pay for them at start-up.
+var regNames = sync.OnceValue(func() map[Arch][]string {
+	return map[Arch][]string{
+		ArchAMD64: {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rip"},
+		ArchX86:   {"eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi", "eip"},
+		ArchARM64: func() []string {
+			n := make([]string, 0, 33)
+			for i := range 29 {
+				n = append(n, fmt.Sprintf("x%d", i))
+			}
+			return append(n, "fp", "lr", "sp", "pc")
+		}(),
+		ArchARM: {"r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "sp", "lr", "pc"},
+	}
+})
 
 // regAliases are other names Lookup accepts (Breakpad's CFI spells some
 // registers these ways).
-var regAliases = map[Arch]map[string]Reg{
-	ArchARM64: {"x29": 29, "x30": 30, "x31": 31, "w29": 29},
-	ArchARM:   {"r13": 13, "r14": 14, "r15": 15, "fp": 11, "ip": 12},
-	ArchX86:   {},
-	ArchAMD64: {},
-}
+var regAliases = sync.OnceValue(func() map[Arch]map[string]Reg {
+	return map[Arch]map[string]Reg{
+		ArchARM64: {"x29": 29, "x30": 30, "x31": 31, "w29": 29},
+		ArchARM:   {"r13": 13, "r14": 14, "r15": 15, "fp": 11, "ip": 12},
+		ArchX86:   {},
+		ArchAMD64: {},
+	}
+})
 
 // Regs is the register state of one frame: the values, which of them are known,
 // and for each restored from memory, the address it was read from.
@@ -146,11 +154,11 @@ type Regs struct {
 }
 
 // NumRegs returns how many general registers the architecture numbers.
-func (a Arch) NumRegs() int { return len(regNames[a]) }
+func (a Arch) NumRegs() int { return len(regNames()[a]) }
 
 // RegName returns the name of register r ("rbx", "x19", ...).
 func (a Arch) RegName(r Reg) string {
-	if n := regNames[a]; int(r) < len(n) {
+	if n := regNames()[a]; int(r) < len(n) {
 		return n[r]
 	}
 	return fmt.Sprintf("reg%d", r)
@@ -160,12 +168,12 @@ func (a Arch) RegName(r Reg) string {
 // ignored (Breakpad's "$rsp").
 func (a Arch) LookupReg(name string) (Reg, bool) {
 	name = strings.ToLower(strings.TrimPrefix(name, "$"))
-	for i, n := range regNames[a] {
+	for i, n := range regNames()[a] {
 		if n == name {
 			return Reg(i), true
 		}
 	}
-	r, ok := regAliases[a][name]
+	r, ok := regAliases()[a][name]
 	return r, ok
 }
 
@@ -346,7 +354,7 @@ func (r *Regs) SetSP(v uint64) { r.Set(spReg(r.Arch), v) }
 // RegsFromContext takes the registers of a decoded minidump context.
 func RegsFromContext(c *minidump.Context) Regs {
 	r := Regs{Arch: ArchOf(c.Arch)}
-	names := regNames[r.Arch]
+	names := regNames()[r.Arch]
 	for i, n := range names {
 		if v, ok := c.Reg(n); ok {
 			r.Set(Reg(i), v)
