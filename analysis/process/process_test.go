@@ -2,6 +2,8 @@ package process_test
 
 import (
 	"bytes"
+	"math/rand/v2"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -167,5 +169,63 @@ func TestTriAndOS(t *testing.T) {
 	laa, err := p.LargeAddressAware()
 	if laa != process.Unknown || err == nil || !strings.Contains(err.Error(), "no module list") {
 		t.Errorf("LAA %v %v", laa, err)
+	}
+}
+
+// TestCRTKindOfLikeTheRegexp checks the hand matcher of versioned runtimes
+// against the regular expression it replaced, on names built from the pieces
+// that matter (and ones that almost match), in mixed case.
+func TestCRTKindOfLikeTheRegexp(t *testing.T) {
+	re := regexp.MustCompile(`^msvcr[0-9]+d?(_clr[0-9]+)?\.dll$`)
+	ref := func(dll string) process.CRTKind {
+		n := strings.ToLower(dll)
+		switch {
+		case n == "ucrtbase.dll" || n == "ucrtbased.dll" || strings.HasPrefix(n, "api-ms-win-crt-"):
+			return process.CRTUniversal
+		case n == "msvcrt.dll" || n == "msvcrtd.dll":
+			return process.CRTSystem
+		case re.MatchString(n):
+			return process.CRTVersioned
+		case n == "":
+			return process.CRTUnknown
+		}
+		return process.CRTOther
+	}
+	pieces := []string{"msvcr", "MSVCR", "msvc", "msvcrt", "1", "20", "120", "d", "D", "dd", "_clr", "_CLR", "_cl", "0400",
+		".dll", ".DLL", ".dl", ".dllx", "x", "", "_", ".", "ucrtbase", "api-ms-win-crt-", "K", "ſ", "İ", "é"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	versioned := 0
+	for range 200000 {
+		var b strings.Builder
+		if rng.IntN(2) == 0 {
+			for range 1 + rng.IntN(6) {
+				b.WriteString(pieces[rng.IntN(len(pieces))])
+			}
+		} else { // along the pattern, each part sometimes missing or wrong
+			pick := func(opts ...string) { b.WriteString(opts[rng.IntN(len(opts))]) }
+			pick("msvcr", "MSVCR", "Msvcr", "msvc", "xmsvcr")
+			for range rng.IntN(4) {
+				pick("1", "0", "9", "12", "x")
+			}
+			pick("", "", "d", "D", "dd")
+			if rng.IntN(2) == 0 {
+				pick("_clr", "_CLR", "clr", "_clr_")
+				for range rng.IntN(4) {
+					pick("0", "4", "400", "a")
+				}
+			}
+			pick(".dll", ".DLL", ".dl", ".dllx", "")
+		}
+		name := b.String()
+		got, want := process.CRTKindOf(name), ref(name)
+		if got != want {
+			t.Fatalf("CRTKindOf(%q) = %v, the regexp says %v", name, got, want)
+		}
+		if got == process.CRTVersioned {
+			versioned++
+		}
+	}
+	if versioned < 100 {
+		t.Fatalf("only %d versioned names among the random ones", versioned)
 	}
 }
