@@ -71,6 +71,7 @@ func (f *File) Modules() (_ []Module, err error) {
 	errs := newErrList(err)
 	mods := make([]Module, n)
 	refs := f.newRefsFor(n)
+	refs.inPlace = f.mapped != nil // under guardFault (above)
 	for i := range mods {
 		e := entries[i*moduleSize:]
 		m := &mods[i]
@@ -134,8 +135,8 @@ func (f *File) readCodeView(loc Location, where string, r *refs) (*CodeView, err
 	if err := r.take(int64(loc.Size), int64(loc.RVA), where); err != nil {
 		return nil, err
 	}
-	b := r.scratch(int(loc.Size)) // ParseCodeView copies what it keeps
-	if err := f.readAt(b, int64(loc.RVA), where); err != nil {
+	b, err := f.readRef(r, int64(loc.RVA), int(loc.Size), where) // ParseCodeView copies what it keeps
+	if err != nil {
 		return nil, err
 	}
 	cv, err := ParseCodeView(b)
