@@ -105,3 +105,60 @@ func TestMappedListsInPlace(t *testing.T) {
 		t.Errorf("Modules after the truncation: %d modules, %v, want ErrFileChanged", len(mods), err)
 	}
 }
+
+// FuzzMappedLists decodes the lists read in place from a mapped file (modules
+// with their names and CodeView records, the memory list, the MemoryInfoList)
+// from a file and from the same bytes in memory, and wants the same values and
+// errors. The input is padded with zeros to the size from which Open maps a
+// file.
+func FuzzMappedLists(f *testing.F) {
+	addSeeds(f, minidump.StreamModuleList)
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		padded := make([]byte, max(len(data), 1<<20)) // the input is the fuzzer's: not appended to
+		copy(padded, data)
+		// The file: the input, then a hole up to the size (writing the zeros made
+		// each run a millisecond and minimising an input minutes).
+		p := filepath.Join(dir, "fuzz.dmp")
+		fh, err := os.Create(p)
+		if err == nil {
+			if err = fh.Truncate(int64(len(padded))); err == nil {
+				_, err = fh.WriteAt(data, 0)
+			}
+			if cerr := fh.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		data = padded
+		mapped, err1 := minidump.Open(p)
+		mem, err2 := minidump.New(bytes.NewReader(data), int64(len(data)))
+		if (err1 == nil) != (err2 == nil) {
+			t.Fatalf("Open: %v, New: %v", err1, err2)
+		}
+		if err1 != nil {
+			return
+		}
+		defer mapped.Close()
+		same := func(what string, a, b any, ea, eb error) {
+			t.Helper()
+			if !reflect.DeepEqual(a, b) {
+				t.Fatalf("%s: mapped %+v, in memory %+v", what, a, b)
+			}
+			if fmt.Sprint(ea) != fmt.Sprint(eb) {
+				t.Fatalf("%s: mapped error %v, in memory %v", what, ea, eb)
+			}
+		}
+		m1, e1 := mapped.Modules()
+		m2, e2 := mem.Modules()
+		same("Modules", m1, m2, e1, e2)
+		r1, e1 := mapped.MemoryList()
+		r2, e2 := mem.MemoryList()
+		same("MemoryList", r1, r2, e1, e2)
+		i1, e1 := mapped.MemoryInfo()
+		i2, e2 := mem.MemoryInfo()
+		same("MemoryInfo", i1, i2, e1, e2)
+	})
+}
