@@ -420,7 +420,6 @@ func (l *layout) addSplit(f *minidump.File, n int) (join func() bool) {
 		var seedCur, seedBase uint64
 		i := mid
 		_, err2 := f.ScanMemoryInfoFrom(mid, func(batch []minidump.MemoryInfo) bool {
-			l2.ensureRoom(full, top, progress, maxRegionsPerEntry*len(batch))
 			for k := range batch {
 				e := &batch[k]
 				if split2 < 0 {
@@ -432,6 +431,12 @@ func (l *layout) addSplit(f *minidump.File, n int) (join func() bool) {
 					}
 					i++
 					continue
+				}
+				// Room for the most one entry can append, looked at before each:
+				// asking it of a whole batch moved second halves that would have
+				// fitted (one within 4,096 regions of its part's end).
+				if cap(l2.out)-len(l2.out) < maxRegionsPerEntry {
+					l2.ensureRoom(full, top, progress, maxRegionsPerEntry)
 				}
 				if !l2.add(e) {
 					return false

@@ -10,14 +10,7 @@ import (
 // from the file's mapping in batches, as ScanMemoryInfo does: the per-entry
 // cost of the decode alone.
 func BenchmarkDecodeMemoryInfo(b *testing.B) {
-	home, _ := os.UserHomeDir()
-	f, err := Open(filepath.Join(home, ".cache", "minidump-peers", "inputs", "large-200k.dmp"))
-	if err != nil || f.mapped == nil {
-		b.Skip("large-200k.dmp not built or not mapped")
-	}
-	defer f.Close()
-	s := f.Stream(StreamMemoryInfoList)
-	data, _ := f.mapped.bytes(s.Offset+16, int(s.Available-16))
+	data := largeMemoryInfo(b)
 	n := len(data) / memoryInfoSize
 	batch := make([]MemoryInfo, 1024)
 	var sink uint64
@@ -35,14 +28,7 @@ func BenchmarkDecodeMemoryInfo(b *testing.B) {
 // BenchmarkDecodeMemoryInfoCached decodes one batch of 1,024 entries over and
 // over, in the cache: the decode's own cost, apart from reading the file.
 func BenchmarkDecodeMemoryInfoCached(b *testing.B) {
-	home, _ := os.UserHomeDir()
-	f, err := Open(filepath.Join(home, ".cache", "minidump-peers", "inputs", "large-200k.dmp"))
-	if err != nil || f.mapped == nil {
-		b.Skip("large-200k.dmp not built or not mapped")
-	}
-	defer f.Close()
-	s := f.Stream(StreamMemoryInfoList)
-	data, _ := f.mapped.bytes(s.Offset+16, 1024*memoryInfoSize)
+	data := largeMemoryInfo(b)[:1024*memoryInfoSize]
 	batch := make([]MemoryInfo, 1024)
 	var sink uint64
 	for b.Loop() {
@@ -53,4 +39,18 @@ func BenchmarkDecodeMemoryInfoCached(b *testing.B) {
 	}
 	_ = sink
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(200*1024), "ns/entry")
+}
+
+// largeMemoryInfo returns the entries of the peers' 200,000-entry MemoryInfoList
+// where they lie in the file's mapping (closed when b ends), or skips b.
+func largeMemoryInfo(b *testing.B) []byte {
+	home, _ := os.UserHomeDir()
+	f, err := Open(filepath.Join(home, ".cache", "minidump-peers", "inputs", "large-200k.dmp"))
+	if err != nil || f.mapped == nil {
+		b.Skip("large-200k.dmp not built or not mapped")
+	}
+	b.Cleanup(func() { f.Close() })
+	s := f.Stream(StreamMemoryInfoList)
+	data, _ := f.mapped.bytes(s.Offset+16, int(s.Available-16))
+	return data
 }

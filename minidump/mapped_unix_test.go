@@ -25,15 +25,7 @@ func TestMappedFileTruncated(t *testing.T) {
 		regions[i] = minidump.MemoryInfo{BaseAddress: uint64(i) << 16, RegionSize: 0x10000, State: minidump.MemCommit, Type: minidump.MemPrivate}
 	}
 	data := minidumptest.New().SystemInfo(minidumptest.Windows10x64()).Region(regions...).Bytes()
-	p := filepath.Join(t.TempDir(), "big.dmp")
-	if err := os.WriteFile(p, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	f, err := minidump.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f, p := openWritten(t, data)
 	got, err := f.MemoryInfo()
 	if err != nil || len(got) != len(regions) || got[len(got)-1].BaseAddress != regions[len(regions)-1].BaseAddress {
 		t.Fatalf("before the truncation: %d entries, %v", len(got), err)
@@ -51,6 +43,22 @@ func TestMappedFileTruncated(t *testing.T) {
 	if _, err := f.MemoryInfo(); !errors.Is(err, minidump.ErrFileChanged) {
 		t.Errorf("MemoryInfo after the truncation: %v, want ErrFileChanged", err)
 	}
+}
+
+// openWritten writes data to a file and opens it (mapped: tests give it 1 MiB or
+// more), closed when t ends; it returns the file's path too.
+func openWritten(t *testing.T, data []byte) (*minidump.File, string) {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "big.dmp")
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := minidump.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f, p
 }
 
 // TestMappedListsInPlace: the module list and the memory list of a mapped dump,
@@ -71,15 +79,7 @@ func TestMappedListsInPlace(t *testing.T) {
 		b.Memory(0x7f0000000000+uint64(i)<<12, bytes.Repeat([]byte{byte(i)}, 64))
 	}
 	data := b.Bytes()
-	p := filepath.Join(t.TempDir(), "modules.dmp")
-	if err := os.WriteFile(p, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	f, err := minidump.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f, p := openWritten(t, data)
 	ref, err := minidump.New(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		t.Fatal(err)
