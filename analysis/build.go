@@ -151,6 +151,11 @@ func NewMap(p *process.Process, opt Options) (*Map, error) {
 	var images []int // nil: classify visits every region
 	if m.Source == SourceMemoryInfoList && len(opt.Unavailable) == 0 && !lay.resplit {
 		images = lay.images
+		if images == nil {
+			// The layout named every image it wrote (it recorded none): nil
+			// would send classify over all the regions to find them again.
+			images = []int{}
+		}
 	}
 	// The summary the layout counted holds while finish left its regions alone;
 	// classify and the heaps keep it true as they change usages (retag). Where it

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/dumpmap/dumpmap/analysis/internal/sharedtest"
@@ -151,4 +152,56 @@ func TestImagesNamedLikeTheSweep(t *testing.T) {
 		t.Fatalf("only %d real dumps with images compared", checked)
 	}
 	t.Logf("%d real dumps with images compared", checked)
+}
+
+// TestLayoutNamedImagesNotSwept: when the layout named every image it wrote
+// (the modules were known before it reached them, as on one core), classify
+// does not sweep the map for them again. It did: an empty record was nil, and
+// nil means "not recorded".
+func TestLayoutNamedImagesNotSwept(t *testing.T) {
+	// On one P the layout goroutine runs only once NewMap waits for it, after the
+	// modules are read: it names every image itself.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	for _, split := range []int{1 << 15, 4} {
+		func() {
+			defer func(v int) { splitMin = v }(splitMin)
+			splitMin = split
+			b := minidumptest.New().SystemInfo(minidumptest.Windows10x64())
+			var walk []minidump.MemoryInfo
+			a := uint64(0x10000)
+			for i := range 200 {
+				e := minidump.MemoryInfo{BaseAddress: a, AllocationBase: a, RegionSize: 0x10000, State: minidump.MemCommit, Type: minidump.MemPrivate, Protect: minidump.PageReadWrite}
+				if i%4 == 0 {
+					e.Type, e.Protect = minidump.MemImage, minidump.PageReadOnly
+					b.Module(minidumptest.Module{Base: a, Size: 0x10000, Name: fmt.Sprintf(`C:\m\%d.dll`, i)})
+				}
+				walk = append(walk, e)
+				a += e.RegionSize
+			}
+			data := b.Region(walk...).Bytes()
+			f, err := minidump.New(bytes.NewReader(data), int64(len(data)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := imageSweeps.Load()
+			m, err := NewMap(process.New(f, process.Options{}), Options{NoHeaps: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := imageSweeps.Load() - before; n != 0 {
+				t.Errorf("splitMin %d: classify swept the map %d times for images the layout named", split, n)
+			}
+			named := 0
+			for i := range m.Regions {
+				if r := &m.Regions[i]; r.Usage == UsageImage && r.Module() != "" {
+					named++
+				}
+			}
+			if named != 50 {
+				t.Errorf("splitMin %d: %d images named, want 50", split, named)
+			}
+			// And the plain algorithm agrees.
+			imagesAgree(t, fmt.Sprintf("splitMin %d", split), data)
+		}()
+	}
 }
