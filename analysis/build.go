@@ -145,26 +145,23 @@ func NewMap(p *process.Process, opt Options) (*Map, error) {
 	if len(opt.Unavailable) > 0 {
 		m.markUnavailable(opt.Unavailable)
 	}
-	// Where the layout's Image regions are, while its positions hold: finish
-	// moves only free runs and what lies past the end, where no position is
-	// used; Unavailable ranges and another split of the runs move them.
-	var images []int // nil: classify visits every region
-	if m.Source == SourceMemoryInfoList && len(opt.Unavailable) == 0 && !lay.resplit {
+	// The layout's positions hold (where its Image regions are, how many of
+	// its regions it counted): finish moves only free runs and what lies past
+	// the end, where no position is used; Unavailable ranges and another split
+	// of the runs move them.
+	positionsHold := m.Source == SourceMemoryInfoList && len(opt.Unavailable) == 0 && !lay.resplit
+	var images []int
+	if positionsHold {
 		images = lay.images
-		if images == nil {
-			// The layout named every image it wrote (it recorded none): nil
-			// would send classify over all the regions to find them again.
-			images = []int{}
-		}
 	}
 	// The summary the layout counted holds while finish left its regions alone;
 	// classify and the heaps keep it true as they change usages (retag). Where it
 	// does not hold (Unavailable ranges, a WOW64 process's runs split again, the
 	// end of the space inside the list), the summary counts every region.
-	if m.Source == SourceMemoryInfoList && len(opt.Unavailable) == 0 && lay.inc != nil && !lay.resplit && lay.firstChanged >= lay.counted && !noLayoutSummary {
+	if positionsHold && lay.inc != nil && lay.firstChanged >= lay.counted && !noLayoutSummary {
 		m.derived.inc, m.derived.counted = lay.inc, lay.counted
 	}
-	m.classify(namer, unloaded, threads, mem, p.DumpPointerSize(), wow, images)
+	m.classify(namer, unloaded, threads, mem, p.DumpPointerSize(), wow, images, positionsHold)
 	if opt.NoHeaps {
 		m.Heaps = &HeapSet{}
 	} else {

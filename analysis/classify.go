@@ -13,8 +13,8 @@ import (
 // classify assigns a usage to every busy region: images by the module lists, stacks
 // and TEBs by the thread list (and the TEBs' own contents when captured), the PEB by
 // the TEB's pointer to it, mapped views and other private memory by their type.
-func (m *Map) classify(names *imageNamer, unloaded []minidump.UnloadedModule, threads []minidump.Thread, mem *minidump.Memory, dumpPtr int, wow64 bool, images []int) {
-	m.nameImages(names, unloaded, images)
+func (m *Map) classify(names *imageNamer, unloaded []minidump.UnloadedModule, threads []minidump.Thread, mem *minidump.Memory, dumpPtr int, wow64 bool, images []int, recorded bool) {
+	m.nameImages(names, unloaded, images, recorded)
 
 	var pebs []uint64
 	for _, t := range threads {
@@ -228,12 +228,14 @@ func (n *imageNamer) name(r *Region, next *int) bool {
 }
 
 // nameImages names the Image regions the modules do not name already: by the
-// module covering them, else by the unloaded module covering them. at, when not
-// nil, lists where the unnamed Image regions are (the layout recorded them): on a
-// map of hundreds of thousands of regions, reading a few images instead of every
-// region is most of what classify costs. Positions that no longer hold an image
-// are skipped.
-func (m *Map) nameImages(names *imageNamer, unloaded []minidump.UnloadedModule, at []int) {
+// module covering them, else by the unloaded module covering them. When recorded,
+// at lists where the unnamed Image regions are (the layout recorded them; empty,
+// often nil, when it named every image itself): on a map of hundreds of thousands
+// of regions, reading a few images instead of every region is most of what
+// classify costs. Positions that no longer hold an image are skipped. recorded is
+// a flag of its own because nil meant "not recorded" before, and the sweep ran
+// on every map whose layout had named all its images.
+func (m *Map) nameImages(names *imageNamer, unloaded []minidump.UnloadedModule, at []int, recorded bool) {
 	next := 0
 	name := func(r *Region) {
 		if names.name(r, &next) {
@@ -254,7 +256,7 @@ func (m *Map) nameImages(names *imageNamer, unloaded []minidump.UnloadedModule, 
 			r.setDetail("image not in the module list")
 		}
 	}
-	if at != nil && !sweepImages {
+	if recorded && !sweepImages {
 		for _, i := range at {
 			if i < len(m.Regions) && m.Regions[i].Usage == UsageImage {
 				name(&m.Regions[i])
